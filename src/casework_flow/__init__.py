@@ -1,0 +1,105 @@
+"""casework_flow: social-work casework as guarded state machines with a verifiable record.
+
+Define a workflow (states, transitions, guards that explain themselves), open cases on
+it through an `Engine`, fire events, and every step lands in a hash-chained audit trail
+that `verify` checks and `replay` rebuilds the case from.
+"""
+
+from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
+from ._case import Actor, Case
+from ._clock import Clock, ManualClock, system_clock
+from ._decide import Decision
+from ._definition import State, Transition, Workflow
+from ._engine import Committed, Engine
+from ._frozen import FrozenMap
+from ._guards import (
+    Guard,
+    GuardContext,
+    Measure,
+    always,
+    check,
+    consent,
+    count,
+    evidence,
+    fact,
+    not_actor_of,
+    not_assignee,
+    span,
+    time_in_state,
+    time_since_opened,
+)
+from ._replay import replay
+from ._table import format_trail
+from ._verdict import CheckKind, Verdict
+from .exceptions import (
+    CaseExists,
+    CaseworkError,
+    ConcurrentModification,
+    InvalidInput,
+    ListenerFailed,
+    ReplayError,
+    StoreError,
+    TrailBroken,
+    TransitionRejected,
+    UnknownCase,
+    UnknownEvent,
+    UnknownWorkflow,
+    WorkflowError,
+)
+from .stores import InMemoryStore, Snapshot, Store
+
+__all__ = [
+    "ABSENT",
+    "Actor",
+    "AuditEntry",
+    "Case",
+    "CaseExists",
+    "CaseworkError",
+    "ChainHead",
+    "Change",
+    "CheckKind",
+    "Clock",
+    "Committed",
+    "ConcurrentModification",
+    "Decision",
+    "Engine",
+    "EntryKind",
+    "FrozenMap",
+    "Guard",
+    "GuardContext",
+    "InMemoryStore",
+    "InvalidInput",
+    "ListenerFailed",
+    "ManualClock",
+    "Measure",
+    "ReplayError",
+    "Snapshot",
+    "State",
+    "Store",
+    "StoreError",
+    "TrailBroken",
+    "Transition",
+    "TransitionRejected",
+    "UnknownCase",
+    "UnknownEvent",
+    "UnknownWorkflow",
+    "Verdict",
+    "Verification",
+    "Workflow",
+    "WorkflowError",
+    "always",
+    "check",
+    "consent",
+    "count",
+    "evidence",
+    "fact",
+    "format_trail",
+    "not_actor_of",
+    "not_assignee",
+    "replay",
+    "span",
+    "system_clock",
+    "time_in_state",
+    "time_since_opened",
+    "verify",
+]

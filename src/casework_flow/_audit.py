@@ -1,0 +1,417 @@
+"""The audit trail: one hash-chained entry per opening, transition and refusal.
+
+Each entry carries the hash of the one before it and its own SHA-256 over a canonical JSON
+encoding of everything else (keys sorted, no spaces, UTF-8, times in UTC ISO 8601). The
+first entry of a case links to a genesis hash derived from the case id, so a trail cannot
+be passed off as another case's. Given the last known head (its sequence number and hash,
+kept apart from the trail, for instance by the store or in a report), `verify` detects any
+edit, deletion, insertion, reordering or truncation, and says which entry broke.
+
+Building an entry is pure: the time comes in as an argument, never from a clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from attrs import field, frozen
+
+from ._case import Actor, _map
+from ._clock import to_utc
+from ._frozen import EMPTY, FrozenMap, freeze, thaw
+from ._verdict import Verdict
+from .exceptions import TrailBroken
+
+__all__ = [
+    "ABSENT",
+    "AuditEntry",
+    "ChainHead",
+    "Change",
+    "EntryKind",
+    "Verification",
+    "build_entry",
+    "genesis_hash",
+    "verify",
+]
+
+FORMAT: Final = 1
+
+
+class EntryKind(StrEnum):
+    """What an audit entry records."""
+
+    OPENED = "opened"
+    """The case was opened."""
+    TRANSITION = "transition"
+    """A transition was committed."""
+    REFUSED = "refused"
+    """A transition was attempted and refused; the case did not change."""
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final[Any] = _Absent()
+"""The ``before`` of a `Change` to a field that had no value."""
+
+
+@frozen
+class Change:
+    """One data field's value before and after a step.
+
+    Attributes:
+        field: The data field.
+        after: Its new value.
+        before: Its old value, or `ABSENT` if it had none.
+    """
+
+    field: str
+    after: Any
+    before: Any = ABSENT
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON form; ``before`` is left out when absent."""
+        out = {"field": self.field, "after": thaw(self.after)}
+        if self.before is not ABSENT:
+            out["before"] = thaw(self.before)
+        return out
+
+
+@frozen
+class ChainHead:
+    """Where a trail ends: the last entry's sequence number and hash.
+
+    Keep the head apart from the trail (the store does); with it, `verify` also detects
+    entries removed from the end.
+    """
+
+    seq: int
+    hash: str
+
+
+@frozen(repr=False)
+class AuditEntry:
+    """One line of a case's audit trail.
+
+    Attributes:
+        case_id: The case.
+        seq: 1 for the opening, then one more per entry (refusals included).
+        kind: Opening, transition or refusal.
+        at: When (UTC, from the engine's clock).
+        actor_id: Who acted.
+        actor_roles: The roles they acted with, sorted.
+        event: The event (``open`` for the opening).
+        from_state: The state before (None for the opening).
+        to_state: The state after (for a refusal, the unchanged state).
+        reason: The written reason given, if any.
+        reason_code: The reason code given, if any.
+        changes: Data fields changed by this step, before and after.
+        evidence: Documents added or replaced by this step: kind → reference.
+        verdicts: For a transition, the verdicts of its guard; for a refusal, every check
+            that failed.
+        workflow: The workflow's name.
+        workflow_version: The workflow version the case was on.
+        assignee: The case's assignee after this step.
+        prev_hash: The previous entry's hash (the genesis hash for the first).
+        hash: SHA-256 over the canonical encoding of all the fields above.
+    """
+
+    case_id: str
+    seq: int
+    kind: EntryKind
+    at: datetime
+    actor_id: str
+    actor_roles: tuple[str, ...]
+    event: str
+    from_state: str | None
+    to_state: str
+    reason: str | None
+    reason_code: str | None
+    changes: tuple[Change, ...]
+    evidence: FrozenMap[str] = field(converter=_map)
+    verdicts: tuple[Verdict, ...]
+    workflow: str
+    workflow_version: int
+    assignee: str | None
+    prev_hash: str
+    hash: str
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.case_id}#{self.seq} {self.kind.value} {self.event}>"
+
+    @property
+    def head(self) -> ChainHead:
+        """This entry as a chain head."""
+        return ChainHead(self.seq, self.hash)
+
+    def body(self) -> dict[str, Any]:
+        """Return the JSON form of every field but ``hash``: what the hash covers."""
+        return {
+            "format": FORMAT,
+            "case_id": self.case_id,
+            "seq": self.seq,
+            "kind": self.kind.value,
+            "at": self.at.isoformat(),
+            "actor": {"id": self.actor_id, "roles": list(self.actor_roles)},
+            "event": self.event,
+            "from": self.from_state,
+            "to": self.to_state,
+            "reason": self.reason,
+            "reason_code": self.reason_code,
+            "changes": [c.to_json() for c in self.changes],
+            "evidence": dict(self.evidence),
+            "verdicts": [v.to_json() for v in self.verdicts],
+            "workflow": self.workflow,
+            "workflow_version": self.workflow_version,
+            "assignee": self.assignee,
+            "prev_hash": self.prev_hash,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the full JSON form, hash included (one line of a JSON Lines export)."""
+        out = self.body()
+        out["hash"] = self.hash
+        return out
+
+    def computed_hash(self) -> str:
+        """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
+        return _digest(self.body())
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
+        """Rebuild an entry from `to_json` output, without checking its hash.
+
+        Raises:
+            TrailBroken: if a field is missing or of the wrong type.
+        """
+        seq = raw.get("seq") if isinstance(raw, Mapping) else None
+        try:
+            if raw["format"] != FORMAT:
+                msg = f"unknown entry format {raw['format']!r}"
+                raise TrailBroken(None, seq, msg)  # noqa: TRY301 - one handler for all shape errors
+            actor = raw["actor"]
+            return cls(
+                case_id=_str(raw["case_id"]),
+                seq=_int(raw["seq"]),
+                kind=EntryKind(raw["kind"]),
+                at=_time(raw["at"]),
+                actor_id=_str(actor["id"]),
+                actor_roles=tuple(_str(r) for r in actor["roles"]),
+                event=_str(raw["event"]),
+                from_state=_opt_str(raw["from"]),
+                to_state=_str(raw["to"]),
+                reason=_opt_str(raw["reason"]),
+                reason_code=_opt_str(raw["reason_code"]),
+                changes=tuple(
+                    Change(
+                        _str(c["field"]),
+                        freeze(c["after"]),
+                        freeze(c["before"]) if "before" in c else ABSENT,
+                    )
+                    for c in raw["changes"]
+                ),
+                evidence={_str(k): _str(v) for k, v in raw["evidence"].items()},
+                verdicts=tuple(Verdict.from_json(v) for v in raw["verdicts"]),
+                workflow=_str(raw["workflow"]),
+                workflow_version=_int(raw["workflow_version"]),
+                assignee=_opt_str(raw["assignee"]),
+                prev_hash=_str(raw["prev_hash"]),
+                hash=_str(raw["hash"]),
+            )
+        except TrailBroken:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TrailBroken(
+                None, seq if isinstance(seq, int) else None, f"malformed entry: {exc!r}"
+            ) from None
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _time(value: object) -> datetime:
+    at = datetime.fromisoformat(_str(value))
+    if at.utcoffset() is None:
+        raise ValueError(f"time {value!r} has no timezone")
+    return to_utc(at)
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def canonical(body: Mapping[str, Any]) -> bytes:
+    """Encode JSON data canonically: sorted keys, no spaces, UTF-8, no NaN."""
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def genesis_hash(case_id: str) -> str:
+    """The ``prev_hash`` of a case's first entry: binds the chain to the case id."""
+    return hashlib.sha256(b"casework_flow genesis\x00" + case_id.encode()).hexdigest()
+
+
+def build_entry(
+    *,
+    case_id: str,
+    seq: int,
+    kind: EntryKind,
+    at: datetime,
+    actor: Actor,
+    event: str,
+    from_state: str | None,
+    to_state: str,
+    workflow: str,
+    workflow_version: int,
+    prev_hash: str,
+    assignee: str | None,
+    reason: str | None = None,
+    reason_code: str | None = None,
+    changes: Sequence[Change] = (),
+    evidence: Mapping[str, str] = EMPTY,
+    verdicts: Sequence[Verdict] = (),
+) -> AuditEntry:
+    """Build an entry and compute its hash. Pure: every input is an argument."""
+    entry = AuditEntry(
+        case_id=case_id,
+        seq=seq,
+        kind=kind,
+        at=at,
+        actor_id=actor.id,
+        actor_roles=tuple(sorted(actor.roles)),
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        reason_code=reason_code,
+        changes=tuple(changes),
+        evidence=evidence,
+        verdicts=tuple(verdicts),
+        workflow=workflow,
+        workflow_version=workflow_version,
+        assignee=assignee,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    object.__setattr__(entry, "hash", entry.computed_hash())
+    return entry
+
+
+@frozen
+class Verification:
+    """The result of `verify`.
+
+    Attributes:
+        ok: Whether the whole trail is intact (and reaches the known head, if given).
+        case_id: The case the trail belongs to, if it could be told.
+        entries: How many entries were read.
+        head: The head the trail ends at, when it verified.
+        broken_at: The sequence number where it first broke (or should have continued).
+        problem: What is wrong, in a sentence.
+    """
+
+    ok: bool
+    case_id: str | None
+    entries: int
+    head: ChainHead | None = None
+    broken_at: int | None = None
+    problem: str | None = None
+
+    def raise_if_broken(self) -> None:
+        """Raise `TrailBroken` with the details if the trail did not verify."""
+        if not self.ok:
+            raise TrailBroken(self.case_id, self.broken_at, self.problem or "unknown problem")
+
+
+def _link_problem(entry: AuditEntry, seq: int, case_id: str, prev: str) -> str | None:
+    if entry.case_id != case_id:
+        return f"entry belongs to case {entry.case_id!r}"
+    if entry.seq != seq:
+        return (
+            f"expected entry {seq} here, found entry {entry.seq}:"
+            " entries were removed, inserted or reordered"
+        )
+    if entry.prev_hash != prev:
+        return "it does not link to the entry before it"
+    if entry.computed_hash() != entry.hash:
+        return "its content does not match its hash: it was altered"
+    if (entry.kind is EntryKind.OPENED) != (seq == 1):
+        return "the trail does not start with the opening" if seq == 1 else "a second opening"
+    return None
+
+
+def _head_problem(trail: Sequence[AuditEntry], head: ChainHead) -> tuple[int, str] | None:
+    last = trail[-1].seq
+    if head.seq < 1:
+        return 1, f"the known head names entry {head.seq}, which cannot exist"
+    if head.seq > last:
+        return last + 1, (
+            f"the trail ends at entry {last} but the known head is entry {head.seq}:"
+            " entries were removed from the end"
+        )
+    if trail[head.seq - 1].hash != head.hash:
+        return head.seq, "it differs from the known head: the trail was rewritten"
+    return None
+
+
+def verify(trail: Sequence[AuditEntry], *, head: ChainHead | None = None) -> Verification:
+    """Check a case's trail link by link, and against a known head if one is given.
+
+    Args:
+        trail: The case's entries, oldest first.
+        head: The last head known to be good; without it, removing entries from the end
+            cannot be told from a shorter history.
+
+    Returns:
+        A `Verification`; call ``raise_if_broken()`` to turn a failure into `TrailBroken`.
+    """
+    n = len(trail)
+    if not n:
+        return Verification(
+            ok=False,
+            case_id=None,
+            entries=0,
+            broken_at=1,
+            problem="the trail is empty; it must start with the opening",
+        )
+    case_id = trail[0].case_id
+    prev = genesis_hash(case_id)
+    for seq, entry in enumerate(trail, 1):
+        problem = _link_problem(entry, seq, case_id, prev)
+        if problem is not None:
+            return Verification(
+                ok=False, case_id=case_id, entries=n, broken_at=seq, problem=problem
+            )
+        prev = entry.hash
+    found = _head_problem(trail, head) if head is not None else None
+    if found is not None:
+        return Verification(
+            ok=False, case_id=case_id, entries=n, broken_at=found[0], problem=found[1]
+        )
+    return Verification(ok=True, case_id=case_id, entries=n, head=trail[-1].head)

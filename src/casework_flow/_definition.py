@@ -1,0 +1,274 @@
+"""Workflow definitions: states, transitions and the workflow that holds them.
+
+A definition is validated when it is built, so a broken workflow never reaches a case:
+every problem found is reported at once in one `WorkflowError`.
+
+Evaluation order. When an event is fired, the candidate transitions are those on that
+event whose sources include the case's state. A single candidate needs no order. Several
+candidates must each declare a distinct ``priority``; they are tried in ascending
+priority, and the first whose checks all pass fires. Declaration order is never relied on,
+so reordering a file cannot change what a case does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from attrs import field, frozen
+
+from ._case import _map, _roles
+from ._guards import ALWAYS, Guard
+from .exceptions import WorkflowError
+
+__all__ = ["State", "Transition", "Workflow"]
+
+_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _tuple(value: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@frozen(repr=False)
+class State:
+    """One state a case can be in.
+
+    Attributes:
+        id: A stable identifier (``family_tracing``); letters, digits and underscores.
+        labels: Display labels per locale (``{"en": "Family tracing", "id":
+            "Penelusuran keluarga"}``).
+        description: What happens in this state, for documentation and diagrams.
+        terminal: Whether the case ends here; a terminal state has no way out.
+    """
+
+    id: str
+    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    description: str = ""
+    terminal: bool = False
+
+    def label(self, locale: str) -> str:
+        """Return the label in ``locale``, falling back to ``en`` and then the id."""
+        return self.labels.get(locale) or self.labels.get("en") or self.id
+
+    def __repr__(self) -> str:
+        return f"<State {self.id}{' terminal' if self.terminal else ''}>"
+
+
+@frozen(repr=False)
+class Transition:
+    """A way from one or more states to another, on an event.
+
+    Attributes:
+        event: The event's name (``family_unresponsive``).
+        source: The state id or ids it leaves from.
+        dest: The state it leads to; None means it stays in the same state (a recorded
+            step that changes data only, such as a contact attempt).
+        guard: A `Guard` that must hold; by default none.
+        roles: Roles allowed to fire it; an actor needs at least one. Empty means any.
+        requires: Data fields that must be supplied with the step, not empty.
+        reason_required: Whether a written reason must be given.
+        reason_codes: When not empty, a reason code from this list must be given.
+        priority: Order among transitions sharing the event and a source (ascending).
+        labels: Display labels per locale.
+        description: What the step means in practice.
+    """
+
+    event: str
+    source: tuple[str, ...] = field(converter=_tuple)
+    dest: str | None
+    guard: Guard = ALWAYS
+    roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    requires: tuple[str, ...] = field(converter=_tuple, factory=tuple)
+    reason_required: bool = False
+    reason_codes: tuple[str, ...] = field(converter=_tuple, factory=tuple)
+    priority: int | None = None
+    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    description: str = ""
+
+    def label(self, locale: str) -> str:
+        """Return the label in ``locale``, falling back to ``en`` and then the event."""
+        return self.labels.get(locale) or self.labels.get("en") or self.event
+
+    def __repr__(self) -> str:
+        dest = self.dest or "(same)"
+        return f"<Transition {self.event}: {'|'.join(self.source)} -> {dest}>"
+
+
+def _states(value: Iterable[State]) -> tuple[State, ...]:
+    return tuple(value)
+
+
+def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+    return tuple(value)
+
+
+@frozen(repr=False)
+class Workflow:
+    """A versioned casework process: its states and the transitions between them.
+
+    Attributes:
+        name: The workflow's name (``street-beggar-family-conflict``).
+        version: A positive integer; cases stay on the version they were opened under.
+        initial: The state every new case starts in.
+        states: All states.
+        transitions: All transitions (see the module docs for evaluation order).
+        locales: The locales labels are declared for.
+        personal: Data fields holding personal data, masked in exports.
+        description: What this process is for.
+
+    Raises:
+        WorkflowError: listing every problem found in the definition.
+    """
+
+    name: str
+    version: int
+    initial: str
+    states: tuple[State, ...] = field(converter=_states)
+    transitions: tuple[Transition, ...] = field(converter=_transitions)
+    locales: tuple[str, ...] = field(converter=_tuple, default=("en", "id"))
+    personal: frozenset[str] = field(converter=_roles, factory=frozenset)
+    description: str = ""
+    _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
+    _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
+        init=False, eq=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        problems, by_id = _check_states(self)
+        problems += _check_transitions(self, by_id)
+        if problems:
+            raise WorkflowError(self.name if isinstance(self.name, str) else None, problems)
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_candidates", _order(self.transitions))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The (name, version) pair that identifies this definition."""
+        return (self.name, self.version)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Every event name, in the order first declared."""
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def state(self, state_id: str) -> State:
+        """Return the state with this id.
+
+        Raises:
+            KeyError: if there is none.
+        """
+        return self._by_id[state_id]
+
+    def has_state(self, state_id: str) -> bool:
+        """Whether a state with this id exists."""
+        return state_id in self._by_id
+
+    def candidates(self, state: str, event: str) -> tuple[Transition, ...]:
+        """Return the transitions ``event`` may take from ``state``, in evaluation order."""
+        return self._candidates.get((state, event), ())
+
+    def __repr__(self) -> str:
+        return f"<Workflow {self.name} v{self.version} states={len(self.states)}>"
+
+
+def _check_states(wf: Workflow) -> tuple[list[str], dict[str, State]]:
+    problems = _check_identity(wf)
+    by_id: dict[str, State] = {}
+    for i, state in enumerate(wf.states):
+        if not isinstance(state, State):
+            problems.append(f"states[{i}] is {type(state).__name__}, not a State")
+        elif not isinstance(state.id, str) or not _NAME.match(state.id):
+            problems.append(
+                f"states[{i}]: id {state.id!r} must start with a letter and use only"
+                " letters, digits and '_'"
+            )
+        elif state.id in by_id:
+            problems.append(f"states[{i}]: state {state.id!r} is defined twice")
+        else:
+            by_id[state.id] = state
+    if not wf.states:
+        problems.append("it has no states")
+    if not wf.initial:
+        problems.append("no initial state is set")
+    elif wf.initial not in by_id:
+        problems.append(
+            f"initial state {wf.initial!r} is not one of its states{_near(wf.initial, by_id)}"
+        )
+    elif by_id[wf.initial].terminal:
+        problems.append(f"initial state {wf.initial!r} is terminal, so no case could move")
+    return problems, by_id
+
+
+def _check_identity(wf: Workflow) -> list[str]:
+    problems = []
+    if not isinstance(wf.name, str) or not _WORKFLOW_NAME.match(wf.name):
+        problems.append(
+            f"name {wf.name!r} must start with a letter and use letters, digits, '_', '-', '.'"
+        )
+    if not isinstance(wf.version, int) or isinstance(wf.version, bool) or wf.version < 1:
+        problems.append(f"version {wf.version!r} must be a positive integer")
+    return problems
+
+
+def _near(name: object, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_transitions(wf: Workflow, by_id: dict[str, State]) -> list[str]:
+    problems: list[str] = []
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, t in enumerate(wf.transitions):
+        if not isinstance(t, Transition):
+            problems.append(f"transitions[{i}] is {type(t).__name__}, not a Transition")
+            continue
+        problems += _check_transition(f"transitions[{i}] ({t.event})", t, by_id)
+        for src in t.source:
+            groups.setdefault((src, t.event), []).append(i)
+    for (src, event), members in groups.items():
+        priorities = [wf.transitions[i].priority for i in members]
+        if len(members) > 1 and (None in priorities or len(set(priorities)) != len(members)):
+            indexes = ", ".join(f"transitions[{i}]" for i in members)
+            problems.append(
+                f"event {event!r} leads {len(members)} ways from state {src!r} ({indexes})"
+                " with no order between them: give each a distinct priority"
+            )
+    return problems
+
+
+def _check_transition(where: str, t: Transition, by_id: dict[str, State]) -> list[str]:
+    problems = []
+    if not isinstance(t.event, str) or not _NAME.match(t.event):
+        problems.append(f"{where}: event name {t.event!r} must be an identifier")
+    if not isinstance(t.guard, Guard):
+        problems.append(f"{where}: guard must be a Guard, got {type(t.guard).__name__}")
+    if not t.source:
+        problems.append(f"{where}: no source state")
+    for src in t.source:
+        if src not in by_id:
+            problems.append(f"{where}: unknown source state {src!r}{_near(src, by_id)}")
+        elif by_id[src].terminal:
+            problems.append(
+                f"{where}: leaves terminal state {src!r}; terminal states have no way out"
+            )
+    if t.dest is not None and t.dest not in by_id:
+        problems.append(f"{where}: unknown destination state {t.dest!r}{_near(t.dest, by_id)}")
+    if not all(isinstance(c, str) and c for c in t.reason_codes):
+        problems.append(f"{where}: reason codes must be non-empty strings")
+    if t.priority is not None and (not isinstance(t.priority, int) or isinstance(t.priority, bool)):
+        problems.append(f"{where}: priority must be an integer")
+    return problems
+
+
+def _order(transitions: tuple[Transition, ...]) -> dict[tuple[str, str], tuple[Transition, ...]]:
+    groups: dict[tuple[str, str], list[Transition]] = {}
+    for t in transitions:
+        for src in t.source:
+            groups.setdefault((src, t.event), []).append(t)
+    return {key: tuple(sorted(ts, key=lambda t: t.priority or 0)) for key, ts in groups.items()}

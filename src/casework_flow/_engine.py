@@ -1,0 +1,491 @@
+"""The engine: the only way a case is opened or moved.
+
+It holds workflows (several, each in several versions, each compiled once) and a store.
+Every call reads the case, decides with the pure core, builds the audit entry, and
+commits case and entry in one atomic store write. Listeners run after the commit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from attrs import frozen
+
+from ._audit import (
+    ABSENT,
+    AuditEntry,
+    Change,
+    EntryKind,
+    Verification,
+    build_entry,
+    genesis_hash,
+    verify,
+)
+from ._case import Actor, Case
+from ._clock import Clock, system_clock, to_utc
+from ._decide import CompiledWorkflow, Decision
+from ._definition import Workflow
+from ._frozen import EMPTY, FrozenMap, freeze
+from ._guards import GuardContext
+from ._verdict import CheckKind
+from .exceptions import (
+    ConcurrentModification,
+    InvalidInput,
+    ListenerFailed,
+    TransitionRejected,
+    UnknownEvent,
+    UnknownWorkflow,
+    WorkflowError,
+)
+from .stores import InMemoryStore, Snapshot, Store
+
+__all__ = ["Committed", "Engine"]
+
+OPEN_EVENT: Final = "open"
+_MAX_ID: Final = 200
+_SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
+
+
+@frozen
+class Committed:
+    """What a listener receives after a case was opened or moved.
+
+    Attributes:
+        before: The case before (None for an opening).
+        after: The case as committed.
+        entry: The audit entry committed with it.
+    """
+
+    before: Case | None
+    after: Case
+    entry: AuditEntry
+
+
+Listener = Callable[[Committed], object]
+
+
+class Engine:
+    """Opens and moves cases through their workflows, recording every step.
+
+    Args:
+        workflows: Workflows to register now (more with `register`).
+        store: Where cases live; a new `InMemoryStore` by default.
+        clock: Where time comes from; UTC now by default.
+        record_refusals: Whether refused attempts are appended to the trail.
+
+    >>> from casework_flow import Actor, State, Transition, Workflow
+    >>> wf = Workflow(
+    ...     name="demo", version=1, initial="open_",
+    ...     states=[State("open_"), State("done", terminal=True)],
+    ...     transitions=[Transition("close", source="open_", dest="done", roles={"supervisor"})],
+    ... )
+    >>> engine = Engine([wf])
+    >>> case = engine.open("demo", "C-1", actor=Actor("sw-1", {"social_worker"}))
+    >>> engine.fire("C-1", "close", actor=Actor("spv-1", {"supervisor"}))
+    <Case C-1 done rev=2>
+    """
+
+    __slots__ = ("_clock", "_compiled", "_latest", "_listeners", "_record_refusals", "_store")
+
+    def __init__(
+        self,
+        workflows: Iterable[Workflow] = (),
+        *,
+        store: Store | None = None,
+        clock: Clock = system_clock,
+        record_refusals: bool = True,
+    ) -> None:
+        self._store: Store = store if store is not None else InMemoryStore()
+        self._clock = clock
+        self._record_refusals = record_refusals
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        self._latest: dict[str, int] = {}
+        self._listeners: list[Listener] = []
+        for wf in workflows:
+            self.register(wf)
+
+    def __repr__(self) -> str:
+        return f"<Engine workflows={len(self._compiled)} store={self._store!r}>"
+
+    @property
+    def store(self) -> Store:
+        """The store cases live in."""
+        return self._store
+
+    # --- workflows ----------------------------------------------------------------
+
+    def register(self, workflow: Workflow) -> None:
+        """Register (and compile) a workflow version.
+
+        Raises:
+            WorkflowError: if a different definition is registered under the same name
+                and version; registering the same one again does nothing.
+        """
+        if not isinstance(workflow, Workflow):
+            raise InvalidInput("workflow", f"expected a Workflow, got {type(workflow).__name__}")
+        known = self._compiled.get(workflow.key)
+        if known is not None:
+            if known.workflow != workflow:
+                problem = (
+                    f"version {workflow.version} is already registered with another"
+                    " definition; give changes a new version"
+                )
+                raise WorkflowError(workflow.name, [problem])
+            return
+        self._compiled[workflow.key] = CompiledWorkflow(workflow)
+        self._latest[workflow.name] = max(workflow.version, self._latest.get(workflow.name, 0))
+
+    def workflow(self, name: str, version: int | None = None) -> Workflow:
+        """Return a registered workflow; the latest version unless one is given.
+
+        Raises:
+            UnknownWorkflow: if no such name or version is registered.
+        """
+        return self._compiled_for(name, version).workflow
+
+    def _compiled_for(self, name: str, version: int | None) -> CompiledWorkflow:
+        v = self._latest.get(name) if version is None else version
+        compiled = self._compiled.get((name, v)) if v is not None else None
+        if compiled is None:
+            raise UnknownWorkflow(name, version, sorted(self._compiled))
+        return compiled
+
+    # --- listeners ----------------------------------------------------------------
+
+    def on_commit(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(Committed)`` after every opening and committed transition.
+
+        Listeners run in registration order, after the store committed; one that raises
+        does not undo the step (see `ListenerFailed`).
+
+        Returns:
+            A function that unregisters the listener.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self, committed: Committed) -> None:
+        errors: list[BaseException] = []
+        for listener in tuple(self._listeners):
+            try:
+                listener(committed)
+            except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
+                errors.append(exc)
+        if errors:
+            raise ListenerFailed(committed.after, errors)
+
+    # --- reading ------------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case:
+        """Return the case at its latest revision.
+
+        Raises:
+            UnknownCase: if there is no such case.
+        """
+        return self._store.load(_case_id(case_id)).case
+
+    def trail(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's audit trail, oldest first."""
+        return self._store.trail(_case_id(case_id))
+
+    def verify(self, case_id: str) -> Verification:
+        """Verify the stored trail of a case against the head the store reports."""
+        snap = self._store.load(_case_id(case_id))
+        return verify(self._store.trail(case_id), head=snap.head)
+
+    # --- opening ------------------------------------------------------------------
+
+    def open(
+        self,
+        workflow: str,
+        case_id: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        assignee: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Open a case in the workflow's initial state.
+
+        Args:
+            workflow: The workflow's name.
+            case_id: The host's id for the case (``MDN-2024-0173``).
+            actor: Who opens it.
+            data: Facts known at intake.
+            evidence: Documents on file at intake: kind → reference.
+            assignee: The worker who owns the case.
+            version: The workflow version; the latest registered by default.
+
+        Raises:
+            CaseExists: if the id is taken.
+            UnknownWorkflow: if the workflow is not registered.
+            InvalidInput: if an argument cannot be used.
+        """
+        case_id = _case_id(case_id)
+        _actor(actor)
+        wf = self._compiled_for(workflow, version).workflow
+        frozen_data: FrozenMap[Any] = freeze(data or {}, "data")
+        docs = _evidence(evidence)
+        if assignee is not None and not (isinstance(assignee, str) and assignee):
+            raise InvalidInput("assignee", "must be a non-empty string or None")
+        now = self._now()
+        case = Case(
+            id=case_id,
+            workflow=wf.name,
+            version=wf.version,
+            state=wf.initial,
+            data=frozen_data,
+            evidence=docs,
+            revision=1,
+            opened_at=now,
+            state_entered_at=now,
+            assignee=assignee,
+        )
+        entry = build_entry(
+            case_id=case_id,
+            seq=1,
+            kind=EntryKind.OPENED,
+            at=now,
+            actor=actor,
+            event=OPEN_EVENT,
+            from_state=None,
+            to_state=wf.initial,
+            workflow=wf.name,
+            workflow_version=wf.version,
+            prev_hash=genesis_hash(case_id),
+            assignee=assignee,
+            changes=[Change(k, v) for k, v in sorted(frozen_data.items())],
+            evidence=docs,
+        )
+        self._store.create(case, entry)
+        self._notify(Committed(None, case, entry))
+        return case
+
+    # --- firing -------------------------------------------------------------------
+
+    def can_fire(
+        self,
+        case_id: str,
+        event: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        reason_code: str | None = None,
+    ) -> Decision:
+        """Decide whether ``event`` would fire now, changing nothing.
+
+        Returns:
+            A `Decision`; when not allowed, ``reasons`` lists every failed check at once.
+        """
+        snap = self._store.load(_case_id(case_id))
+        compiled, ctx = self._context(
+            snap, event=event, actor=actor, data=data, evidence=evidence, reason_code=reason_code
+        )
+        return compiled.decide(ctx, _reason(reason))
+
+    def available_events(self, case_id: str, actor: Actor) -> tuple[str, ...]:
+        """List the events this actor could fire now, in declaration order.
+
+        An event is listed when its role and guard checks pass on the case as it is;
+        what the actor supplies with the step (required data, a reason, new evidence)
+        is not asked for here, so fire may still refuse for lack of it.
+        """
+        snap = self._store.load(_case_id(case_id))
+        compiled = self._compiled_for(snap.case.workflow, snap.case.version)
+        wf = compiled.workflow
+        out = []
+        for event in wf.events:
+            candidates = wf.candidates(snap.case.state, event)
+            if not candidates:
+                continue
+            _, ctx = self._context(
+                snap, event=event, actor=actor, data=None, evidence=None, reason_code=None
+            )
+            decision = compiled.decide(ctx, "(reason to be given)")
+            if decision.allowed or all(r.kind in _SUPPLIED for r in decision.reasons):
+                out.append(event)
+        return tuple(out)
+
+    def fire(
+        self,
+        case_id: str,
+        event: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        reason_code: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Case:
+        """Fire ``event`` on the case: move it, or refuse and change nothing.
+
+        Args:
+            case_id: The case.
+            event: The event's name.
+            actor: Who acts.
+            data: Facts recorded with this step (merged into the case's data).
+            evidence: Documents supplied with this step: kind → reference.
+            reason: A written reason.
+            reason_code: A code from the transition's list.
+            expected_revision: The revision the caller's decision was based on; if the
+                case has moved past it, nothing is written.
+
+        Returns:
+            The case at its new revision.
+
+        Raises:
+            TransitionRejected: with every failed check; the case is unchanged (the
+                refusal is appended to the trail unless the engine was told not to).
+            ConcurrentModification: the case changed since ``expected_revision`` or
+                while this step was decided; nothing was written.
+            UnknownCase, UnknownEvent, InvalidInput: for input that cannot be used.
+            ListenerFailed: the step was committed but a listener raised.
+        """
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        if expected_revision is not None and expected_revision != case.revision:
+            raise ConcurrentModification(case.id, expected_revision, case.revision)
+        reason = _reason(reason)
+        compiled, ctx = self._context(
+            snap, event=event, actor=actor, data=data, evidence=evidence, reason_code=reason_code
+        )
+        decision = compiled.decide(ctx, reason)
+
+        def entry(
+            kind: EntryKind, changes: Sequence[Change] = (), docs: Mapping[str, str] = EMPTY
+        ) -> AuditEntry:
+            return build_entry(
+                case_id=case.id,
+                seq=snap.head.seq + 1,
+                kind=kind,
+                at=ctx.now,
+                actor=actor,
+                event=event,
+                from_state=case.state,
+                to_state=decision.dest,
+                workflow=case.workflow,
+                workflow_version=case.version,
+                prev_hash=snap.head.hash,
+                assignee=case.assignee,
+                reason=reason,
+                reason_code=ctx.reason_code,
+                changes=changes,
+                evidence=docs,
+                verdicts=decision.verdicts,
+            )
+
+        if not decision.allowed:
+            if self._record_refusals:
+                self._store.commit(
+                    case, [entry(EntryKind.REFUSED)], expected_revision=case.revision
+                )
+            raise TransitionRejected(case.id, event, case.state, decision.reasons)
+        changes = [
+            Change(k, v, case.data.get(k, ABSENT))
+            for k, v in sorted(ctx.payload.items())
+            if k not in case.data or case.data[k] != v
+        ]
+        added = {k: v for k, v in ctx.evidence.items() if case.evidence.get(k) != v}
+        committed = entry(EntryKind.TRANSITION, changes, added)
+        moved = case.state != decision.dest
+        new_case = Case(
+            id=case.id,
+            workflow=case.workflow,
+            version=case.version,
+            state=decision.dest,
+            data=ctx.data,
+            evidence=ctx.evidence,
+            revision=case.revision + 1,
+            opened_at=case.opened_at,
+            state_entered_at=ctx.now if moved else case.state_entered_at,
+            assignee=case.assignee,
+        )
+        self._store.commit(new_case, [committed], expected_revision=case.revision)
+        self._notify(Committed(case, new_case, committed))
+        return new_case
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return to_utc(self._clock(), "clock()")
+
+    def _context(
+        self,
+        snap: Snapshot,
+        *,
+        event: str,
+        actor: Actor,
+        data: Mapping[str, Any] | None,
+        evidence: Mapping[str, str] | None,
+        reason_code: str | None,
+    ) -> tuple[CompiledWorkflow, GuardContext]:
+        case = snap.case
+        _actor(actor)
+        compiled = self._compiled_for(case.workflow, case.version)
+        if event not in compiled.workflow.events:
+            if not isinstance(event, str):
+                raise InvalidInput("event", f"expected an event name, got {event!r}")
+            near = difflib.get_close_matches(event, compiled.workflow.events, n=2)
+            raise UnknownEvent(case.id, event, case.workflow, near)
+        if reason_code is not None and not isinstance(reason_code, str):
+            raise InvalidInput("reason_code", f"expected a string, got {reason_code!r}")
+        payload: FrozenMap[Any] = freeze(data, "data") if data else EMPTY
+        if not isinstance(payload, FrozenMap):
+            raise InvalidInput("data", "must be a mapping of field names to values")
+        store = self._store
+        ctx = GuardContext(
+            case=case,
+            actor=actor,
+            event=event,
+            payload=payload,
+            evidence=_evidence(evidence),
+            now=self._now(),
+            reason_code=reason_code,
+            history=lambda: store.trail(case.id),
+        )
+        return compiled, ctx
+
+
+def _case_id(case_id: object) -> str:
+    if not isinstance(case_id, str) or not case_id.strip():
+        raise InvalidInput("case_id", f"must be a non-empty string, got {case_id!r}")
+    if len(case_id) > _MAX_ID or not case_id.isprintable():
+        raise InvalidInput(
+            "case_id", f"must be printable and at most {_MAX_ID} characters: {case_id[:40]!r}"
+        )
+    return case_id
+
+
+def _actor(actor: object) -> None:
+    if not isinstance(actor, Actor):
+        raise InvalidInput("actor", f"expected an Actor, got {type(actor).__name__}")
+    if not isinstance(actor.id, str) or not actor.id:
+        raise InvalidInput("actor", "an actor needs a non-empty id")
+
+
+def _reason(reason: object) -> str | None:
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise InvalidInput("reason", f"expected text, got {type(reason).__name__}")
+    return reason
+
+
+def _evidence(evidence: Mapping[str, str] | None) -> FrozenMap[str]:
+    if not evidence:
+        return EMPTY
+    if not isinstance(evidence, Mapping):
+        raise InvalidInput("evidence", "must map document kinds to references")
+    for kind, ref in evidence.items():
+        if not (isinstance(kind, str) and kind and isinstance(ref, str) and ref):
+            raise InvalidInput(
+                f"evidence.{kind}", "document kind and reference must be non-empty strings"
+            )
+    return FrozenMap(evidence)

@@ -1,0 +1,84 @@
+"""Rebuilding a case from its trail alone, to prove the trail tells the whole story."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._audit import AuditEntry, ChainHead, EntryKind, verify
+from ._case import Case
+from ._definition import Workflow
+from .exceptions import ReplayError
+
+__all__ = ["replay"]
+
+
+def replay(
+    workflow: Workflow, trail: Sequence[AuditEntry], *, head: ChainHead | None = None
+) -> Case:
+    """Rebuild a case from its trail; equal to the stored case when all is well.
+
+    The trail is verified first. Each committed transition must be one the workflow
+    defines from the state the case was in; refusals change nothing.
+
+    Raises:
+        TrailBroken: if the trail does not verify (against ``head``, if given).
+        ReplayError: if the trail does not fit the workflow.
+    """
+    verify(trail, head=head).raise_if_broken()
+    first = trail[0]
+    if (first.workflow, first.workflow_version) != workflow.key:
+        raise ReplayError(
+            first.case_id,
+            1,
+            f"the case runs on {first.workflow} v{first.workflow_version},"
+            f" not {workflow.name} v{workflow.version}",
+        )
+    if first.to_state != workflow.initial:
+        raise ReplayError(first.case_id, 1, f"opened in {first.to_state}, not {workflow.initial}")
+    case = Case(
+        id=first.case_id,
+        workflow=workflow.name,
+        version=workflow.version,
+        state=first.to_state,
+        data={c.field: c.after for c in first.changes},
+        evidence=first.evidence,
+        revision=1,
+        opened_at=first.at,
+        state_entered_at=first.at,
+        assignee=first.assignee,
+    )
+    for entry in trail[1:]:
+        if entry.kind is EntryKind.TRANSITION:
+            case = _apply(workflow, case, entry)
+        elif entry.from_state != case.state or entry.to_state != case.state:
+            raise ReplayError(case.id, entry.seq, "a refusal that claims the state changed")
+    return case
+
+
+def _apply(workflow: Workflow, case: Case, entry: AuditEntry) -> Case:
+    if (entry.workflow, entry.workflow_version) != workflow.key:
+        raise ReplayError(case.id, entry.seq, "the entry names another workflow version")
+    if entry.from_state != case.state:
+        raise ReplayError(
+            case.id, entry.seq, f"it leaves {entry.from_state}, but the case was in {case.state}"
+        )
+    dests = {t.dest or case.state for t in workflow.candidates(case.state, entry.event)}
+    if entry.to_state not in dests:
+        raise ReplayError(
+            case.id,
+            entry.seq,
+            f"the workflow has no {entry.event} from {case.state} to {entry.to_state}",
+        )
+    moved = entry.to_state != case.state
+    return Case(
+        id=case.id,
+        workflow=case.workflow,
+        version=case.version,
+        state=entry.to_state,
+        data=case.data.merged({c.field: c.after for c in entry.changes}),
+        evidence=case.evidence.merged(entry.evidence),
+        revision=case.revision + 1,
+        opened_at=case.opened_at,
+        state_entered_at=entry.at if moved else case.state_entered_at,
+        assignee=entry.assignee,
+    )

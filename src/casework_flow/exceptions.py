@@ -1,0 +1,256 @@
+"""Every error casework_flow raises, with the data a host needs to show it to a person.
+
+The tree::
+
+    CaseworkError
+     ├── WorkflowError (also ValueError)        a definition is invalid
+     ├── InvalidInput (also ValueError)         an argument a caller passed is unusable
+     ├── UnknownWorkflow (also LookupError)     no such workflow name or version
+     ├── UnknownCase (also LookupError)         no such case id in the store
+     ├── CaseExists                             a case id is already taken
+     ├── UnknownEvent (also LookupError)        the workflow has no such event
+     ├── TransitionRejected                     a guard, role or requirement failed
+     ├── ConcurrentModification                 the case changed since it was read
+     ├── TrailBroken                            an audit trail failed verification
+     ├── ReplayError                            a trail does not fit its workflow
+     ├── StoreError                             the store could not do its work
+     └── ListenerFailed                         a transition committed, a listener raised
+
+Errors of the libraries underneath (`transitions`, the standard library) never leak out of
+the public API: they are translated into one of these at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._case import Case
+    from ._verdict import Verdict
+
+__all__ = [
+    "CaseExists",
+    "CaseworkError",
+    "ConcurrentModification",
+    "InvalidInput",
+    "ListenerFailed",
+    "ReplayError",
+    "StoreError",
+    "TrailBroken",
+    "TransitionRejected",
+    "UnknownCase",
+    "UnknownEvent",
+    "UnknownWorkflow",
+    "WorkflowError",
+]
+
+
+class CaseworkError(Exception):
+    """The root of every error raised by casework_flow.
+
+    Attributes:
+        message: The human-readable explanation, also ``str(error)``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WorkflowError(CaseworkError, ValueError):
+    """A workflow definition is invalid; raised when it is built, never when a case fires.
+
+    Attributes:
+        workflow: The workflow's name, if it got that far.
+        problems: Every problem found, each a sentence naming what is wrong and where.
+    """
+
+    def __init__(self, workflow: str | None, problems: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.problems = tuple(problems)
+        where = f"workflow {workflow!r}" if workflow else "workflow"
+        if len(self.problems) == 1:
+            message = f"{where} is invalid: {self.problems[0]}"
+        else:
+            listed = "".join(f"\n  - {p}" for p in self.problems)
+            message = f"{where} has {len(self.problems)} problems:{listed}"
+        super().__init__(message)
+
+
+class InvalidInput(CaseworkError, ValueError):
+    """A value passed to the library cannot be used (not JSON data, a naive datetime...).
+
+    Attributes:
+        field: Which argument or data field was wrong.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownWorkflow(CaseworkError, LookupError):
+    """No workflow with this name (or this version of it) is registered.
+
+    Attributes:
+        workflow: The name asked for.
+        version: The version asked for, or None for "the latest".
+        known: The (name, version) pairs that are registered.
+    """
+
+    def __init__(
+        self, workflow: str, version: int | None, known: Sequence[tuple[str, int]]
+    ) -> None:
+        self.workflow = workflow
+        self.version = version
+        self.known = tuple(known)
+        asked = workflow if version is None else f"{workflow} version {version}"
+        listed = ", ".join(f"{n} v{v}" for n, v in self.known) or "none"
+        super().__init__(f"unknown workflow {asked}; registered: {listed}")
+
+
+class UnknownCase(CaseworkError, LookupError):
+    """The store holds no case with this id.
+
+    Attributes:
+        case_id: The id asked for.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case with id {case_id!r}")
+
+
+class CaseExists(CaseworkError):
+    """A case was opened with an id the store already holds.
+
+    Attributes:
+        case_id: The id that is taken.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"a case with id {case_id!r} already exists")
+
+
+class UnknownEvent(CaseworkError, LookupError):
+    """An event was fired that the case's workflow does not define at all.
+
+    Attributes:
+        case_id: The case it was fired on.
+        event: The event name given.
+        workflow: The case's workflow name.
+        suggestions: Defined events whose names are close to the one given.
+    """
+
+    def __init__(self, case_id: str, event: str, workflow: str, suggestions: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.event = event
+        self.workflow = workflow
+        self.suggestions = tuple(suggestions)
+        hint = f"; did you mean {' or '.join(map(repr, self.suggestions))}?" if suggestions else ""
+        super().__init__(f"case {case_id}: workflow {workflow!r} has no event {event!r}{hint}")
+
+
+class TransitionRejected(CaseworkError):
+    """A transition was refused; the case and its state are unchanged.
+
+    Attributes:
+        case_id: The case.
+        event: The event that was refused.
+        state: The state the case is (still) in.
+        reasons: Every failed check, each a `Verdict` with ``passed`` False.
+    """
+
+    def __init__(self, case_id: str, event: str, state: str, reasons: Sequence[Verdict]) -> None:
+        self.case_id = case_id
+        self.event = event
+        self.state = state
+        self.reasons = tuple(reasons)
+        listed = "".join(f"\n  - {r.why}" for r in self.reasons)
+        super().__init__(f"case {case_id}: {event} refused in state {state}:{listed}")
+
+
+class ConcurrentModification(CaseworkError):
+    """The case changed after it was read; nothing was written.
+
+    Re-read the case, check again that the step still makes sense, and fire again
+    (`Engine.fire` does the re-reading when called without ``expected_revision``).
+
+    Attributes:
+        case_id: The case.
+        expected_revision: The revision the caller worked from.
+        actual_revision: The revision in the store, when known.
+    """
+
+    def __init__(
+        self, case_id: str, expected_revision: int | None, actual_revision: int | None
+    ) -> None:
+        self.case_id = case_id
+        self.expected_revision = expected_revision
+        self.actual_revision = actual_revision
+        now = "" if actual_revision is None else f", it is now at revision {actual_revision}"
+        super().__init__(
+            f"case {case_id} changed since revision {expected_revision} was read{now};"
+            " nothing was written"
+        )
+
+
+class TrailBroken(CaseworkError):
+    """An audit trail failed verification.
+
+    Attributes:
+        case_id: The case the trail belongs to, when known.
+        seq: The sequence number of the first entry found broken (or expected there).
+        problem: What is wrong with it.
+    """
+
+    def __init__(self, case_id: str | None, seq: int | None, problem: str) -> None:
+        self.case_id = case_id
+        self.seq = seq
+        self.problem = problem
+        where = f"case {case_id}" if case_id else "trail"
+        at = f" at entry {seq}" if seq is not None else ""
+        super().__init__(f"{where}: audit trail broken{at}: {problem}")
+
+
+class ReplayError(CaseworkError):
+    """A trail verifies but cannot be replayed on the given workflow.
+
+    Attributes:
+        case_id: The case.
+        seq: The entry that does not fit.
+        problem: Why.
+    """
+
+    def __init__(self, case_id: str | None, seq: int | None, problem: str) -> None:
+        self.case_id = case_id
+        self.seq = seq
+        self.problem = problem
+        at = f" at entry {seq}" if seq is not None else ""
+        super().__init__(f"case {case_id}: cannot replay{at}: {problem}")
+
+
+class StoreError(CaseworkError):
+    """The store could not read or write; nothing half-written was left behind."""
+
+
+class ListenerFailed(CaseworkError):
+    """A transition was committed, then one or more listeners raised.
+
+    The transition stands: the case is at its new state. The errors are attached so the
+    host can log or retry its own side effects.
+
+    Attributes:
+        case: The case as committed.
+        errors: The exceptions the listeners raised, in the order they ran.
+    """
+
+    def __init__(self, case: Case, errors: Sequence[BaseException]) -> None:
+        self.case = case
+        self.errors = tuple(errors)
+        names = ", ".join(type(e).__name__ for e in self.errors)
+        super().__init__(
+            f"case {case.id}: committed at revision {case.revision}, but listeners failed: {names}"
+        )

@@ -1,0 +1,30 @@
+"""The seed example runs end to end and shows what the issue asks for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "medan_street_beggar.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "sw-017 tries family_unresponsive: refused" in out
+    assert "record_contact_attempt was recorded 1 time; at least 3 needed" in out
+    assert "sw-017 tries refer_to_shelter_unit: refused" in out
+    assert "refer_to_shelter_unit needs supervisor" in out
+    assert "sw-017 did handover_done on this case; someone else must do terminate" in out
+    assert "Penampungan sementara · Temporary shelter" in out
+    assert "Rujuk ke UPT · Refer to the shelter unit" in out
+    assert "client_alias='***'" in out
+    assert "'R.'" not in out
+    assert "Final state: closed_independent (Ditutup: mandiri)" in out
+    assert out.rstrip().splitlines()[-1].startswith("Chain verified: 23 entries")
+    assert out.rstrip().endswith("replay equals the stored case.")
