@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casework_flow import (
+    ABSENT,
     AuditEntry,
     ChainHead,
+    Change,
     CheckKind,
     Engine,
     EntryKind,
@@ -23,7 +25,9 @@ from casework_flow import (
     Verdict,
     verify,
 )
-from casework_flow._audit import canonical, genesis_hash
+from casework_flow._audit import genesis_hash
+from casework_flow._canonical import canonical, entry_bytes
+from casework_flow._frozen import freeze
 
 from .conftest import START, load_example
 
@@ -182,3 +186,41 @@ def test_every_single_edit_deletion_insertion_swap_or_truncation_is_detected(dat
     assert result.broken_at is not None
     assert result.broken_at <= max(first_bad + 1, 1) or kind == "truncate"
     assert result.problem
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+def test_the_fast_encoding_equals_the_generic_one_on_the_story():
+    for e in STORY:
+        assert entry_bytes(e) == canonical(e.body())
+
+
+@settings(max_examples=300)
+@given(
+    base=st.sampled_from(STORY),
+    text=st.text(),
+    after=json_values,
+    before=st.one_of(st.just(ABSENT), json_values),
+    docs=st.dictionaries(st.text(min_size=1), st.text(min_size=1), max_size=3),
+)
+def test_the_fast_encoding_equals_the_generic_one_on_any_content(base, text, after, before, docs):
+    entry = attrs.evolve(
+        base,
+        actor_id=text or "x",
+        reason=text,
+        reason_code=text or None,
+        assignee=text or None,
+        changes=(Change(text, freeze(after), freeze(before) if before is not ABSENT else ABSENT),),
+        evidence=docs,
+        verdicts=(Verdict(CheckKind.GUARD, text, passed=bool(text), why=text, dest=text or None),),
+    )
+    assert entry_bytes(entry) == canonical(entry.body())

@@ -16,7 +16,7 @@ from casework_flow import (
     replay,
     verify,
 )
-from casework_flow._audit import canonical
+from casework_flow._canonical import canonical
 
 from .conftest import START, load_example
 from .strategies import Step, fitting_steps, steps

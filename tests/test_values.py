@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casework_flow import Actor, FrozenMap, InvalidInput, ManualClock
-from casework_flow._audit import canonical
+from casework_flow._canonical import canonical
 from casework_flow._clock import system_clock, to_utc
 from casework_flow._frozen import freeze, thaw
 

@@ -13,7 +13,6 @@ Building an entry is pure: the time comes in as an argument, never from a clock.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +20,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
+from ._canonical import entry_bytes
 from ._case import Actor, _map
 from ._clock import to_utc
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
@@ -162,7 +162,7 @@ class AuditEntry:
             "format": FORMAT,
             "case_id": self.case_id,
             "seq": self.seq,
-            "kind": self.kind.value,
+            "kind": self.kind,
             "at": self.at.isoformat(),
             "actor": {"id": self.actor_id, "roles": list(self.actor_roles)},
             "event": self.event,
@@ -171,7 +171,7 @@ class AuditEntry:
             "reason": self.reason,
             "reason_code": self.reason_code,
             "changes": [c.to_json() for c in self.changes],
-            "evidence": dict(self.evidence),
+            "evidence": self.evidence.as_dict(),
             "verdicts": [v.to_json() for v in self.verdicts],
             "workflow": self.workflow,
             "workflow_version": self.workflow_version,
@@ -187,7 +187,7 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
-        return _digest(self.body())
+        return hashlib.sha256(entry_bytes(self)).hexdigest()
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
@@ -261,17 +261,6 @@ def _int(value: object) -> int:
     return value
 
 
-def canonical(body: Mapping[str, Any]) -> bytes:
-    """Encode JSON data canonically: sorted keys, no spaces, UTF-8, no NaN."""
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
-
-
-def _digest(body: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(body)).hexdigest()
-
-
 def genesis_hash(case_id: str) -> str:
     """The ``prev_hash`` of a case's first entry: binds the chain to the case id."""
     return hashlib.sha256(b"casework_flow genesis\x00" + case_id.encode()).hexdigest()
@@ -304,7 +293,7 @@ def build_entry(
         kind=kind,
         at=at,
         actor_id=actor.id,
-        actor_roles=tuple(sorted(actor.roles)),
+        actor_roles=actor.sorted_roles,
         event=event,
         from_state=from_state,
         to_state=to_state,

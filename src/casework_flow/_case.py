@@ -41,6 +41,12 @@ class Actor:
 
     id: str
     roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    sorted_roles: tuple[str, ...] = field(init=False, eq=False, repr=False)
+    """The roles in sorted order, as audit entries record them."""
+
+    @sorted_roles.default
+    def _sorted_roles(self) -> tuple[str, ...]:
+        return tuple(sorted(self.roles))
 
     def __repr__(self) -> str:
         return f"<Actor {self.id} {','.join(sorted(self.roles)) or '(no roles)'}>"

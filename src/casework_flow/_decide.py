@@ -16,7 +16,7 @@ from attrs import frozen
 from transitions import Machine
 
 from ._definition import Transition, Workflow
-from ._guards import ALWAYS, GuardContext
+from ._guards import GuardContext
 from ._verdict import CheckKind, Verdict
 
 __all__ = ["CompiledWorkflow", "Decision", "check_transition"]
@@ -110,13 +110,12 @@ def check_transition(
         verdicts.append(
             Verdict(kind=CheckKind.REASON, check="reason_code", passed=False, why=why, dest=dest)
         )
-    if t.guard is not ALWAYS:
-        for part in t.guard.conjuncts():
-            passed, why = part.test(ctx)
-            ok = ok and passed
-            verdicts.append(
-                Verdict(kind=CheckKind.GUARD, check=part.text, passed=passed, why=why, dest=dest)
-            )
+    for part in t.conjuncts:
+        passed, why = part.test(ctx)
+        ok = ok and passed
+        verdicts.append(
+            Verdict(kind=CheckKind.GUARD, check=part.text, passed=passed, why=why, dest=dest)
+        )
     return ok, verdicts
 
 

@@ -90,6 +90,14 @@ class Transition:
     priority: int | None = None
     labels: Mapping[str, str] = field(converter=_map, factory=dict)
     description: str = ""
+    conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
+    """The guard's parts that must all hold (none for `always`), each given a verdict."""
+
+    @conjuncts.default
+    def _conjuncts(self) -> tuple[Guard, ...]:
+        if self.guard is ALWAYS or not isinstance(self.guard, Guard):
+            return ()
+        return self.guard.conjuncts()
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the event."""
@@ -138,6 +146,8 @@ class Workflow:
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
         init=False, eq=False, repr=False
     )
+    _events: tuple[str, ...] = field(init=False, eq=False, repr=False)
+    _event_set: frozenset[str] = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems, by_id = _check_states(self)
@@ -146,6 +156,9 @@ class Workflow:
             raise WorkflowError(self.name if isinstance(self.name, str) else None, problems)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_candidates", _order(self.transitions))
+        events = tuple(dict.fromkeys(t.event for t in self.transitions))
+        object.__setattr__(self, "_events", events)
+        object.__setattr__(self, "_event_set", frozenset(events))
 
     @property
     def key(self) -> tuple[str, int]:
@@ -155,7 +168,11 @@ class Workflow:
     @property
     def events(self) -> tuple[str, ...]:
         """Every event name, in the order first declared."""
-        return tuple(dict.fromkeys(t.event for t in self.transitions))
+        return self._events
+
+    def has_event(self, event: str) -> bool:
+        """Whether any transition is on this event."""
+        return event in self._event_set
 
     def state(self, state_id: str) -> State:
         """Return the state with this id.

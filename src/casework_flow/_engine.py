@@ -262,7 +262,8 @@ class Engine:
             evidence=docs,
         )
         self._store.create(case, entry)
-        self._notify(Committed(None, case, entry))
+        if self._listeners:
+            self._notify(Committed(None, case, entry))
         return case
 
     # --- firing -------------------------------------------------------------------
@@ -392,7 +393,7 @@ class Engine:
             for k, v in sorted(ctx.payload.items())
             if k not in case.data or case.data[k] != v
         ]
-        added = {k: v for k, v in ctx.evidence.items() if case.evidence.get(k) != v}
+        added = {k: v for k, v in ctx.supplied_evidence.items() if case.evidence.get(k) != v}
         committed = entry(EntryKind.TRANSITION, changes, added)
         moved = case.state != decision.dest
         new_case = Case(
@@ -408,7 +409,8 @@ class Engine:
             assignee=case.assignee,
         )
         self._store.commit(new_case, [committed], expected_revision=case.revision)
-        self._notify(Committed(case, new_case, committed))
+        if self._listeners:
+            self._notify(Committed(case, new_case, committed))
         return new_case
 
     # --- helpers ------------------------------------------------------------------
@@ -429,9 +431,9 @@ class Engine:
         case = snap.case
         _actor(actor)
         compiled = self._compiled_for(case.workflow, case.version)
-        if event not in compiled.workflow.events:
-            if not isinstance(event, str):
-                raise InvalidInput("event", f"expected an event name, got {event!r}")
+        if not isinstance(event, str):
+            raise InvalidInput("event", f"expected an event name, got {event!r}")
+        if not compiled.workflow.has_event(event):
             near = difflib.get_close_matches(event, compiled.workflow.events, n=2)
             raise UnknownEvent(case.id, event, case.workflow, near)
         if reason_code is not None and not isinstance(reason_code, str):
@@ -481,7 +483,7 @@ def _reason(reason: object) -> str | None:
 def _evidence(evidence: Mapping[str, str] | None) -> FrozenMap[str]:
     if not evidence:
         return EMPTY
-    if not isinstance(evidence, Mapping):
+    if type(evidence) is not dict and not isinstance(evidence, Mapping):
         raise InvalidInput("evidence", "must map document kinds to references")
     for kind, ref in evidence.items():
         if not (isinstance(kind, str) and kind and isinstance(ref, str) and ref):

@@ -9,7 +9,7 @@ become tuples, and anything that JSON cannot carry is refused with the path to i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar, final
 
 from .exceptions import InvalidInput
@@ -48,6 +48,22 @@ class FrozenMap(Mapping[str, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._d
 
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: ANN401 - as dict.get
+        """Return the value for ``key``, or ``default``."""
+        return self._d.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """Return the keys, as dict does."""
+        return self._d.keys()
+
+    def values(self) -> ValuesView[V]:
+        """Return the values, as dict does."""
+        return self._d.values()
+
+    def items(self) -> ItemsView[str, V]:
+        """Return the items, as dict does."""
+        return self._d.items()
+
     def __hash__(self) -> int:
         if self._h is None:
             self._h = hash(frozenset(self._d.items()))
@@ -67,7 +83,10 @@ class FrozenMap(Mapping[str, V]):
         """Return a new map with ``other``'s items laid over these."""
         if not other:
             return self
-        return FrozenMap({**self._d, **other})
+        if not self._d:
+            return other if isinstance(other, FrozenMap) else FrozenMap(other)
+        extra = other._d if isinstance(other, FrozenMap) else other  # noqa: SLF001 - same class
+        return FrozenMap({**self._d, **extra})
 
     def as_dict(self) -> dict[str, V]:
         """Return a shallow, mutable copy."""
@@ -77,7 +96,13 @@ class FrozenMap(Mapping[str, V]):
 EMPTY: FrozenMap[Any] = FrozenMap()
 
 
-def freeze(value: object, where: str = "data", _depth: int = 0) -> Any:  # noqa: ANN401 - JSON is untyped
+class _Unusable(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.path: list[str] = []
+
+
+def freeze(value: object, where: str = "data") -> Any:  # noqa: ANN401 - JSON is untyped
     """Check that ``value`` is JSON data and return a deep-frozen copy of it.
 
     Accepted: None, bool, int, finite float, str, and lists/tuples and string-keyed
@@ -86,26 +111,55 @@ def freeze(value: object, where: str = "data", _depth: int = 0) -> Any:  # noqa:
     >>> freeze({"visits": [1, 2], "note": None})
     FrozenMap({'visits': (1, 2), 'note': None})
     """
-    if value is None or isinstance(value, bool | int | str):
+    try:
+        return _freeze(value, 0)
+    except _Unusable as bad:
+        raise InvalidInput(where + "".join(reversed(bad.path)), bad.message) from None
+
+
+def _freeze(value: object, depth: int) -> Any:  # noqa: ANN401 - JSON is untyped
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
         return value
+    if kind is dict or isinstance(value, Mapping):
+        return _freeze_mapping(value, depth)  # type: ignore[arg-type]
+    if isinstance(value, list | tuple):
+        return _freeze_sequence(value, depth)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidInput(where, f"{value!r} is not a finite number")
+            raise _Unusable(f"{value!r} is not a finite number")
         return value
-    if _depth >= _MAX_DEPTH:
-        raise InvalidInput(where, f"nested deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInput(where, f"key {key!r} is not a string")
-            out[key] = freeze(item, f"{where}.{key}", _depth + 1)
-        return FrozenMap(out)
-    if isinstance(value, list | tuple):
-        return tuple(freeze(item, f"{where}[{i}]", _depth + 1) for i, item in enumerate(value))
-    raise InvalidInput(
-        where, f"{type(value).__name__} value {value!r} cannot be stored; use JSON data"
-    )
+    if isinstance(value, bool | int | str):
+        return value
+    raise _Unusable(f"{type(value).__name__} value {value!r} cannot be stored; use JSON data")
+
+
+def _freeze_sequence(value: list[Any] | tuple[Any, ...], depth: int) -> tuple[Any, ...]:
+    if depth >= _MAX_DEPTH:
+        raise _Unusable(f"nested deeper than {_MAX_DEPTH} levels")
+    items = []
+    for i, item in enumerate(value):
+        try:
+            items.append(_freeze(item, depth + 1))
+        except _Unusable as bad:
+            bad.path.append(f"[{i}]")
+            raise
+    return tuple(items)
+
+
+def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
+    if depth >= _MAX_DEPTH:
+        raise _Unusable(f"nested deeper than {_MAX_DEPTH} levels")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            raise _Unusable(f"key {key!r} is not a string")
+        try:
+            out[key] = _freeze(item, depth + 1)
+        except _Unusable as bad:
+            bad.path.append(f".{key}")
+            raise
+    return FrozenMap(out)
 
 
 def thaw(value: object) -> Any:  # noqa: ANN401 - JSON is untyped

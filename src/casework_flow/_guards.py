@@ -69,6 +69,7 @@ class GuardContext:
         payload: The data supplied with this step.
         data: The case's data as it would be after the step (``case.data`` + ``payload``).
         evidence: Documents on file after the step.
+        supplied_evidence: Documents supplied with this step.
         now: The injected clock's time for this step.
         reason_code: The reason code given, if any.
     """
@@ -84,6 +85,7 @@ class GuardContext:
         "now",
         "payload",
         "reason_code",
+        "supplied_evidence",
     )
 
     def __init__(
@@ -104,6 +106,7 @@ class GuardContext:
         self.payload = payload
         self.data = case.data.merged(payload)
         self.evidence = case.evidence.merged(evidence)
+        self.supplied_evidence = evidence
         self.now = now
         self.reason_code = reason_code
         self._load_history = history

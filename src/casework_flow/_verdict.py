@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from attrs import field, frozen
+from attrs import frozen
 
 __all__ = ["CheckKind", "Verdict"]
 
@@ -38,7 +38,7 @@ class Verdict:
         dest: The destination of the candidate transition it was checked for, if any.
     """
 
-    kind: CheckKind = field(converter=CheckKind)
+    kind: CheckKind
     check: str
     passed: bool
     why: str
@@ -47,7 +47,7 @@ class Verdict:
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form stored in audit entries."""
         return {
-            "kind": self.kind.value,
+            "kind": self.kind,
             "check": self.check,
             "passed": self.passed,
             "why": self.why,

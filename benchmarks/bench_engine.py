@@ -1,0 +1,222 @@
+"""Engine speed and memory, in one run, against a bare `transitions` Machine.
+
+1. Fires per second: the seed story's 21 committed steps (guards, audit entries, SHA-256,
+   the in-memory store) over many cases, against a bare Machine with the same states and
+   transitions firing the same events on one model.
+2. Opening 1,000,000 cases in the in-memory store: seconds (per 100,000, to show the time
+   is linear) and bytes per case, with the share held by the opening audit entries.
+
+Rates are the best of three runs, to damp noise from the machine.
+
+Run: ``make bench`` or ``python benchmarks/bench_engine.py [--cases N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from transitions import Machine
+
+from casework_flow import Actor, Engine, InMemoryStore, ManualClock, Workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _seed() -> Any:  # noqa: ANN401 - a script module
+    spec = importlib.util.spec_from_file_location("seed", ROOT / "examples/medan_street_beggar.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+seed = _seed()
+W, S, H, HW = seed.WORKER, seed.SUPERVISOR, seed.SHELTER_HEAD_BINJAI, seed.SHELTER_WORKER_BINJAI
+DOCS = {
+    "case_conference_minutes": "D5",
+    "referral_letter": "D6",
+    "health_certificate": "D7",
+    "consent:shelter_referral": "D8",
+}
+ATTEMPT = {"contact_method": "phone", "contact_outcome": "no answer"}
+FOLLOW = {"contact_method": "visit", "contact_outcome": "stable"}
+# (event, actor, data, evidence, reason code, days to advance before the step)
+PATH: list[tuple[str, Actor, dict[str, Any], dict[str, str], str | None, float]] = [
+    ("first_contact", W, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
+    ("admit_to_shelter", W, {}, {"consent:shelter_admission": "D1"}, None, 0),
+    ("begin_assessment", W, {}, {}, None, 1),
+    ("complete_assessment", W, {}, {"assessment_report": "D2"}, None, 1),
+    ("family_found", W, {"family_contact_person": "father"}, {}, None, 1),
+    ("record_contact_attempt", W, ATTEMPT, {}, None, 0),
+    ("record_contact_attempt", W, ATTEMPT, {}, None, 4),
+    ("record_contact_attempt", W, ATTEMPT, {}, None, 4),
+    ("family_unresponsive", W, {}, {}, "FAMILY_UNRESPONSIVE", 0),
+    ("refer_to_shelter_unit", S, {"shelter_unit": "UPT Binjai"}, DOCS, None, 1),
+    ("unit_accepts", H, {}, {"handover_record": "D9"}, None, 2),
+    ("start_rehabilitation", HW, {}, {"service_contract": "U1", "service_plan": "U2"}, None, 3),
+    ("ready_for_reintegration", HW, {}, {"evaluation_report": "U3"}, None, 60),
+    ("handover_done", W, {"outcome": "independent"}, {"handover_record": "D12"}, None, 10),
+    ("terminate", S, {}, {"termination_report": "D13"}, None, 2),
+    ("record_follow_up_contact", W, FOLLOW, {}, None, 14),
+    ("record_follow_up_contact", W, FOLLOW, {}, None, 28),
+    ("record_follow_up_contact", W, FOLLOW, {}, None, 42),
+    ("complete_follow_up", W, {}, {}, None, 0),
+]
+
+
+def bare_rate(workflow: Workflow, rounds: int) -> float:
+    """Fires per second of a bare Machine on one model, same states, transitions, events."""
+
+    class Model:
+        state = workflow.initial
+
+    model = Model()
+    machine = Machine(
+        model=model,
+        states=[s.id for s in workflow.states],
+        initial=workflow.initial,
+        auto_transitions=False,
+    )
+    for t in workflow.transitions:
+        machine.add_transition(t.event, list(t.source), t.dest)
+    events = [p[0] for p in PATH]
+    start = time.perf_counter()
+    for _ in range(rounds):
+        model.state = workflow.initial
+        for event in events:
+            getattr(model, event)()
+    return rounds * len(events) / (time.perf_counter() - start)
+
+
+def engine_rate(workflow: Workflow, cases: int) -> float:
+    """Fires per second of Engine.fire on the in-memory store, timing only the fires."""
+    clock = ManualClock(datetime(2024, 3, 4, tzinfo=UTC))
+    engine = Engine([workflow], clock=clock)
+    ids = [f"MDN-2024-{i:06d}" for i in range(cases)]
+    for case_id in ids:
+        engine.open(workflow.name, case_id, actor=seed.OUTREACH, assignee=W.id)
+    elapsed = 0.0
+    for event, actor, data, evidence, code, days in PATH:
+        clock.advance(timedelta(days=days))
+        start = time.perf_counter()
+        for case_id in ids:
+            engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
+        elapsed += time.perf_counter() - start
+    assert engine.get(ids[-1]).state == "closed_independent"
+    return cases * len(PATH) / elapsed
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def open_many(workflow: Workflow, total: int) -> None:
+    """Open ``total`` cases; report time per 100,000 and resident bytes per case."""
+    store = InMemoryStore()
+    clock = ManualClock(datetime(2024, 3, 4, tzinfo=UTC))
+    engine = Engine([workflow], store=store, clock=clock)
+    data = {"found_at": "Simpang Pos", "referral_source": "street_outreach"}
+    gc.collect()
+    base = rss_bytes()
+    step = max(total // 10, 1)
+    start = time.perf_counter()
+    marks = []
+    for i in range(total):
+        engine.open(
+            workflow.name, f"MDN-{i:07d}", actor=seed.OUTREACH, data=data, assignee="sw-017"
+        )
+        if (i + 1) % step == 0:
+            marks.append(time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    gc.collect()
+    per_case = (rss_bytes() - base) / total
+    chunks = [b - a for a, b in zip([0.0, *marks], marks, strict=False)]
+    print(f"open {total:,} cases: {seconds:.1f} s ({total / seconds:,.0f} per second)")
+    print(
+        f"  seconds per {step:,} cases, first to last chunk: "
+        + " ".join(f"{c:.2f}" for c in chunks)
+    )
+    print(f"  resident memory: {per_case:,.0f} bytes per case, opening entry included")
+
+
+def breakdown(workflow: Workflow, n: int) -> None:
+    """Bytes per case with and without its trail, by tracemalloc on ``n`` cases."""
+    store = InMemoryStore()
+    engine = Engine([workflow], store=store, clock=ManualClock(datetime(2024, 3, 4, tzinfo=UTC)))
+    data = {"found_at": "Simpang Pos", "referral_source": "street_outreach"}
+    gc.collect()
+    tracemalloc.start()
+    for i in range(n):
+        engine.open(
+            workflow.name, f"MDN-{i:07d}", actor=seed.OUTREACH, data=data, assignee="sw-017"
+        )
+    gc.collect()
+    with_trail = tracemalloc.get_traced_memory()[0]
+    store._trails.clear()  # noqa: SLF001 - measuring what the trails held
+    gc.collect()
+    without = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"  tracemalloc on {n:,} cases: {without / n:,.0f} bytes per case before its trail,"
+        f" {(with_trail - without) / n:,.0f} more for the opening entry"
+    )
+
+
+def add_model_cost(workflow: Workflow, n: int) -> None:
+    """For comparison: transitions' own add_model, n models."""
+    machine = Machine(
+        model=None,
+        states=[s.id for s in workflow.states],
+        initial=workflow.initial,
+        auto_transitions=False,
+    )
+    for t in workflow.transitions:
+        machine.add_transition(t.event, list(t.source), t.dest)
+    gc.collect()
+    tracemalloc.start()
+    start = time.perf_counter()
+    for _ in range(n):
+        machine.add_model(type("M", (), {})())
+    seconds = time.perf_counter() - start
+    used = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(f"transitions add_model, {n:,} models: {seconds:.1f} s, {used / n:,.0f} bytes per model")
+
+
+def main() -> None:
+    """Run every measurement and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases to open")
+    parser.add_argument("--fire-cases", type=int, default=5_000, help="cases for the fire rate")
+    parser.add_argument("--add-models", type=int, default=10_000, help="0 to skip")
+    args = parser.parse_args()
+    workflow = seed.build_workflow()
+    print(f"Python {sys.version.split()[0]}, workflow {workflow.name} v{workflow.version}")
+    bare = max(bare_rate(workflow, rounds=max(args.fire_cases, 1000)) for _ in range(3))
+    ours = max(engine_rate(workflow, args.fire_cases) for _ in range(3))
+    print(f"bare transitions Machine, one model: {bare:,.0f} fires per second")
+    print(
+        f"Engine.fire (guards, audit, SHA-256, in-memory store): {ours:,.0f} fires per second"
+        f" = {ours / bare:.2f} of bare"
+    )
+    open_many(workflow, args.cases)
+    breakdown(workflow, min(args.cases, 200_000))
+    if args.add_models:
+        add_model_cost(workflow, args.add_models)
+
+
+if __name__ == "__main__":
+    main()
