@@ -46,7 +46,7 @@ from .exceptions import (
     UnknownWorkflow,
     WorkflowError,
 )
-from .stores import InMemoryStore, Snapshot, Store
+from .stores import InMemoryStore, Page, PostgresStore, Query, Snapshot, SQLiteStore, Store
 
 __all__ = [
     "ABSENT",
@@ -72,7 +72,11 @@ __all__ = [
     "ListenerFailed",
     "ManualClock",
     "Measure",
+    "Page",
+    "PostgresStore",
+    "Query",
     "ReplayError",
+    "SQLiteStore",
     "Snapshot",
     "State",
     "Store",

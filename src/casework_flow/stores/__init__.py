@@ -1,10 +1,16 @@
 """Where cases and their trails are kept.
 
-`InMemoryStore` is here now; durable stores (SQLite, PostgreSQL) implement the same
-`Store` protocol.
+All stores implement the `Store` protocol and pass one conformance suite:
+
+- `InMemoryStore`: in a dictionary, for tests and simulations;
+- `SQLiteStore`: one SQLite file, the embedded default;
+- `PostgresStore`: PostgreSQL through psycopg 3 (``pip install casework-flow[postgres]``),
+  for several processes and hosts sharing one database.
 """
 
 from ._memory import InMemoryStore
-from ._protocol import Snapshot, Store
+from ._postgres import PostgresStore
+from ._protocol import Page, Query, Snapshot, Store
+from ._sqlite import SQLiteStore
 
-__all__ = ["InMemoryStore", "Snapshot", "Store"]
+__all__ = ["InMemoryStore", "Page", "PostgresStore", "Query", "SQLiteStore", "Snapshot", "Store"]

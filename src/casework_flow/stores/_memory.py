@@ -2,17 +2,21 @@
 
 For tests, simulations and hosts that persist elsewhere. Thread-safe: one lock makes
 each create and commit atomic. Cases are frozen values, so handing them out is safe.
+Queries scan every case: fine in memory, and the reason durable stores use indexes.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 
-from .._audit import AuditEntry
+from .._audit import AuditEntry, EntryKind
 from .._case import Case
 from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
-from ._protocol import Snapshot
+from . import _cursor
+from ._protocol import Page, Query, Snapshot
 
 __all__ = ["InMemoryStore"]
 
@@ -24,11 +28,12 @@ class InMemoryStore:
     <InMemoryStore cases=0>
     """
 
-    __slots__ = ("_cases", "_lock", "_trails")
+    __slots__ = ("_cases", "_due", "_lock", "_trails")
 
     def __init__(self) -> None:
         self._cases: dict[str, Case] = {}
         self._trails: dict[str, list[AuditEntry]] = {}
+        self._due: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -43,7 +48,7 @@ class InMemoryStore:
             cases = list(self._cases.values())
         return iter(cases)
 
-    def create(self, case: Case, entry: AuditEntry) -> None:
+    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
         """Store a new case with its opening entry."""
         _same_case(case, (entry,))
         with self._lock:
@@ -51,6 +56,8 @@ class InMemoryStore:
                 raise CaseExists(case.id)
             self._cases[case.id] = case
             self._trails[case.id] = [entry]
+            if due_at is not None:
+                self._due[case.id] = due_at
 
     def load(self, case_id: str) -> Snapshot:
         """Return the case and its trail's head."""
@@ -60,7 +67,14 @@ class InMemoryStore:
             except KeyError:
                 raise UnknownCase(case_id) from None
 
-    def commit(self, case: Case, entries: Sequence[AuditEntry], *, expected_revision: int) -> None:
+    def commit(
+        self,
+        case: Case,
+        entries: Sequence[AuditEntry],
+        *,
+        expected_revision: int,
+        due_at: datetime | None = None,
+    ) -> None:
         """Replace the case and append entries if revision and head are as expected."""
         _same_case(case, entries)
         with self._lock:
@@ -75,6 +89,10 @@ class InMemoryStore:
                 raise ConcurrentModification(case.id, expected_revision, stored.revision)
             self._cases[case.id] = case
             trail.extend(entries)
+            if due_at is None:
+                self._due.pop(case.id, None)
+            else:
+                self._due[case.id] = due_at
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return a copy of the case's trail."""
@@ -83,6 +101,54 @@ class InMemoryStore:
                 return tuple(self._trails[case_id])
             except KeyError:
                 raise UnknownCase(case_id) from None
+
+    def find(
+        self, query: Query | None = None, *, limit: int = 100, after: str | None = None
+    ) -> Page:
+        """Return one page of matching cases, ordered by id (by due time for due queries)."""
+        q = query or Query()
+        _cursor.check_limit(limit)
+        by_due = q.due_before is not None
+        with self._lock:
+            rows = [(self._due.get(c.id), c) for c in self._cases.values() if self._matches(q, c)]
+        if by_due:
+            rows.sort(key=lambda r: (r[0], r[1].id))
+        else:
+            rows.sort(key=lambda r: r[1].id)
+        if after is not None:
+            last_id, last_due = _cursor.decode(after, by_due=by_due)
+            if by_due:
+                rows = [r for r in rows if (r[0], r[1].id) > (last_due, last_id)]
+            else:
+                rows = [r for r in rows if r[1].id > last_id]
+        page = rows[:limit]
+        more = len(rows) > limit
+        cursor = _cursor.encode(page[-1][1].id, page[-1][0] if by_due else None) if more else None
+        return Page(tuple(c for _, c in page), cursor)
+
+    def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
+        """Return how many matching cases are in each state."""
+        q = query or Query()
+        with self._lock:
+            return dict(Counter(c.state for c in self._cases.values() if self._matches(q, c)))
+
+    def _matches(self, q: Query, c: Case) -> bool:
+        due = self._due.get(c.id)
+        return (
+            (q.workflow is None or c.workflow == q.workflow)
+            and (q.version is None or c.version == q.version)
+            and (q.state is None or c.state == q.state)
+            and (q.assignee is None or c.assignee == q.assignee)
+            and (q.opened is None or q.opened[0] <= c.opened_at < q.opened[1])
+            and (q.changed is None or q.changed[0] <= self._changed(c.id) < q.changed[1])
+            and (q.due_before is None or (due is not None and due < q.due_before))
+        )
+
+    def _changed(self, case_id: str) -> datetime:
+        for e in reversed(self._trails[case_id]):
+            if e.kind is not EntryKind.REFUSED:
+                return e.at
+        return self._trails[case_id][0].at  # pragma: no cover - a trail starts with its opening
 
 
 def _same_case(case: Case, entries: Sequence[AuditEntry]) -> None:

@@ -14,15 +14,16 @@ the second check for free from a primary key on (case id, sequence number).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from attrs import frozen
+from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
 
-__all__ = ["Snapshot", "Store"]
+__all__ = ["Page", "Query", "Snapshot", "Store"]
 
 
 @frozen
@@ -38,11 +39,64 @@ class Snapshot:
     head: ChainHead
 
 
+def _window(value: tuple[datetime, datetime] | None) -> tuple[datetime, datetime] | None:
+    if value is None:
+        return None
+    from .._clock import to_utc  # noqa: PLC0415 - keeps the protocol module light
+
+    start, end = value
+    return (to_utc(start, "from"), to_utc(end, "to"))
+
+
+def _moment(value: datetime | None) -> datetime | None:
+    from .._clock import to_utc  # noqa: PLC0415 - keeps the protocol module light
+
+    return None if value is None else to_utc(value, "due_before")
+
+
+@frozen
+class Query:
+    """Which cases to find. Every filter given must hold; none given means all cases.
+
+    Attributes:
+        workflow: Cases of this workflow.
+        version: ... and of this version (with ``workflow``).
+        state: Cases in this state.
+        assignee: Cases assigned to this worker id.
+        opened: Cases opened in ``[start, end)``.
+        changed: Cases whose last committed step is in ``[start, end)``.
+        due_before: Cases with a due time strictly before this; ordered by due time.
+    """
+
+    workflow: str | None = None
+    version: int | None = None
+    state: str | None = None
+    assignee: str | None = None
+    opened: tuple[datetime, datetime] | None = field(default=None, converter=_window)
+    changed: tuple[datetime, datetime] | None = field(default=None, converter=_window)
+    due_before: datetime | None = field(default=None, converter=_moment)
+
+
+@frozen
+class Page:
+    """One page of a query's results, in a stable order.
+
+    The order is by case id, or by due time and then case id for ``due_before``.
+
+    Attributes:
+        cases: The cases on this page.
+        cursor: Pass it back as ``after`` for the next page; None on the last page.
+    """
+
+    cases: tuple[Case, ...]
+    cursor: str | None
+
+
 @runtime_checkable
 class Store(Protocol):
     """The store protocol. `InMemoryStore` is the reference implementation."""
 
-    def create(self, case: Case, entry: AuditEntry) -> None:
+    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
         """Store a new case with its opening entry, atomically.
 
         Raises:
@@ -70,6 +124,18 @@ class Store(Protocol):
         Raises:
             UnknownCase: if there is no such case.
         """
+
+    def find(
+        self, query: Query | None = None, *, limit: int = 100, after: str | None = None
+    ) -> Page:
+        """Return one page of the cases matching ``query``.
+
+        Raises:
+            InvalidInput: if ``after`` is not a cursor this query returned.
+        """
+
+    def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
+        """Return how many cases matching ``query`` are in each state."""
 
     def __len__(self) -> int:
         """Return how many cases are stored."""

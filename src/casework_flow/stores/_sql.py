@@ -1,0 +1,188 @@
+"""What the SQL stores share: schema migrations, row codecs and query building.
+
+Cases are kept as their JSON form plus the columns queries need, each indexed; times in
+those columns are integer microseconds since the epoch, so ranges compare as numbers.
+Entries are kept as their JSON form under the primary key (case id, sequence number),
+which is what makes a forked trail impossible.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from .._audit import AuditEntry, ChainHead, EntryKind
+from .._case import Case
+from ..exceptions import StoreError
+from . import _cursor
+from ._protocol import Query
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "case_from_body",
+    "case_row",
+    "entry_row",
+    "micros",
+    "select_cases",
+]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Each step takes the schema from version i to i + 1; {big} is the 64-bit integer type.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE casework_cases (
+            id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            assignee TEXT,
+            opened_at {big} NOT NULL,
+            changed_at {big} NOT NULL,
+            head_seq INTEGER NOT NULL,
+            head_hash TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE casework_entries (
+            case_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (case_id, seq)
+        )""",
+        "CREATE INDEX casework_cases_state ON casework_cases (state, id)",
+        "CREATE INDEX casework_cases_workflow ON casework_cases (workflow, version, state, id)",
+        "CREATE INDEX casework_cases_assignee ON casework_cases (assignee, id)",
+        "CREATE INDEX casework_cases_opened ON casework_cases (opened_at)",
+        "CREATE INDEX casework_cases_changed ON casework_cases (changed_at)",
+    ),
+    (
+        "ALTER TABLE casework_cases ADD COLUMN due_at {big}",
+        "CREATE INDEX casework_cases_due ON casework_cases (due_at, id) WHERE due_at IS NOT NULL",
+    ),
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+CASE_COLUMNS: Final = (
+    "id, workflow, version, state, revision, assignee, opened_at, changed_at,"
+    " head_seq, head_hash, body, due_at"
+)
+
+
+def micros(when: datetime) -> int:
+    """Return ``when`` as integer microseconds since the epoch."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    """Invert `micros`."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _dumps(value: Any) -> str:  # noqa: ANN401 - JSON
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def case_row(
+    case: Case, changed_us: int, head: ChainHead, due_at: datetime | None
+) -> tuple[Any, ...]:
+    """Return the row for a case, in `CASE_COLUMNS` order."""
+    return (
+        case.id,
+        case.workflow,
+        case.version,
+        case.state,
+        case.revision,
+        case.assignee,
+        micros(case.opened_at),
+        changed_us,
+        head.seq,
+        head.hash,
+        _dumps(case.to_json()),
+        None if due_at is None else micros(due_at),
+    )
+
+
+def case_from_body(body: str, where: str) -> Case:
+    """Rebuild a case from its stored JSON."""
+    try:
+        return Case.from_json(json.loads(body))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"{where}: a stored case cannot be read: {exc!r}") from None
+
+
+def entry_row(entry: AuditEntry) -> tuple[str, int, str]:
+    """Return the row for an entry: (case_id, seq, body)."""
+    return (entry.case_id, entry.seq, _dumps(entry.to_json()))
+
+
+def entry_from_body(body: str) -> AuditEntry:
+    """Rebuild an entry from its stored JSON."""
+    return AuditEntry.from_json(json.loads(body))
+
+
+def changed_at(entries: Sequence[AuditEntry], previous: int) -> int:
+    """The changed-at column after committing ``entries`` (refusals do not count)."""
+    for e in reversed(entries):
+        if e.kind is not EntryKind.REFUSED:
+            return micros(e.at)
+    return previous
+
+
+def select_cases(
+    query: Query, *, limit: int, after: str | None, mark: str
+) -> tuple[str, list[Any]]:
+    """Build the SELECT for one page of `Store.find`; ``mark`` is the placeholder."""
+    _cursor.check_limit(limit)
+    where, params = filters(query, mark)
+    by_due = query.due_before is not None
+    if after is not None:
+        last_id, last_due = _cursor.decode(after, by_due=by_due)
+        if last_due is not None:
+            where.append(f"(due_at > {mark} OR (due_at = {mark} AND id > {mark}))")
+            params += [micros(last_due), micros(last_due), last_id]
+        else:
+            where.append(f"id > {mark}")
+            params.append(last_id)
+    order = "due_at, id" if by_due else "id"
+    sql = f"SELECT {CASE_COLUMNS} FROM casework_cases"  # noqa: S608 - fixed column names
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order} LIMIT {mark}"
+    params.append(limit + 1)
+    return sql, params
+
+
+def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
+    """Return the WHERE terms and parameters for ``query``."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("workflow", query.workflow),
+        ("version", query.version),
+        ("state", query.state),
+        ("assignee", query.assignee),
+    ):
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            params.append(value)
+    for column, window in (("opened_at", query.opened), ("changed_at", query.changed)):
+        if window is not None:
+            where.append(f"{column} >= {mark} AND {column} < {mark}")
+            params += [micros(window[0]), micros(window[1])]
+    if query.due_before is not None:
+        where.append(f"due_at IS NOT NULL AND due_at < {mark}")
+        params.append(micros(query.due_before))
+    return where, params
+
+
+def page_cursor(rows: list[Any], limit: int, *, by_due: bool) -> str | None:
+    """The cursor after ``rows[:limit]``, or None when there is no more."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return _cursor.encode(last[0], from_micros(last[11]) if by_due else None)

@@ -1,0 +1,74 @@
+"""Store factories for the tests: in-memory, SQLite in a temporary folder, PostgreSQL.
+
+PostgreSQL is found through CASEWORK_TEST_PG_DSN (default: the local test database).
+Each store gets a schema of its own, dropped afterwards. When PostgreSQL cannot be
+reached the PostgreSQL tests are skipped, except under CI (CI set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from casework_flow import InMemoryStore, PostgresStore, SQLiteStore, Store
+
+PG_DSN = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+UNDER_CI = bool(os.environ.get("CI"))
+
+
+def pg_available() -> str | None:
+    """Return why PostgreSQL cannot be used, or None when it can."""
+    try:
+        with psycopg.connect(PG_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_DSN} is not reachable: {exc}"
+    return None
+
+
+def require_pg() -> None:
+    """Skip (or fail under CI) when PostgreSQL is not reachable."""
+    why = pg_available()
+    if why is not None:
+        if UNDER_CI:
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """Create a fresh schema; yield a DSN whose search_path is that schema."""
+    require_pg()
+    name = f"cw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in PG_DSN else "?"
+    try:
+        yield f"{PG_DSN}{sep}options={quote(f'-csearch_path={name}')}"
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+@contextmanager
+def make_store(kind: str, tmp: Path) -> Iterator[Store]:
+    """Yield a new, empty store of ``kind``: memory, sqlite or postgres."""
+    if kind == "memory":
+        yield InMemoryStore()
+    elif kind == "sqlite":
+        with SQLiteStore(tmp / f"{uuid.uuid4().hex}.sqlite3") as store:
+            yield store
+    else:
+        with pg_schema() as dsn, PostgresStore(dsn) as store:
+            yield store
+
+
+KINDS = ["memory", "sqlite", "postgres"]
+Factory = Callable[[], Store]

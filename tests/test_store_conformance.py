@@ -1,0 +1,248 @@
+"""One conformance suite, run unchanged against the in-memory, SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casework_flow import (
+    Actor,
+    CaseExists,
+    ConcurrentModification,
+    Engine,
+    InvalidInput,
+    ManualClock,
+    Query,
+    Store,
+    TransitionRejected,
+    UnknownCase,
+    replay,
+)
+from casework_flow._canonical import canonical
+
+from .conftest import START, load_example
+from .stores import KINDS, make_store
+from .strategies import steps
+
+seed = load_example("medan_street_beggar")
+WORKFLOW = seed.build_workflow()
+WORKER = Actor("sw-017", {"social_worker"})
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with make_store(request.param, tmp_path) as s:
+        yield s
+
+
+def engine_on(store: Store, clock: ManualClock | None = None) -> Engine:
+    return Engine([WORKFLOW], store=store, clock=clock or ManualClock(START))
+
+
+def test_it_satisfies_the_protocol(store):
+    assert isinstance(store, Store)
+    assert len(store) == 0
+
+
+def test_create_load_and_trail_round_trip(store):
+    engine = engine_on(store)
+    case = engine.open(
+        seed.WORKFLOW,
+        "C-1",
+        actor=WORKER,
+        data={"found_at": "Pos", "n": 1.5},
+        evidence={"photo_consent": "F-1"},
+        assignee="sw-017",
+    )
+    snap = store.load("C-1")
+    assert snap.case == case
+    assert snap.head == store.trail("C-1")[0].head
+    assert len(store) == 1
+    with pytest.raises(CaseExists):
+        engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    assert len(store.trail("C-1")) == 1
+
+
+def test_unknown_cases_are_reported(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    case = store.load("C-1").case
+    with pytest.raises(UnknownCase):
+        store.load("C-404")
+    with pytest.raises(UnknownCase):
+        store.trail("C-404")
+    with pytest.raises(UnknownCase):
+        store.commit(attrs.evolve(case, id="C-404"), [], expected_revision=1)
+
+
+def test_the_story_plays_verifies_and_replays(store):
+    clock = ManualClock(START)
+    engine = engine_on(store, clock)
+    seed.play(engine, clock)
+    trail = store.trail(seed.CASE_ID)
+    assert engine.verify(seed.CASE_ID).ok
+    assert replay(WORKFLOW, trail, head=store.load(seed.CASE_ID).head) == engine.get(seed.CASE_ID)
+    assert engine.get(seed.CASE_ID).state == "closed_independent"
+
+
+def test_a_stale_commit_writes_nothing(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    before = store.load("C-1")
+    moved = engine.fire(
+        "C-1", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"}
+    )
+    last = store.trail("C-1")[-1]
+    with pytest.raises(ConcurrentModification):
+        store.commit(moved, [last], expected_revision=before.case.revision)
+    with pytest.raises(ConcurrentModification):
+        store.commit(moved, [last], expected_revision=moved.revision)
+    assert len(store.trail("C-1")) == 2
+    assert store.load("C-1").case == moved
+
+
+def test_a_refusal_racing_a_commit_cannot_fork_the_trail(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    snap = store.load("C-1")
+    with pytest.raises(TransitionRejected):
+        engine.fire("C-1", "first_contact", actor=WORKER)
+    refusal = store.trail("C-1")[-1]
+    forked = attrs.evolve(refusal, reason="a second refusal on the same head")
+    with pytest.raises(ConcurrentModification):
+        store.commit(snap.case, [forked], expected_revision=snap.case.revision)
+    assert engine.verify("C-1").ok
+
+
+def _open_many(engine: Engine, clock: ManualClock, n: int) -> None:
+    for i in range(n):
+        engine.open(
+            seed.WORKFLOW, f"C-{i:03d}", actor=WORKER, assignee="sw-017" if i % 3 else "sw-020"
+        )
+        clock.advance(hours=1)
+        if i % 2:
+            engine.fire(
+                f"C-{i:03d}",
+                "first_contact",
+                actor=WORKER,
+                data={"client_alias": "a", "found_at": "b"},
+            )
+
+
+def test_queries_by_state_workflow_assignee_and_time(store):
+    clock = ManualClock(START)
+    engine = engine_on(store, clock)
+    _open_many(engine, clock, 30)
+    engaged = store.find(Query(state="engaged"), limit=100)
+    assert [c.id for c in engaged.cases] == [f"C-{i:03d}" for i in range(1, 30, 2)]
+    assert engaged.cursor is None
+    assert len(store.find(Query(workflow=seed.WORKFLOW, version=1), limit=100).cases) == 30
+    assert store.find(Query(workflow=seed.WORKFLOW, version=2)).cases == ()
+    assert [c.id for c in store.find(Query(assignee="sw-020")).cases] == [
+        f"C-{i:03d}" for i in range(0, 30, 3)
+    ]
+    window = (START + timedelta(hours=10), START + timedelta(hours=20))
+    assert [c.id for c in store.find(Query(opened=window)).cases] == [
+        f"C-{i:03d}" for i in range(10, 20)
+    ]
+    changed = store.find(Query(changed=window)).cases
+    assert [c.id for c in changed] == [f"C-{i:03d}" for i in range(9, 19)]
+    assert store.count_by_state() == {"reported": 15, "engaged": 15}
+    assert store.count_by_state(Query(assignee="sw-020")) == {"reported": 5, "engaged": 5}
+
+
+def test_refusals_do_not_count_as_changes(store):
+    clock = ManualClock(START)
+    engine = engine_on(store, clock)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    clock.advance(days=3)
+    with pytest.raises(TransitionRejected):
+        engine.fire("C-1", "first_contact", actor=WORKER)
+    later = (START + timedelta(days=1), START + timedelta(days=9))
+    assert store.find(Query(changed=later)).cases == ()
+
+
+def test_pagination_is_stable_and_complete(store):
+    clock = ManualClock(START)
+    engine = engine_on(store, clock)
+    _open_many(engine, clock, 25)
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = store.find(Query(), limit=7, after=cursor)
+        seen += [c.id for c in page.cases]
+        pages += 1
+        if pages == 2:
+            engine.open(seed.WORKFLOW, "C-000a", actor=WORKER)
+            engine.open(seed.WORKFLOW, "C-999", actor=WORKER)
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen))
+    assert seen == [f"C-{i:03d}" for i in range(25)] + ["C-999"]
+    with pytest.raises(InvalidInput):
+        store.find(Query(), after="nonsense")
+    with pytest.raises(InvalidInput):
+        store.find(Query(), limit=0)
+
+
+def test_due_queries_order_by_due_time(store):
+    engine = engine_on(store)
+    for i in range(12):
+        engine.open(seed.WORKFLOW, f"C-{i:02d}", actor=WORKER)
+    for i in range(12):
+        snap = store.load(f"C-{i:02d}")
+        due = None if i % 4 == 0 else datetime(2024, 3, 20 - i, tzinfo=UTC)
+        store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=due)
+    q = Query(due_before=datetime(2024, 3, 15, tzinfo=UTC))
+    first = store.find(q, limit=3)
+    rest = store.find(q, limit=10, after=first.cursor)
+    ids = [c.id for c in first.cases + rest.cases]
+    assert ids == ["C-11", "C-10", "C-09", "C-07", "C-06"]
+    assert rest.cursor is None
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(steps(WORKFLOW), max_size=15))
+def test_every_store_records_the_same_bytes(tmp_path, kind_pair, step_list):
+    """The same steps on two stores give byte-identical cases and trails."""
+    results = []
+    for kind in kind_pair:
+        with make_store(kind, tmp_path) as store:
+            clock = ManualClock(START)
+            engine = engine_on(store, clock)
+            engine.open(seed.WORKFLOW, "C-1", actor=WORKER, assignee="sw-017")
+            for step in step_list:
+                clock.advance(step.advance)
+                with contextlib.suppress(TransitionRejected, LookupError):
+                    engine.fire(
+                        "C-1",
+                        step.event,
+                        actor=step.actor,
+                        data=step.data,
+                        evidence=step.evidence,
+                        reason=step.reason,
+                        reason_code=step.reason_code,
+                    )
+            results.append(
+                (
+                    canonical(engine.get("C-1").to_json()),
+                    [canonical(e.to_json()) for e in store.trail("C-1")],
+                )
+            )
+    assert results[0] == results[1]
+
+
+@pytest.fixture(params=[("memory", "sqlite"), ("memory", "postgres")], ids=["sqlite", "postgres"])
+def kind_pair(request: pytest.FixtureRequest) -> tuple[str, str]:
+    pair: tuple[str, str] = request.param
+    return pair
