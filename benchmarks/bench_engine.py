@@ -25,7 +25,7 @@ from typing import Any
 
 from transitions import Machine
 
-from casework_flow import Actor, Engine, InMemoryStore, ManualClock, Workflow
+from casework_flow import Engine, InMemoryStore, ManualClock, Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,37 +40,7 @@ def _seed() -> Any:  # noqa: ANN401 - a script module
 
 
 seed = _seed()
-W, S, H, HW = seed.WORKER, seed.SUPERVISOR, seed.SHELTER_HEAD_BINJAI, seed.SHELTER_WORKER_BINJAI
-DOCS = {
-    "case_conference_minutes": "D5",
-    "referral_letter": "D6",
-    "health_certificate": "D7",
-    "consent:shelter_referral": "D8",
-}
-ATTEMPT = {"contact_method": "phone", "contact_outcome": "no answer"}
-FOLLOW = {"contact_method": "visit", "contact_outcome": "stable"}
-# (event, actor, data, evidence, reason code, days to advance before the step)
-PATH: list[tuple[str, Actor, dict[str, Any], dict[str, str], str | None, float]] = [
-    ("first_contact", W, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
-    ("admit_to_shelter", W, {}, {"consent:shelter_admission": "D1"}, None, 0),
-    ("begin_assessment", W, {}, {}, None, 1),
-    ("complete_assessment", W, {}, {"assessment_report": "D2"}, None, 1),
-    ("family_found", W, {"family_contact_person": "father"}, {}, None, 1),
-    ("record_contact_attempt", W, ATTEMPT, {}, None, 0),
-    ("record_contact_attempt", W, ATTEMPT, {}, None, 4),
-    ("record_contact_attempt", W, ATTEMPT, {}, None, 4),
-    ("family_unresponsive", W, {}, {}, "FAMILY_UNRESPONSIVE", 0),
-    ("refer_to_shelter_unit", S, {"shelter_unit": "UPT Binjai"}, DOCS, None, 1),
-    ("unit_accepts", H, {}, {"handover_record": "D9"}, None, 2),
-    ("start_rehabilitation", HW, {}, {"service_contract": "U1", "service_plan": "U2"}, None, 3),
-    ("ready_for_reintegration", HW, {}, {"evaluation_report": "U3"}, None, 60),
-    ("handover_done", W, {"outcome": "independent"}, {"handover_record": "D12"}, None, 10),
-    ("terminate", S, {}, {"termination_report": "D13"}, None, 2),
-    ("record_follow_up_contact", W, FOLLOW, {}, None, 14),
-    ("record_follow_up_contact", W, FOLLOW, {}, None, 28),
-    ("record_follow_up_contact", W, FOLLOW, {}, None, 42),
-    ("complete_follow_up", W, {}, {}, None, 0),
-]
+PATH = seed.HAPPY_PATH
 
 
 def bare_rate(workflow: Workflow, rounds: int) -> float:
@@ -103,7 +73,7 @@ def engine_rate(workflow: Workflow, cases: int) -> float:
     engine = Engine([workflow], clock=clock)
     ids = [f"MDN-2024-{i:06d}" for i in range(cases)]
     for case_id in ids:
-        engine.open(workflow.name, case_id, actor=seed.OUTREACH, assignee=W.id)
+        engine.open(workflow.name, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id)
     elapsed = 0.0
     for event, actor, data, evidence, code, days in PATH:
         clock.advance(timedelta(days=days))

@@ -341,6 +341,47 @@ SHELTER_HEAD_BINJAI = Actor("upt-bnj-head", {SHELTER_HEAD})
 SHELTER_WORKER_BINJAI = Actor("upt-bnj-sw-11", {SHELTER_WORKER})
 
 
+_REFERRAL_DOCS = {
+    "case_conference_minutes": "D5",
+    "referral_letter": "D6",
+    "health_certificate": "D7",
+    "consent:shelter_referral": "D8",
+}
+_ATTEMPT = {"contact_method": "phone", "contact_outcome": "no answer"}
+_FOLLOW = {"contact_method": "visit", "contact_outcome": "stable"}
+
+HAPPY_PATH: tuple[tuple[str, Actor, dict[str, object], dict[str, str], str | None, float], ...] = (
+    ("first_contact", WORKER, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
+    ("admit_to_shelter", WORKER, {}, {"consent:shelter_admission": "D1"}, None, 0),
+    ("begin_assessment", WORKER, {}, {}, None, 1),
+    ("complete_assessment", WORKER, {}, {"assessment_report": "D2"}, None, 1),
+    ("family_found", WORKER, {"family_contact_person": "father"}, {}, None, 1),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 0),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
+    ("family_unresponsive", WORKER, {}, {}, "FAMILY_UNRESPONSIVE", 0),
+    ("refer_to_shelter_unit", SUPERVISOR, {"shelter_unit": "UPT Binjai"}, _REFERRAL_DOCS, None, 1),
+    ("unit_accepts", SHELTER_HEAD_BINJAI, {}, {"handover_record": "D9"}, None, 2),
+    (
+        "start_rehabilitation",
+        SHELTER_WORKER_BINJAI,
+        {},
+        {"service_contract": "U1", "service_plan": "U2"},
+        None,
+        3,
+    ),
+    ("ready_for_reintegration", SHELTER_WORKER_BINJAI, {}, {"evaluation_report": "U3"}, None, 60),
+    ("handover_done", WORKER, {"outcome": "independent"}, {"handover_record": "D12"}, None, 10),
+    ("terminate", SUPERVISOR, {}, {"termination_report": "D13"}, None, 2),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 14),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 28),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 42),
+    ("complete_follow_up", WORKER, {}, {}, None, 0),
+)
+"""The story without its refused attempts, as data: (event, actor, data, evidence,
+reason code, days that pass before the step). Benchmarks and load tests replay it."""
+
+
 def refused(engine: Engine, event: str, actor: Actor, **kw: object) -> None:
     """Try a step that must be refused, and print why."""
     try:

@@ -38,6 +38,9 @@ __all__ = ["SQLiteStore"]
 class SQLiteStore:
     """Cases and trails in one SQLite database file.
 
+    Each thread gets its own connection (closed when the thread has ended and another
+    connects, or by `close`); a forked process opens its own.
+
     Args:
         path: The database file; created (with its folder's parent existing) if missing.
         synchronous: ``FULL`` (default) survives power loss; ``NORMAL`` survives a crash
@@ -65,7 +68,7 @@ class SQLiteStore:
         self._timeout = timeout
         self._local = threading.local()
         self._pid = os.getpid()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         with self._errors("open"):
             self._migrate(self._conn())
@@ -84,7 +87,7 @@ class SQLiteStore:
         with self._all_lock:
             conns, self._all = self._all, []
         if os.getpid() == self._pid:
-            for conn in conns:
+            for _, conn in conns:
                 conn.close()
         self._local = threading.local()
 
@@ -97,7 +100,9 @@ class SQLiteStore:
             self._all = []
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
             try:
                 conn.execute("PRAGMA journal_mode=WAL").fetchone()
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -106,7 +111,10 @@ class SQLiteStore:
                 raise
             self._local.conn = conn
             with self._all_lock:
-                self._all.append(conn)
+                for thread, old in [p for p in self._all if not p[0].is_alive()]:
+                    old.close()
+                    self._all.remove((thread, old))
+                self._all.append((threading.current_thread(), conn))
         return conn
 
     @contextmanager
