@@ -6,19 +6,24 @@ conflict. She assesses him, tries to reach the family, finds them indifferent, a
 the case urgent the supervisor refers him to the government shelter unit for vagrants
 and beggars in Binjai (UPT Pelayanan Sosial Gelandangan dan Pengemis).
 
-Run it: ``python examples/medan_street_beggar.py`` (or ``make demo``). It plays the story
-with a controllable clock, shows refused attempts and why, prints the trail with
-Indonesian and English labels, and ends by verifying the chain and replaying the case.
+Run it: ``python examples/medan_street_beggar.py [--db FILE]`` (or ``make demo``). It
+plays the story on an SQLite database with a controllable clock, shows refused attempts
+and why, prints the trail with Indonesian and English labels, and ends by verifying the
+chain and replaying the case.
 """
 
 from __future__ import annotations
 
+import argparse
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from casework_flow import (
     Actor,
     Engine,
     ManualClock,
+    SQLiteStore,
     State,
     Transition,
     TransitionRejected,
@@ -538,28 +543,38 @@ def play(engine: Engine, clock: ManualClock) -> None:
     fire(CASE_ID, "complete_follow_up", actor=WORKER)
 
 
-def main() -> None:
-    """Play the story in memory and print what happened."""
+def main(argv: list[str] | None = None) -> None:
+    """Play the story on an SQLite database and print what happened."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite file to use (must not hold the case yet); a new temporary file by default",
+    )
+    args = parser.parse_args(argv)
+    db = args.db or Path(tempfile.mkdtemp(prefix="casework-demo-")) / "medan.sqlite3"
     workflow = build_workflow()
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
-    engine = Engine([workflow], clock=clock)
-    play(engine, clock)
-    case = engine.get(CASE_ID)
-    trail = engine.trail(CASE_ID)
-    print(f"\nAudit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
-    print(format_trail(trail, workflow))
-    verification = engine.verify(CASE_ID)
-    verification.raise_if_broken()
-    assert replay(workflow, trail, head=verification.head) == case
-    print(
-        f"\nFinal state: {case.state} ({workflow.state(case.state).label('id')}),"
-        f" revision {case.revision}"
-    )
-    assert verification.head is not None
-    print(
-        f"Chain verified: {verification.entries} entries, head {verification.head.hash[:16]}…;"
-        " replay equals the stored case."
-    )
+    with SQLiteStore(db) as store:
+        engine = Engine([workflow], store=store, clock=clock)
+        play(engine, clock)
+        case = engine.get(CASE_ID)
+        trail = engine.trail(CASE_ID)
+        print(f"\nAudit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
+        print(format_trail(trail, workflow))
+        verification = engine.verify(CASE_ID)
+        verification.raise_if_broken()
+        assert replay(workflow, trail, head=verification.head) == case
+        print(f"\nStored in {db} (SQLite).")
+        print(
+            f"Final state: {case.state} ({workflow.state(case.state).label('id')}),"
+            f" revision {case.revision}"
+        )
+        assert verification.head is not None
+        print(
+            f"Chain verified: {verification.entries} entries, head"
+            f" {verification.head.hash[:16]}…; replay equals the stored case."
+        )
 
 
 if __name__ == "__main__":

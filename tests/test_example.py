@@ -5,12 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from casework_flow import SQLiteStore
+
 from .conftest import ROOT
 
 
-def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain():
+def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain(tmp_path):
+    db = tmp_path / "demo.sqlite3"
     out = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "medan_street_beggar.py")],
+        [sys.executable, str(ROOT / "examples" / "medan_street_beggar.py"), "--db", str(db)],
         capture_output=True,
         text=True,
         check=True,
@@ -28,3 +31,8 @@ def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain():
     assert "Final state: closed_independent (Ditutup: mandiri)" in out
     assert out.rstrip().splitlines()[-1].startswith("Chain verified: 23 entries")
     assert out.rstrip().endswith("replay equals the stored case.")
+    assert f"Stored in {db} (SQLite)." in out
+    store = SQLiteStore(db)
+    assert store.load("MDN-2024-0173").case.state == "closed_independent"
+    assert len(store.trail("MDN-2024-0173")) == 23
+    store.close()

@@ -11,6 +11,7 @@ from ._clock import Clock, ManualClock, system_clock
 from ._decide import Decision
 from ._definition import State, Transition, Workflow
 from ._engine import Committed, Engine
+from ._export import MASK, export_csv, export_jsonl, read_jsonl
 from ._frozen import FrozenMap
 from ._guards import (
     Guard,
@@ -50,6 +51,7 @@ from .stores import InMemoryStore, Page, PostgresStore, Query, Snapshot, SQLiteS
 
 __all__ = [
     "ABSENT",
+    "MASK",
     "Actor",
     "AuditEntry",
     "Case",
@@ -96,10 +98,13 @@ __all__ = [
     "consent",
     "count",
     "evidence",
+    "export_csv",
+    "export_jsonl",
     "fact",
     "format_trail",
     "not_actor_of",
     "not_assignee",
+    "read_jsonl",
     "replay",
     "span",
     "system_clock",

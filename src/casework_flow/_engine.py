@@ -8,6 +8,8 @@ commits case and entry in one atomic store write. Listeners run after the commit
 from __future__ import annotations
 
 import difflib
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -17,6 +19,7 @@ from attrs import frozen
 from ._audit import (
     ABSENT,
     AuditEntry,
+    ChainHead,
     Change,
     EntryKind,
     Verification,
@@ -28,8 +31,10 @@ from ._case import Actor, Case
 from ._clock import Clock, system_clock, to_utc
 from ._decide import CompiledWorkflow, Decision
 from ._definition import Workflow
+from ._export import read_jsonl
 from ._frozen import EMPTY, FrozenMap, freeze
 from ._guards import GuardContext
+from ._replay import replay
 from ._verdict import CheckKind
 from .exceptions import (
     ConcurrentModification,
@@ -196,6 +201,29 @@ class Engine:
         snap = self._store.load(_case_id(case_id))
         return verify(self._store.trail(case_id), head=snap.head)
 
+    def import_trail(
+        self, lines: Iterable[str | bytes], *, head: ChainHead | None = None, source: str = "input"
+    ) -> Case:
+        """Import a case from a full JSON Lines export, verified first, in one transaction.
+
+        The trail's chain is verified (against ``head`` if given), the case is rebuilt
+        by replaying it on its registered workflow version, and case and trail are
+        created together.
+
+        Raises:
+            TrailBroken: naming the line or entry that is unreadable, masked or broken;
+                nothing is written.
+            ReplayError: if the trail does not fit its workflow.
+            UnknownWorkflow: if its workflow version is not registered.
+            CaseExists: if the store already holds the case.
+        """
+        entries = read_jsonl(lines, head=head, source=source)
+        first = entries[0]
+        workflow = self.workflow(first.workflow, first.workflow_version)
+        case = replay(workflow, entries, head=head)
+        self._store.create(case, entries)
+        return case
+
     # --- opening ------------------------------------------------------------------
 
     def open(
@@ -261,7 +289,7 @@ class Engine:
             changes=[Change(k, v) for k, v in sorted(frozen_data.items())],
             evidence=docs,
         )
-        self._store.create(case, entry)
+        self._store.create(case, [entry])
         if self._listeners:
             self._notify(Committed(None, case, entry))
         return case
@@ -412,6 +440,49 @@ class Engine:
         if self._listeners:
             self._notify(Committed(case, new_case, committed))
         return new_case
+
+    def fire_retrying(
+        self,
+        case_id: str,
+        event: str,
+        *,
+        actor: Actor,
+        attempts: int = 5,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        reason_code: str | None = None,
+    ) -> Case:
+        """Fire, and when another writer got there first, re-read, re-check and fire again.
+
+        Each attempt reads the case afresh and evaluates every guard again, so a step
+        that is no longer allowed after the other writer's change is refused rather than
+        forced through. A `StoreError` is not retried: whether a commit interrupted by a
+        lost connection landed is for the caller to find out (``get`` the case) before
+        deciding to fire again.
+
+        Raises:
+            ConcurrentModification: if every attempt lost a race.
+            TransitionRejected: as `fire`.
+        """
+        if not isinstance(attempts, int) or attempts < 1:
+            raise InvalidInput("attempts", "must be a positive integer")
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.fire(
+                    case_id,
+                    event,
+                    actor=actor,
+                    data=data,
+                    evidence=evidence,
+                    reason=reason,
+                    reason_code=reason_code,
+                )
+            except ConcurrentModification:
+                if attempt == attempts:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter only
+        raise AssertionError  # pragma: no cover - the loop returns or raises
 
     # --- helpers ------------------------------------------------------------------
 

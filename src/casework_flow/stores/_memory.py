@@ -48,14 +48,16 @@ class InMemoryStore:
             cases = list(self._cases.values())
         return iter(cases)
 
-    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
-        """Store a new case with its opening entry."""
-        _same_case(case, (entry,))
+    def create(
+        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
+    ) -> None:
+        """Store a new case with its trail so far."""
+        _same_case(case, entries, new=True)
         with self._lock:
             if case.id in self._cases:
                 raise CaseExists(case.id)
             self._cases[case.id] = case
-            self._trails[case.id] = [entry]
+            self._trails[case.id] = list(entries)
             if due_at is not None:
                 self._due[case.id] = due_at
 
@@ -151,7 +153,9 @@ class InMemoryStore:
         return self._trails[case_id][0].at  # pragma: no cover - a trail starts with its opening
 
 
-def _same_case(case: Case, entries: Sequence[AuditEntry]) -> None:
+def _same_case(case: Case, entries: Sequence[AuditEntry], *, new: bool = False) -> None:
+    if new and (not entries or entries[0].seq != 1):
+        raise InvalidInput("entries", "a new case's trail must start with its opening entry")
     for e in entries:
         if e.case_id != case.id:
             raise InvalidInput("entries", f"entry {e.seq} is for case {e.case_id}, not {case.id}")

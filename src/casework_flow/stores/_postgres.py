@@ -184,19 +184,24 @@ class PostgresStore:
 
     # --- the protocol --------------------------------------------------------------
 
-    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
-        """Store a new case with its opening entry, in one transaction."""
-        _same_case(case, (entry,))
+    def create(
+        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
+    ) -> None:
+        """Store a new case with its trail so far, in one transaction."""
+        _same_case(case, entries, new=True)
+        last = entries[-1]
         try:
             with self._write("create a case") as conn:
                 conn.execute(
                     f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES"  # noqa: S608 - fixed names
                     " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    _sql.case_row(case, _sql.micros(entry.at), entry.head, due_at),
+                    _sql.case_row(case, _sql.changed_at(entries, 0), last.head, due_at),
                 )
-                conn.execute(
-                    "INSERT INTO casework_entries VALUES (%s, %s, %s)", _sql.entry_row(entry)
-                )
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO casework_entries VALUES (%s, %s, %s)",
+                        [_sql.entry_row(e) for e in entries],
+                    )
         except StoreError as exc:
             if isinstance(exc.__cause__, pg_errors.UniqueViolation):
                 raise CaseExists(case.id) from None

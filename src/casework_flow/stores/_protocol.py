@@ -96,8 +96,12 @@ class Page:
 class Store(Protocol):
     """The store protocol. `InMemoryStore` is the reference implementation."""
 
-    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
-        """Store a new case with its opening entry, atomically.
+    def create(
+        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
+    ) -> None:
+        """Store a new case with its trail so far, atomically.
+
+        The trail is the opening entry, or a whole imported trail.
 
         Raises:
             CaseExists: if the id is taken; nothing is written.

@@ -203,19 +203,24 @@ class SQLiteStore:
 
     # --- the protocol --------------------------------------------------------------
 
-    def create(self, case: Case, entry: AuditEntry, *, due_at: datetime | None = None) -> None:
-        """Store a new case with its opening entry, in one transaction."""
-        _same_case(case, (entry,))
+    def create(
+        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
+    ) -> None:
+        """Store a new case with its trail so far, in one transaction."""
+        _same_case(case, entries, new=True)
+        last = entries[-1]
         with self._write("create a case") as conn:
             try:
                 conn.execute(
                     f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS})"  # noqa: S608 - fixed names
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _sql.case_row(case, _sql.micros(entry.at), entry.head, due_at),
+                    _sql.case_row(case, _sql.changed_at(entries, 0), last.head, due_at),
                 )
             except sqlite3.IntegrityError:
                 raise CaseExists(case.id) from None
-            conn.execute("INSERT INTO casework_entries VALUES (?, ?, ?)", _sql.entry_row(entry))
+            conn.executemany(
+                "INSERT INTO casework_entries VALUES (?, ?, ?)", map(_sql.entry_row, entries)
+            )
 
     def load(self, case_id: str) -> Snapshot:
         """Return the case and its trail's head."""

@@ -1,0 +1,90 @@
+"""PostgreSQL: clear errors for a wrong DSN, and recovery when the server goes away."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from casework_flow import Actor, Engine, ManualClock, PostgresStore, StoreError
+
+from .conftest import START, load_example
+from .stores import PG_DSN, pg_schema, require_pg
+
+seed = load_example("medan_street_beggar")
+WORKFLOW = seed.build_workflow()
+WORKER = Actor("sw-017", {"social_worker"})
+
+
+@pytest.fixture
+def store() -> Iterator[PostgresStore]:
+    with pg_schema() as dsn, PostgresStore(dsn) as s:
+        yield s
+
+
+def test_a_wrong_dsn_says_where_it_tried_without_the_password():
+    require_pg()
+    with pytest.raises(StoreError) as info:
+        PostgresStore("postgresql://casework:s3cret@127.0.0.1:1/social", connect_timeout=2)
+    text = str(info.value)
+    assert "casework@127.0.0.1:1/social" in text
+    assert "s3cret" not in text
+    with pytest.raises(StoreError, match="could not connect"):
+        PostgresStore(f"{PG_DSN.rsplit('/', 1)[0]}/no_such_database_here")
+    with pytest.raises(StoreError):
+        PostgresStore("this is not = a dsn = at all")
+
+
+def test_the_schema_is_created_once_and_versioned(store: PostgresStore):
+    assert store.schema_version == 2
+    assert repr(store).startswith("<PostgresStore PostgreSQL postgres@127.0.0.1:5432/test")
+
+
+def _kill_backends() -> None:
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name <> 'keep'"
+        )
+
+
+def test_a_lost_connection_is_a_clear_error_and_the_store_recovers(store: PostgresStore):
+    engine = Engine([WORKFLOW], store=store, clock=ManualClock(START))
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    _kill_backends()
+    with pytest.raises(StoreError, match="nothing was written, try again"):
+        engine.fire(
+            "C-1", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"}
+        )
+    assert engine.get("C-1").revision == 1
+    case = engine.fire(
+        "C-1", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"}
+    )
+    assert case.revision == 2
+    assert engine.verify("C-1").ok
+
+
+@pytest.mark.skipif(not Path("/etc/postgresql").is_dir(), reason="needs the machine's cluster")
+def test_a_server_restart_loses_nothing(store: PostgresStore):
+    if os.geteuid() != 0:
+        pytest.skip("restarting the cluster needs root")
+    engine = Engine([WORKFLOW], store=store, clock=ManualClock(START))
+    for i in range(5):
+        engine.open(seed.WORKFLOW, f"C-{i}", actor=WORKER)
+    version = min(p.name for p in Path("/etc/postgresql").iterdir())
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        timeout=120,
+    )
+    subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-t", "60"], check=True, timeout=90)
+    with pytest.raises(StoreError):
+        engine.get("C-0")
+    assert [engine.get(f"C-{i}").revision for i in range(5)] == [1] * 5
+    engine.fire("C-0", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"})
+    assert all(engine.verify(f"C-{i}").ok for i in range(5))
