@@ -1,0 +1,204 @@
+"""Durable stores: committed fires per second, and a million cases in SQLite.
+
+1. Committed fires per second (the seed story's steps through ``Engine.fire``) on SQLite
+   (``synchronous=FULL`` and ``NORMAL``) and on PostgreSQL, in one process and in four.
+2. Loading 1,000,000 cases into SQLite through ``Engine.open`` (``synchronous=NORMAL``),
+   marking 1% of them due, then timing a page of due cases, a page of cases in a state,
+   and counts by state; peak resident memory of the run.
+
+Run: ``python benchmarks/bench_stores.py [--cases N] [--pg DSN]``. PostgreSQL figures use
+a fresh schema in the given database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from casework_flow import Engine, ManualClock, PostgresStore, Query, SQLiteStore, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def _seed() -> Any:  # noqa: ANN401 - a script module
+    spec = importlib.util.spec_from_file_location("seed", ROOT / "examples/medan_street_beggar.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+seed = _seed()
+
+
+def open_store(spec: str) -> Store:
+    """Open ``sqlite-full:PATH``, ``sqlite-normal:PATH`` or ``postgres:DSN``."""
+    kind, _, where = spec.partition(":")
+    if kind == "sqlite-full":
+        return SQLiteStore(where, synchronous="FULL")
+    if kind == "sqlite-normal":
+        return SQLiteStore(where, synchronous="NORMAL")
+    return PostgresStore(where)
+
+
+def play_cases(spec: str, prefix: str, cases: int) -> tuple[int, float]:
+    """Open ``cases`` cases and play the story on each; return (fires, seconds)."""
+    store = open_store(spec)
+    clock = ManualClock(START)
+    engine = Engine([seed.build_workflow()], store=store, clock=clock)
+    fires = 0
+    start = time.perf_counter()
+    for n in range(cases):
+        case_id = f"{prefix}-{n:06d}"
+        engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id)
+        for event, actor, data, evidence, code, days in seed.HAPPY_PATH:
+            clock.advance(timedelta(days=days))
+            engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
+            fires += 1
+    seconds = time.perf_counter() - start
+    store.close()  # type: ignore[attr-defined]
+    return fires, seconds
+
+
+def fire_rate(spec: str, processes: int, cases: int) -> float:
+    """Committed fires per second with ``processes`` processes, each on its own cases."""
+    if processes == 1:
+        fires, seconds = play_cases(spec, "solo", cases)
+        return fires / seconds
+    start = time.perf_counter()
+    workers = [
+        subprocess.Popen(  # noqa: S603 - this very script, with the current interpreter
+            [sys.executable, __file__, "--worker", spec, f"p{processes}w{i}", str(cases)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    outputs = [w.communicate()[0] for w in workers]
+    seconds = time.perf_counter() - start
+    assert all(w.returncode == 0 for w in workers)
+    return sum(int(out.split()[0]) for out in outputs) / seconds
+
+
+def million(path: Path, total: int) -> None:
+    """Load ``total`` cases into SQLite and time the queries a case system makes."""
+    store = SQLiteStore(path, synchronous="NORMAL")
+    clock = ManualClock(START)
+    engine = Engine([seed.build_workflow()], store=store, clock=clock)
+    data = {"found_at": "Simpang Pos", "referral_source": "street_outreach"}
+    start = time.perf_counter()
+    for i in range(total):
+        engine.open(
+            seed.WORKFLOW,
+            f"MDN-{i:07d}",
+            actor=seed.OUTREACH,
+            data=data,
+            assignee=f"sw-{i % 40:03d}",
+        )
+        if i % 1000 == 999:
+            clock.advance(minutes=1)
+    load = time.perf_counter() - start
+    print(
+        f"load {total:,} cases into SQLite via Engine.open: {load:.0f} s"
+        f" ({total / load:,.0f} per second), file {path.stat().st_size / 2**20:,.0f} MiB"
+    )
+    start = time.perf_counter()
+    for i in range(0, total, 100):
+        snap = store.load(f"MDN-{i:07d}")
+        due = START + timedelta(days=1 + (i // 100) % 30)
+        store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=due)
+    print(f"  marked {total // 100:,} cases due in {time.perf_counter() - start:.1f} s")
+    when = START + timedelta(days=10)
+    timings = {
+        "first page (100) of due cases": lambda: store.find(Query(due_before=when), limit=100),
+        "first page (50) of cases in a state": lambda: store.find(
+            Query(state="reported"), limit=50
+        ),
+        "page 50 of one worker's cases": lambda: store.find(Query(assignee="sw-007"), limit=50),
+        "due query when none are due": lambda: store.find(Query(due_before=START), limit=100),
+        "counts by state for one workflow version": lambda: store.count_by_state(
+            Query(workflow=seed.WORKFLOW, version=1)
+        ),
+    }
+    for label, run in timings.items():
+        run()
+        start = time.perf_counter()
+        for _ in range(20):
+            run()
+        print(f"  {label}: {(time.perf_counter() - start) / 20 * 1000:.2f} ms")
+    start = time.perf_counter()
+    due_count, cursor = 0, None
+    while True:
+        page = store.find(Query(due_before=when), limit=1000, after=cursor)
+        due_count += len(page.cases)
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    print(f"  all {due_count:,} due cases, paged by 1,000: {time.perf_counter() - start:.2f} s")
+    store.close()
+
+
+def pg_schema_dsn(dsn: str) -> tuple[str, str]:
+    """Make a fresh schema; return (its name, a DSN that uses it)."""
+    import psycopg  # noqa: PLC0415 - only when PostgreSQL is measured
+
+    name = f"cw_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in dsn else "?"
+    return name, f"{dsn}{sep}options={quote(f'-csearch_path={name}')}"
+
+
+def main() -> None:
+    """Run every measurement and print the figures."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        fires, _ = play_cases(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.stdout.write(f"{fires}\n")
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases for the load test")
+    parser.add_argument("--fire-cases", type=int, default=100, help="story cases per process")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="casework-bench-"))
+    specs = {
+        "SQLite FULL": lambda n: f"sqlite-full:{folder / f'full{n}.sqlite3'}",
+        "SQLite NORMAL": lambda n: f"sqlite-normal:{folder / f'normal{n}.sqlite3'}",
+    }
+    schema = None
+    if args.pg:
+        schema, dsn = pg_schema_dsn(args.pg)
+        specs["PostgreSQL"] = lambda _n: f"postgres:{dsn}"
+    try:
+        for label, make in specs.items():
+            for processes in (1, 4):
+                rate = fire_rate(make(processes), processes, args.fire_cases)
+                print(
+                    f"{label}, {processes} process{'es' if processes > 1 else ''}:"
+                    f" {rate:,.0f} committed fires per second"
+                )
+    finally:
+        if schema is not None:
+            import psycopg  # noqa: PLC0415 - only when PostgreSQL is measured
+
+            with psycopg.connect(args.pg, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    million(folder / "million.sqlite3", args.cases)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
