@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from casework_flow import Actor, Engine, ManualClock, PostgresStore, StoreError
+from casework_flow import Actor, Engine, ManualClock, PostgresStore, Query, StoreError
+from casework_flow.stores import _sql
 
 from .conftest import START, load_example
 from .stores import PG_DSN, pg_schema, require_pg
@@ -88,3 +90,57 @@ def test_a_server_restart_loses_nothing(store: PostgresStore):
     assert [engine.get(f"C-{i}").revision for i in range(5)] == [1] * 5
     engine.fire("C-0", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"})
     assert all(engine.verify(f"C-{i}").ok for i in range(5))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(state="engaged"),
+        Query(workflow=seed.WORKFLOW, version=1, state="engaged"),
+        Query(assignee="sw-017"),
+        Query(opened=(START, START + timedelta(days=1))),
+        Query(changed=(START, START + timedelta(days=1))),
+        Query(due_before=START),
+    ],
+    ids=["state", "workflow", "assignee", "opened", "changed", "due"],
+)
+def test_queries_can_be_served_by_indexes(store: PostgresStore, query: Query):
+    plan = "\n".join(store.explain(query))
+    assert "Index" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_an_older_schema_is_upgraded_without_losing_data():
+    with pg_schema() as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE casework_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for statement in _sql.MIGRATIONS[0]:
+                conn.execute(statement.format(big="BIGINT"))
+            conn.execute("INSERT INTO casework_meta VALUES ('schema_version', '1')")
+            clock = ManualClock(START)
+            engine = Engine([WORKFLOW], clock=clock)
+            seed.play(engine, clock)
+            case, trail = engine.get(seed.CASE_ID), engine.trail(seed.CASE_ID)
+            row = _sql.case_row(case, _sql.micros(trail[-1].at), trail[-1].head, None)
+            conn.execute(
+                "INSERT INTO casework_cases (id, workflow, version, state, revision, assignee,"
+                " opened_at, changed_at, head_seq, head_hash, body)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                row[:11],
+            )
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO casework_entries VALUES (%s, %s, %s)",
+                    [_sql.entry_row(e) for e in trail],
+                )
+        with PostgresStore(dsn) as store:
+            assert store.schema_version == 2
+            assert store.load(seed.CASE_ID).case == case
+            assert tuple(store.trail(seed.CASE_ID)) == tuple(trail)
+            snap = store.load(seed.CASE_ID)
+            store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=START)
+            assert store.find(Query(due_before=START + timedelta(1))).cases == (case,)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("UPDATE casework_meta SET value = '99'")
+        with pytest.raises(StoreError, match="schema version 99, newer than"):
+            PostgresStore(dsn)

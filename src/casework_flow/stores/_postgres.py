@@ -77,8 +77,12 @@ class PostgresStore:
         self._local = threading.local()
         self._all: list[Connection[Any]] = []
         self._all_lock = threading.Lock()
-        with self._errors("connect"):
-            self._migrate()
+        try:
+            with self._errors("connect"):
+                self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<PostgresStore {self._where}>"
@@ -304,6 +308,20 @@ class PostgresStore:
         with self._errors("count cases"):
             rows = self._conn().execute(sql + " GROUP BY state", params).fetchall()
         return dict(rows)
+
+    def explain(self, query: Query | None = None) -> list[str]:
+        """Return PostgreSQL's plan for `find` with ``query``, sequential scans disabled.
+
+        With scans disabled the plan shows whether an index can serve the query at all;
+        on a small table PostgreSQL would rightly prefer a scan.
+        """
+        sql, params = _sql.select_cases(query or Query(), limit=1, after=None, mark="%s")
+        with self._errors("explain a query"):
+            conn = self._conn()
+            with conn.transaction():
+                conn.execute("SET LOCAL enable_seqscan = off")
+                rows = conn.execute("EXPLAIN " + sql, params).fetchall()
+        return [r[0] for r in rows]
 
     def __len__(self) -> int:
         with self._errors("count cases"):

@@ -70,8 +70,12 @@ class SQLiteStore:
         self._pid = os.getpid()
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
-        with self._errors("open"):
-            self._migrate(self._conn())
+        try:
+            with self._errors("open"):
+                self._migrate(self._conn())
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<SQLiteStore {str(self.path)!r}>"
