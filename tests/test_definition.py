@@ -48,7 +48,10 @@ def test_unknown_states_are_named_with_a_suggestion():
     found = problems(
         transitions=[Transition("visit", source="reportd", dest="home_vist")],
     )
-    assert any("unknown source state 'reportd'" in p and "'reported'" in p for p in found)
+    assert (
+        "transitions[0].source: visit: unknown source state 'reportd' (did you mean 'reported'?)"
+        in found
+    )
     assert any("unknown destination state 'home_vist'" in p and "'home_visit'" in p for p in found)
 
 
@@ -57,11 +60,11 @@ def test_duplicate_states_are_refused():
         states=[State("reported"), State("reported"), State("closed", terminal=True)],
         transitions=[],
     )
-    assert found == ("states[1]: state 'reported' is defined twice",)
+    assert found == ("states[1].id: state 'reported' is defined twice",)
 
 
 def test_a_missing_or_unknown_initial_state_is_refused():
-    assert problems(initial="") == ("no initial state is set",)
+    assert problems(initial="") == ("initial: no initial state is set",)
     assert "initial state 'intake' is not one of its states" in problems(initial="intake")[0]
 
 
@@ -70,7 +73,8 @@ def test_a_terminal_state_with_a_way_out_is_refused():
         transitions=[Transition("reopen", source="closed", dest="reported")],
     )
     assert found == (
-        "transitions[0] (reopen): leaves terminal state 'closed'; terminal states have no way out",
+        "transitions[0].source: reopen leaves terminal state 'closed';"
+        " terminal states have no way out",
     )
 
 
@@ -105,21 +109,21 @@ def test_every_problem_is_reported_at_once():
         transitions=[Transition("go-on", source="closed", dest="missing")],
     )
     assert found == (
-        "name 'bad name!' must start with a letter and use letters, digits, '_', '-', '.'",
-        "version 0 must be a positive integer",
-        "states[0]: id 'a b' must start with a letter and use only letters, digits and '_'",
-        "initial state 'nowhere' is not one of its states",
-        "transitions[0] (go-on): event name 'go-on' must be an identifier",
-        "transitions[0] (go-on): leaves terminal state 'closed'; terminal states have no way out",
-        "transitions[0] (go-on): unknown destination state 'missing'",
+        "name: name 'bad name!' must start with a letter and use letters, digits, '_', '-', '.'",
+        "version: version 0 must be a positive integer",
+        "states[0].id: id 'a b' must start with a letter and use only letters, digits and '_'",
+        "initial: initial state 'nowhere' is not one of its states",
+        "transitions[0].event: event name 'go-on' must be an identifier",
+        "transitions[0].source: go-on leaves terminal state 'closed'; terminal states have no way out",
+        "transitions[0].dest: go-on: unknown destination state 'missing'",
     )
     assert str(WorkflowError("x", found)).startswith("workflow 'x' has 7 problems:\n  - name")
 
 
 def test_wrong_types_are_reported_not_raised_from_deep_inside():
     found = problems(states=["reported"], transitions=[object()])
-    assert "states[0] is str, not a State" in found
-    assert "transitions[0] is object, not a Transition" in found
+    assert "states[0]: is str, not a State" in found
+    assert "transitions[0]: is object, not a Transition" in found
 
 
 def test_candidates_are_tried_in_ascending_priority_not_declaration_order():

@@ -12,6 +12,13 @@ from ._decide import Decision
 from ._definition import State, Transition, Workflow
 from ._engine import Committed, Engine
 from ._export import MASK, export_csv, export_jsonl, read_jsonl
+from ._files import (
+    dump_workflow,
+    load_workflow,
+    loads_workflow,
+    workflow_from_dict,
+    workflow_to_dict,
+)
 from ._frozen import FrozenMap
 from ._guards import (
     Guard,
@@ -38,6 +45,7 @@ from .exceptions import (
     ConcurrentModification,
     InvalidInput,
     ListenerFailed,
+    Problem,
     ReplayError,
     StoreError,
     TrailBroken,
@@ -76,6 +84,7 @@ __all__ = [
     "Measure",
     "Page",
     "PostgresStore",
+    "Problem",
     "Query",
     "ReplayError",
     "SQLiteStore",
@@ -97,11 +106,14 @@ __all__ = [
     "check",
     "consent",
     "count",
+    "dump_workflow",
     "evidence",
     "export_csv",
     "export_jsonl",
     "fact",
     "format_trail",
+    "load_workflow",
+    "loads_workflow",
     "not_actor_of",
     "not_assignee",
     "read_jsonl",
@@ -111,4 +123,6 @@ __all__ = [
     "time_in_state",
     "time_since_opened",
     "verify",
+    "workflow_from_dict",
+    "workflow_to_dict",
 ]

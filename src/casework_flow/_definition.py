@@ -20,8 +20,8 @@ from typing import Final
 from attrs import field, frozen
 
 from ._case import _map, _roles
-from ._guards import ALWAYS, Guard
-from .exceptions import WorkflowError
+from ._guards import ALWAYS, Guard, referenced_events
+from .exceptions import Problem, WorkflowError
 
 __all__ = ["State", "Transition", "Workflow"]
 
@@ -128,6 +128,7 @@ class Workflow:
         transitions: All transitions (see the module docs for evaluation order).
         locales: The locales labels are declared for.
         personal: Data fields holding personal data, masked in exports.
+        roles: The roles the process knows; when given, transitions may name no other.
         description: What this process is for.
 
     Raises:
@@ -141,6 +142,7 @@ class Workflow:
     transitions: tuple[Transition, ...] = field(converter=_transitions)
     locales: tuple[str, ...] = field(converter=_tuple, default=("en", "id"))
     personal: frozenset[str] = field(converter=_roles, factory=frozenset)
+    roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     description: str = ""
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
@@ -194,42 +196,54 @@ class Workflow:
         return f"<Workflow {self.name} v{self.version} states={len(self.states)}>"
 
 
-def _check_states(wf: Workflow) -> tuple[list[str], dict[str, State]]:
+def _check_states(wf: Workflow) -> tuple[list[Problem], dict[str, State]]:
     problems = _check_identity(wf)
     by_id: dict[str, State] = {}
     for i, state in enumerate(wf.states):
+        at = f"states[{i}]"
         if not isinstance(state, State):
-            problems.append(f"states[{i}] is {type(state).__name__}, not a State")
+            problems.append(Problem(f"is {type(state).__name__}, not a State", at))
         elif not isinstance(state.id, str) or not _NAME.match(state.id):
             problems.append(
-                f"states[{i}]: id {state.id!r} must start with a letter and use only"
-                " letters, digits and '_'"
+                Problem(
+                    f"id {state.id!r} must start with a letter and use only letters,"
+                    " digits and '_'",
+                    f"{at}.id",
+                )
             )
         elif state.id in by_id:
-            problems.append(f"states[{i}]: state {state.id!r} is defined twice")
+            problems.append(Problem(f"state {state.id!r} is defined twice", f"{at}.id"))
         else:
             by_id[state.id] = state
     if not wf.states:
-        problems.append("it has no states")
+        problems.append(Problem("it has no states", "states"))
     if not wf.initial:
-        problems.append("no initial state is set")
+        problems.append(Problem("no initial state is set", "initial"))
     elif wf.initial not in by_id:
         problems.append(
-            f"initial state {wf.initial!r} is not one of its states{_near(wf.initial, by_id)}"
+            Problem(
+                f"initial state {wf.initial!r} is not one of its states{_near(wf.initial, by_id)}",
+                "initial",
+            )
         )
     elif by_id[wf.initial].terminal:
-        problems.append(f"initial state {wf.initial!r} is terminal, so no case could move")
+        problems.append(
+            Problem(f"initial state {wf.initial!r} is terminal, so no case could move", "initial")
+        )
     return problems, by_id
 
 
-def _check_identity(wf: Workflow) -> list[str]:
+def _check_identity(wf: Workflow) -> list[Problem]:
     problems = []
     if not isinstance(wf.name, str) or not _WORKFLOW_NAME.match(wf.name):
         problems.append(
-            f"name {wf.name!r} must start with a letter and use letters, digits, '_', '-', '.'"
+            Problem(
+                f"name {wf.name!r} must start with a letter and use letters, digits, '_', '-', '.'",
+                "name",
+            )
         )
     if not isinstance(wf.version, int) or isinstance(wf.version, bool) or wf.version < 1:
-        problems.append(f"version {wf.version!r} must be a positive integer")
+        problems.append(Problem(f"version {wf.version!r} must be a positive integer", "version"))
     return problems
 
 
@@ -238,14 +252,17 @@ def _near(name: object, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_transitions(wf: Workflow, by_id: dict[str, State]) -> list[str]:
-    problems: list[str] = []
+def _check_transitions(wf: Workflow, by_id: dict[str, State]) -> list[Problem]:
+    problems: list[Problem] = []
     groups: dict[tuple[str, str], list[int]] = {}
     for i, t in enumerate(wf.transitions):
         if not isinstance(t, Transition):
-            problems.append(f"transitions[{i}] is {type(t).__name__}, not a Transition")
+            problems.append(
+                Problem(f"is {type(t).__name__}, not a Transition", f"transitions[{i}]")
+            )
             continue
-        problems += _check_transition(f"transitions[{i}] ({t.event})", t, by_id)
+        problems += _check_transition(f"transitions[{i}]", t, by_id)
+        problems += _check_references(f"transitions[{i}]", t, wf)
         for src in t.source:
             groups.setdefault((src, t.event), []).append(i)
     for (src, event), members in groups.items():
@@ -253,33 +270,76 @@ def _check_transitions(wf: Workflow, by_id: dict[str, State]) -> list[str]:
         if len(members) > 1 and (None in priorities or len(set(priorities)) != len(members)):
             indexes = ", ".join(f"transitions[{i}]" for i in members)
             problems.append(
-                f"event {event!r} leads {len(members)} ways from state {src!r} ({indexes})"
-                " with no order between them: give each a distinct priority"
+                Problem(
+                    f"event {event!r} leads {len(members)} ways from state {src!r} ({indexes})"
+                    " with no order between them: give each a distinct priority",
+                    f"transitions[{members[1]}].priority",
+                )
             )
     return problems
 
 
-def _check_transition(where: str, t: Transition, by_id: dict[str, State]) -> list[str]:
+def _check_references(at: str, t: Transition, wf: Workflow) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(t.guard, Guard):
+        events = {x.event for x in wf.transitions if isinstance(x, Transition)}
+        problems.extend(
+            Problem(
+                f"{t.event}: the guard reads event {event!r}, which no transition has"
+                f"{_near(event, events)}",
+                f"{at}.guard",
+            )
+            for event in sorted(referenced_events(t.guard) - events)
+        )
+    if wf.roles:
+        problems.extend(
+            Problem(
+                f"{t.event}: role {role!r} is not one of the workflow's roles"
+                f"{_near(role, wf.roles)}",
+                f"{at}.roles",
+            )
+            for role in sorted(t.roles - wf.roles)
+        )
+    return problems
+
+
+def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
     problems = []
     if not isinstance(t.event, str) or not _NAME.match(t.event):
-        problems.append(f"{where}: event name {t.event!r} must be an identifier")
+        problems.append(Problem(f"event name {t.event!r} must be an identifier", f"{at}.event"))
     if not isinstance(t.guard, Guard):
-        problems.append(f"{where}: guard must be a Guard, got {type(t.guard).__name__}")
+        problems.append(
+            Problem(f"{t.event}: must be a Guard, got {type(t.guard).__name__}", f"{at}.guard")
+        )
     if not t.source:
-        problems.append(f"{where}: no source state")
+        problems.append(Problem(f"{t.event}: no source state", f"{at}.source"))
     for src in t.source:
         if src not in by_id:
-            problems.append(f"{where}: unknown source state {src!r}{_near(src, by_id)}")
+            problems.append(
+                Problem(
+                    f"{t.event}: unknown source state {src!r}{_near(src, by_id)}", f"{at}.source"
+                )
+            )
         elif by_id[src].terminal:
             problems.append(
-                f"{where}: leaves terminal state {src!r}; terminal states have no way out"
+                Problem(
+                    f"{t.event} leaves terminal state {src!r}; terminal states have no way out",
+                    f"{at}.source",
+                )
             )
     if t.dest is not None and t.dest not in by_id:
-        problems.append(f"{where}: unknown destination state {t.dest!r}{_near(t.dest, by_id)}")
+        problems.append(
+            Problem(
+                f"{t.event}: unknown destination state {t.dest!r}{_near(t.dest, by_id)}",
+                f"{at}.dest",
+            )
+        )
     if not all(isinstance(c, str) and c for c in t.reason_codes):
-        problems.append(f"{where}: reason codes must be non-empty strings")
+        problems.append(
+            Problem(f"{t.event}: reason codes must be non-empty strings", f"{at}.reason_codes")
+        )
     if t.priority is not None and (not isinstance(t.priority, int) or isinstance(t.priority, bool)):
-        problems.append(f"{where}: priority must be an integer")
+        problems.append(Problem(f"{t.event}: priority must be an integer", f"{at}.priority"))
     return problems
 
 

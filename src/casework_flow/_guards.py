@@ -25,7 +25,7 @@ Comparing a measure (``>=``, ``==``, ``.one_of(...)``...) gives a guard:
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -180,6 +180,28 @@ class Guard:
         if isinstance(self, Not):
             return self.inner
         return Not(self)
+
+
+def walk(g: Guard) -> Iterator[Guard]:
+    """Yield a guard and every guard inside it, depth first."""
+    yield g
+    if isinstance(g, AllOf | AnyOf):
+        for part in g.parts:
+            yield from walk(part)
+    elif isinstance(g, Not):
+        yield from walk(g.inner)
+
+
+def referenced_events(g: Guard) -> set[str]:
+    """The events a guard reads from the trail (counts, spans, separation of duties)."""
+    out: set[str] = set()
+    for part in walk(g):
+        measure = getattr(part, "measure", None)
+        if isinstance(measure, _Count | _Span):
+            out.add(measure.event)
+        elif isinstance(part, NotActorOf):
+            out.add(part.event)
+    return out
 
 
 def _paren(g: Guard) -> str:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from attrs import frozen
+
 if TYPE_CHECKING:
     from ._case import Case
     from ._verdict import Verdict
@@ -35,6 +37,7 @@ __all__ = [
     "ConcurrentModification",
     "InvalidInput",
     "ListenerFailed",
+    "Problem",
     "ReplayError",
     "StoreError",
     "TrailBroken",
@@ -58,17 +61,44 @@ class CaseworkError(Exception):
         self.message = message
 
 
+@frozen
+class Problem:
+    """One problem in a workflow definition, and where it is.
+
+    Attributes:
+        message: What is wrong, with the nearest valid name where one fits.
+        path: Where in the definition (``transitions[3].guard.fact``); empty for the
+            whole definition.
+        file: The file it came from, if any.
+        line: 1-based line in that file (YAML and JSON), if known.
+        column: 1-based column, if known.
+    """
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        parts = [p for p in (where, self.path, self.message) if p]
+        return ": ".join(parts)
+
+
 class WorkflowError(CaseworkError, ValueError):
     """A workflow definition is invalid; raised when it is built, never when a case fires.
 
     Attributes:
         workflow: The workflow's name, if it got that far.
-        problems: Every problem found, each a sentence naming what is wrong and where.
+        details: Every problem found, as `Problem` values with their locations.
+        problems: The same, each as one sentence (``str(problem)``).
     """
 
-    def __init__(self, workflow: str | None, problems: Sequence[str]) -> None:
+    def __init__(self, workflow: str | None, problems: Sequence[str | Problem]) -> None:
         self.workflow = workflow
-        self.problems = tuple(problems)
+        self.details = tuple(p if isinstance(p, Problem) else Problem(p) for p in problems)
+        self.problems = tuple(str(p) for p in self.details)
         where = f"workflow {workflow!r}" if workflow else "workflow"
         if len(self.problems) == 1:
             message = f"{where} is invalid: {self.problems[0]}"
