@@ -73,8 +73,10 @@ def test_a_terminal_state_with_a_way_out_is_refused():
         transitions=[Transition("reopen", source="closed", dest="reported")],
     )
     assert found == (
-        "transitions[0].source: reopen leaves terminal state 'closed';"
-        " terminal states have no way out",
+        (
+            "transitions[0].source: reopen leaves terminal state 'closed';"
+            " terminal states have no way out"
+        ),
     )
 
 
@@ -114,7 +116,10 @@ def test_every_problem_is_reported_at_once():
         "states[0].id: id 'a b' must start with a letter and use only letters, digits and '_'",
         "initial: initial state 'nowhere' is not one of its states",
         "transitions[0].event: event name 'go-on' must be an identifier",
-        "transitions[0].source: go-on leaves terminal state 'closed'; terminal states have no way out",
+        (
+            "transitions[0].source: go-on leaves terminal state 'closed';"
+            " terminal states have no way out"
+        ),
         "transitions[0].dest: go-on: unknown destination state 'missing'",
     )
     assert str(WorkflowError("x", found)).startswith("workflow 'x' has 7 problems:\n  - name")

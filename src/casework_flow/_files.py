@@ -61,6 +61,11 @@ def _join(path: str, key: object) -> str:
 # --- reading documents ------------------------------------------------------------------
 
 
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 class _JsonPositions:
     """Where each value of a (valid) JSON document starts, by path."""
 
@@ -121,19 +126,23 @@ def _read_yaml(text: str, source: str) -> tuple[object, Positions]:
     except ImportError:
         msg = "reading YAML needs PyYAML: pip install 'casework-flow[yaml]'"
         raise WorkflowError(None, [Problem(msg, "", source)]) from None
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        what = getattr(exc, "problem", None) or str(exc)
+        what = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        position = getattr(exc, "position", None)
+        if mark is None and isinstance(position, int):
+            line, col = _line_col(text, position)
         raise WorkflowError(
             None, [Problem(f"not valid YAML: {what}", "", source, line, col)]
         ) from None
-    finally:
-        loader.dispose()
     walker = _YamlPositions(yaml, source)
     if node is not None:
         walker.walk(node, "")
@@ -356,8 +365,9 @@ def _locate(problems: list[Problem], source: str | None, positions: Positions) -
     for p in problems:
         path = p.path
         while path and path not in positions:
-            path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
-        line, col = positions.get(path, (p.line, p.column)) if positions else (p.line, p.column)
+            shorter = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+            path = "" if shorter == path else shorter
+        line, col = positions.get(path, (p.line, p.column))
         out.append(attrs.evolve(p, file=source, line=line, column=col))
     return out
 
@@ -535,6 +545,11 @@ def _yaml(yaml: Any, doc: dict[str, Any]) -> str:  # noqa: ANN401 - the yaml mod
         flat = all(isinstance(v, str | int | float | bool) for v in data)
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
 
+    def represent_str(dumper: Any, data: str) -> Any:  # noqa: ANN401 - PyYAML API
+        risky = any(c in "\x85\u2028\u2029\ufeff" or not c.isprintable() for c in data)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if risky else None)
+
+    Dumper.add_representer(str, represent_str)
     Dumper.add_representer(dict, represent)
     Dumper.add_representer(list, represent_list)
     out: str = yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)

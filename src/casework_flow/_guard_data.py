@@ -71,6 +71,7 @@ _DURATION: Final = re.compile(
     r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
 MAX_DEPTH: Final = 32
+_OP_TYPOS: Final = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
 
 
 def parse_duration(text: str) -> timedelta:
@@ -249,7 +250,13 @@ class _Reader:
         op = raw.get("op")
         if op not in OPS:
             self.fail(
-                f"{path}.op", f"op must be one of {', '.join(OPS)}, got {op!r}{_hint(op, OPS)}"
+                f"{path}.op",
+                f"op must be one of {', '.join(OPS)}, got {op!r}"
+                + (
+                    f" (did you mean {_OP_TYPOS[op]!r}?)"
+                    if isinstance(op, str) and op in _OP_TYPOS
+                    else _hint(op, OPS)
+                ),
             )
             return None
         if op in {"present", "absent"}:
