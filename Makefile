@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint docs bench clean diagram-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Mermaid's parser and Graphviz (as WebAssembly) from the npm registry, for the diagram
+# tests; without them those tests are skipped, except under CI.
+diagram-tools: build/node/node_modules/.installed
+
+build/node/node_modules/.installed:
+	mkdir -p build/node
+	npm install --prefix build/node --no-audit --no-fund --silent mermaid@12 jsdom@25 @viz-js/viz@3
+	touch $@
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

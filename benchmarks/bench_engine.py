@@ -15,31 +15,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from transitions import Machine
 
 from casework_flow import Engine, InMemoryStore, ManualClock, Workflow
+from casework_flow import demo as seed
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _seed() -> Any:  # noqa: ANN401 - a script module
-    spec = importlib.util.spec_from_file_location("seed", ROOT / "examples/medan_street_beggar.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _seed()
 PATH = seed.HAPPY_PATH
 
 

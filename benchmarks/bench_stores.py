@@ -13,7 +13,6 @@ a fresh schema in the given database, dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import resource
 import subprocess
 import sys
@@ -22,25 +21,13 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from casework_flow import Engine, ManualClock, PostgresStore, Query, SQLiteStore, Store
+from casework_flow import demo as seed
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2024, 3, 4, tzinfo=UTC)
-
-
-def _seed() -> Any:  # noqa: ANN401 - a script module
-    spec = importlib.util.spec_from_file_location("seed", ROOT / "examples/medan_street_beggar.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _seed()
 
 
 def open_store(spec: str) -> Store:

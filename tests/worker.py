@@ -9,12 +9,10 @@ SPEC is ``sqlite:PATH`` or ``postgres:DSN``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from casework_flow import (
     ConcurrentModification,
@@ -24,13 +22,7 @@ from casework_flow import (
     SQLiteStore,
     Store,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("seed", ROOT / "examples/medan_street_beggar.py")
-assert _spec is not None
-assert _spec.loader is not None
-seed = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(seed)
+from casework_flow import demo as seed
 
 
 def open_store(spec: str) -> Store:

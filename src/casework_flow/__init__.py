@@ -7,9 +7,11 @@ that `verify` checks and `replay` rebuilds the case from.
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
 from ._case import Actor, Case
+from ._check import Finding, check_workflow
 from ._clock import Clock, ManualClock, system_clock
 from ._decide import Decision
 from ._definition import State, Transition, Workflow
+from ._diagram import to_dot, to_mermaid
 from ._engine import Committed, Engine
 from ._export import MASK, export_csv, export_jsonl, read_jsonl
 from ._files import (
@@ -74,6 +76,7 @@ __all__ = [
     "Decision",
     "Engine",
     "EntryKind",
+    "Finding",
     "FrozenMap",
     "Guard",
     "GuardContext",
@@ -104,6 +107,7 @@ __all__ = [
     "WorkflowError",
     "always",
     "check",
+    "check_workflow",
     "consent",
     "count",
     "dump_workflow",
@@ -122,6 +126,8 @@ __all__ = [
     "system_clock",
     "time_in_state",
     "time_since_opened",
+    "to_dot",
+    "to_mermaid",
     "verify",
     "workflow_from_dict",
     "workflow_to_dict",

@@ -35,7 +35,7 @@ from ._guards import (
     walk,
 )
 
-__all__ = ["Finding", "check"]
+__all__ = ["Finding", "check_workflow"]
 
 Severity = Literal["error", "warning"]
 _MAX_TERMS: Final = 256
@@ -61,7 +61,7 @@ class Finding:
         return f"{self.severity}: {self.path}: {self.message} [{self.code}]"
 
 
-def check(workflow: Workflow) -> tuple[Finding, ...]:
+def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     """Check a workflow statically; return every finding, errors first.
 
     Codes: ``unreachable-state``, ``trap-state``, ``no-terminal-state``,

@@ -1,0 +1,204 @@
+"""The ``casework-flow`` command line (also ``python -m casework_flow``).
+
+    casework-flow check FILE...      static checks; exit 1 when any file has errors
+    casework-flow diagram FILE       Mermaid or DOT, optionally with one case's path
+    casework-flow verify TRAIL.jsonl verify an exported trail's hash chain
+    casework-flow demo               play the seed case on SQLite
+
+Each command takes ``--help``. Where a script would read the output, ``--format json``
+gives machine-readable results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._audit import ChainHead, verify
+from ._check import Finding, check_workflow
+from ._diagram import to_dot, to_mermaid
+from ._export import read_jsonl
+from ._files import load_workflow
+from .exceptions import CaseworkError, TrailBroken, WorkflowError
+
+__all__ = ["main"]
+
+_SHA256_HEX = 64
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casework-flow",
+        description="Check, draw and verify casework workflows and their audit trails.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "check",
+        help="check workflow files for defects",
+        description="Load each workflow file and check it statically. Exit"
+        " status 1 when any file has an error (warnings alone exit 0).",
+    )
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="workflow files (.yaml, .yml, .json, .toml)",
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    p = sub.add_parser(
+        "diagram",
+        help="draw a workflow as Mermaid or DOT",
+        description="Print a diagram of the workflow in FILE.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.add_argument("--locale", default="en", help="label locale (default: en)")
+    p.add_argument(
+        "--trail",
+        type=Path,
+        metavar="TRAIL.jsonl",
+        help="draw the path of the case in this exported trail",
+    )
+
+    p = sub.add_parser(
+        "verify",
+        help="verify an exported trail (JSON Lines)",
+        description="Verify the hash chain of a trail exported with"
+        " include_personal=True. Exit status 1 when it is broken.",
+    )
+    p.add_argument("trail", type=Path, metavar="TRAIL.jsonl")
+    p.add_argument(
+        "--head", metavar="SEQ:HASH", help="the last head known to be good, to detect truncation"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser(
+        "demo",
+        help="play the seed case (Medan street-beggar referral)",
+        description="Play the seed case on an SQLite database and print its trail.",
+    )
+    p.add_argument("--db", type=Path, help="SQLite file (a new temporary one by default)")
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    results: list[dict[str, Any]] = []
+    failed = False
+    for path in args.files:
+        try:
+            findings: tuple[Finding, ...] = check_workflow(load_workflow(path))
+            problems: list[str] = []
+        except WorkflowError as exc:
+            findings, problems = (), list(exc.problems)
+        errors = bool(problems) or any(f.severity == "error" or args.strict for f in findings)
+        failed = failed or errors
+        results.append(
+            {
+                "file": str(path),
+                "ok": not errors,
+                "load_errors": problems,
+                "findings": [
+                    {"severity": f.severity, "code": f.code, "path": f.path, "message": f.message}
+                    for f in findings
+                ],
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            print(f"{r['file']}: {'ok' if r['ok'] else 'FAILED'}")
+            for problem in r["load_errors"]:
+                print(f"  error: {problem}")
+            for f in r["findings"]:
+                print(f"  {f['severity']}: {f['path']}: {f['message']} [{f['code']}]")
+    return 1 if failed else 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    workflow = load_workflow(args.file)
+    trail = (
+        read_jsonl(args.trail.read_bytes().splitlines(), source=str(args.trail))
+        if args.trail
+        else None
+    )
+    draw = to_mermaid if args.format == "mermaid" else to_dot
+    sys.stdout.write(draw(workflow, locale=args.locale, trail=trail))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    head = None
+    if args.head:
+        seq, _, digest = args.head.partition(":")
+        if not seq.isdigit() or len(digest) != _SHA256_HEX:
+            print("casework-flow verify: --head takes SEQ:HASH, e.g. 23:6e6e75…", file=sys.stderr)
+            return 2
+        head = ChainHead(int(seq), digest)
+    try:
+        entries = read_jsonl(args.trail.read_bytes().splitlines(), source=str(args.trail))
+    except TrailBroken as exc:
+        return _report_broken(args, exc.seq, exc.problem)
+    result = verify(entries, head=head)
+    if not result.ok or result.head is None:
+        return _report_broken(args, result.broken_at, result.problem or "")
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "case_id": result.case_id,
+                    "entries": result.entries,
+                    "head": {"seq": result.head.seq, "hash": result.head.hash},
+                }
+            )
+        )
+    else:
+        print(
+            f"{args.trail}: ok: case {result.case_id}, {result.entries} entries,"
+            f" head {result.head.seq}:{result.head.hash}"
+        )
+    return 0
+
+
+def _report_broken(args: argparse.Namespace, seq: int | None, problem: str) -> int:
+    if args.format == "json":
+        print(json.dumps({"ok": False, "broken_at": seq, "problem": problem}))
+    else:
+        at = f" at entry {seq}" if seq is not None else ""
+        print(f"{args.trail}: BROKEN{at}: {problem}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "diagram":
+            return _diagram(args)
+        if args.command == "verify":
+            return _verify(args)
+        from . import demo  # noqa: PLC0415 - only the demo needs it
+
+        demo.main(["--db", str(args.db)] if args.db else [])
+    except OSError as exc:
+        print(f"casework-flow: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except CaseworkError as exc:
+        print(f"casework-flow {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m casework_flow.cli
+    sys.exit(main())
