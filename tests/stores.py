@@ -11,13 +11,14 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 import pytest
 
-from casework_flow import InMemoryStore, PostgresStore, SQLiteStore, Store
+from casework_flow import InMemoryStore, PostgresStore, Query, SQLiteStore, Store
 
 PG_DSN = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 UNDER_CI = bool(os.environ.get("CI"))
@@ -71,4 +72,15 @@ def make_store(kind: str, tmp: Path) -> Iterator[Store]:
 
 
 KINDS = ["memory", "sqlite", "postgres"]
+
+START = datetime(2024, 3, 4, 1, 30, tzinfo=UTC)
+INDEXED_QUERIES = {
+    "state": Query(state="engaged"),
+    "workflow": Query(workflow="street-beggar-family-conflict", version=1, state="engaged"),
+    "assignee": Query(assignee="sw-017"),
+    "opened": Query(opened=(START, START + timedelta(days=1))),
+    "changed": Query(changed=(START, START + timedelta(days=1))),
+    "due": Query(due_before=START),
+}
+"""One query of each kind a case system makes, to check index use."""
 Factory = Callable[[], Store]

@@ -8,15 +8,14 @@ reasons and codes from the lists or not, and clock advances.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from attrs import frozen
 from hypothesis import strategies as st
 
-from casework_flow import Actor, Guard, Workflow
-from casework_flow._guards import AllOf, AnyOf, Compare, Consent, Evidence, Not, _Fact
+from casework_flow import Actor, Workflow
+from casework_flow._guards import Compare, Consent, Evidence, _Fact, walk
 
 
 @frozen
@@ -30,13 +29,18 @@ class Step:
     advance: timedelta
 
 
-def _walk(guard: Guard) -> Iterator[Guard]:
-    yield guard
-    if isinstance(guard, AllOf | AnyOf):
-        for part in guard.parts:
-            yield from _walk(part)
-    elif isinstance(guard, Not):
-        yield from _walk(guard.inner)
+_walk = walk
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+"""Any JSON data, as case data may hold."""
 
 
 def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:

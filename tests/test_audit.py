@@ -30,6 +30,7 @@ from casework_flow._canonical import canonical, entry_bytes
 from casework_flow._frozen import freeze
 
 from .conftest import START, load_example
+from .strategies import json_values
 
 seed = load_example("medan_street_beggar")
 
@@ -186,17 +187,6 @@ def test_every_single_edit_deletion_insertion_swap_or_truncation_is_detected(dat
     assert result.broken_at is not None
     assert result.broken_at <= max(first_bad + 1, 1) or kind == "truncate"
     assert result.problem
-
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=10,
-)
 
 
 def test_the_fast_encoding_equals_the_generic_one_on_the_story():

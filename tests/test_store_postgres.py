@@ -15,7 +15,7 @@ from casework_flow import Actor, Engine, ManualClock, PostgresStore, Query, Stor
 from casework_flow.stores import _sql
 
 from .conftest import START, load_example
-from .stores import PG_DSN, pg_schema, require_pg
+from .stores import INDEXED_QUERIES, PG_DSN, pg_schema, require_pg
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
@@ -92,18 +92,7 @@ def test_a_server_restart_loses_nothing(store: PostgresStore):
     assert all(engine.verify(f"C-{i}").ok for i in range(5))
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        Query(state="engaged"),
-        Query(workflow=seed.WORKFLOW, version=1, state="engaged"),
-        Query(assignee="sw-017"),
-        Query(opened=(START, START + timedelta(days=1))),
-        Query(changed=(START, START + timedelta(days=1))),
-        Query(due_before=START),
-    ],
-    ids=["state", "workflow", "assignee", "opened", "changed", "due"],
-)
+@pytest.mark.parametrize("query", INDEXED_QUERIES.values(), ids=INDEXED_QUERIES.keys())
 def test_queries_can_be_served_by_indexes(store: PostgresStore, query: Query):
     plan = "\n".join(store.explain(query))
     assert "Index" in plan, plan

@@ -22,6 +22,7 @@ from casework_flow import (
 from casework_flow.stores import _sql
 
 from .conftest import START, load_example
+from .stores import INDEXED_QUERIES
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
@@ -132,18 +133,7 @@ def test_bad_arguments(tmp_path: Path):
         SQLiteStore(tmp_path / "no" / "such" / "folder" / "x.sqlite3")
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        Query(state="engaged"),
-        Query(workflow=seed.WORKFLOW, version=1, state="engaged"),
-        Query(assignee="sw-017"),
-        Query(opened=(START, START + timedelta(days=1))),
-        Query(changed=(START, START + timedelta(days=1))),
-        Query(due_before=START),
-    ],
-    ids=["state", "workflow", "assignee", "opened", "changed", "due"],
-)
+@pytest.mark.parametrize("query", INDEXED_QUERIES.values(), ids=INDEXED_QUERIES.keys())
 def test_queries_are_served_by_indexes(tmp_path: Path, query: Query):
     with SQLiteStore(tmp_path / "cases.sqlite3") as store:
         plan = " ".join(store.explain(query))

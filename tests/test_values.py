@@ -7,22 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from casework_flow import Actor, FrozenMap, InvalidInput, ManualClock
 from casework_flow._canonical import canonical
 from casework_flow._clock import system_clock, to_utc
 from casework_flow._frozen import freeze, thaw
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
+from .strategies import json_values
 
 
 @given(json_values)

@@ -66,6 +66,35 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
+
+def migrate(conn: Any, version: int, *, where: str, big: str, mark: str) -> None:  # noqa: ANN401
+    """Take the schema from ``version`` to `SCHEMA_VERSION` inside the caller's transaction.
+
+    Raises:
+        StoreError: if the database is newer than this library.
+    """
+    if version > SCHEMA_VERSION:
+        msg = (
+            f"{where} has schema version {version}, newer than this casework_flow"
+            f" understands ({SCHEMA_VERSION}); upgrade the library"
+        )
+        raise StoreError(msg)
+    for steps in MIGRATIONS[version:]:
+        for statement in steps:
+            conn.execute(statement.format(big=big))
+    conn.execute(
+        f"INSERT INTO casework_meta (key, value) VALUES ('schema_version', {mark})"  # noqa: S608 - mark is ? or %s
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def stored_version(conn: Any) -> int:  # noqa: ANN401 - a DB-API connection
+    """The schema version recorded in ``casework_meta`` (0 when none is)."""
+    row = conn.execute("SELECT value FROM casework_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
 CASE_COLUMNS: Final = (
     "id, workflow, version, state, revision, assignee, opened_at, changed_at,"
     " head_seq, head_hash, body, due_at"

@@ -1,0 +1,180 @@
+"""The store protocol in SQL, shared by `SQLiteStore` and `PostgresStore`.
+
+A subclass supplies only its dialect: the parameter mark, how a row is locked for a
+commit, its connections, transactions and error translation, and its schema migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from .._audit import AuditEntry, ChainHead
+from .._case import Case
+from ..exceptions import (
+    CaseExists,
+    ConcurrentModification,
+    StoreError,
+    TrailBroken,
+    UnknownCase,
+)
+from . import _sql
+from ._memory import _same_case
+from ._protocol import Page, Query, Snapshot
+
+__all__ = ["SqlStore"]
+
+
+class SqlStore:
+    """Base of the SQL stores: every protocol method, written once."""
+
+    _mark: ClassVar[str]
+    """The parameter placeholder: ``?`` or ``%s``."""
+    _lock_row: ClassVar[str]
+    """Appended to the commit's SELECT to lock the case's row (or empty)."""
+    _unique: ClassVar[tuple[type[BaseException], ...]]
+    """The driver's exceptions for a primary-key clash."""
+    _where: str
+    """How errors name this database."""
+
+    def _conn(self) -> Any:  # noqa: ANN401 - a DB-API connection of the dialect
+        raise NotImplementedError
+
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _write(self, doing: str) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _insert_entries(self, conn: Any, entries: Sequence[AuditEntry]) -> None:  # noqa: ANN401
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._errors(doing):
+            rows: list[Any] = self._conn().execute(sql, params).fetchall()
+        return rows
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        rows = self._rows(
+            "read the schema version",
+            "SELECT value FROM casework_meta WHERE key = 'schema_version'",
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def create(
+        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
+    ) -> None:
+        """Store a new case with its trail so far, in one transaction."""
+        _same_case(case, entries, new=True)
+        marks = ", ".join([self._mark] * 12)
+        with self._write("create a case") as conn:
+            try:
+                conn.execute(
+                    f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
+                    _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head, due_at),
+                )
+            except self._unique:
+                raise CaseExists(case.id) from None
+            self._insert_entries(conn, entries)
+
+    def load(self, case_id: str) -> Snapshot:
+        """Return the case and its trail's head."""
+        m = self._mark
+        rows = self._rows(
+            "load a case",
+            f"SELECT body, head_seq, head_hash FROM casework_cases WHERE id = {m}",  # noqa: S608 - fixed names
+            (case_id,),
+        )
+        if not rows:
+            raise UnknownCase(case_id)
+        body, seq, digest = rows[0]
+        return Snapshot(_sql.case_from_body(body, self._where), ChainHead(seq, digest))
+
+    def commit(
+        self,
+        case: Case,
+        entries: Sequence[AuditEntry],
+        *,
+        expected_revision: int,
+        due_at: datetime | None = None,
+    ) -> None:
+        """Replace the case and append entries, if revision and head are as expected."""
+        _same_case(case, entries)
+        m = self._mark
+        with self._write("commit a step") as conn:
+            row = conn.execute(
+                "SELECT revision, head_seq, head_hash, changed_at FROM casework_cases"  # noqa: S608 - fixed names
+                f" WHERE id = {m}{self._lock_row}",
+                (case.id,),
+            ).fetchone()
+            if row is None:
+                raise UnknownCase(case.id)
+            revision, head_seq, head_hash, changed = row
+            if revision != expected_revision or (
+                entries and (entries[0].prev_hash != head_hash or entries[0].seq != head_seq + 1)
+            ):
+                raise ConcurrentModification(case.id, expected_revision, revision)
+            head = entries[-1].head if entries else ChainHead(head_seq, head_hash)
+            values = _sql.case_row(case, _sql.changed_at(entries, changed), head, due_at)
+            conn.execute(
+                f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
+                f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
+                f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m} WHERE id = {m}",
+                (*values[1:], case.id),
+            )
+            try:
+                self._insert_entries(conn, entries)
+            except self._unique:
+                raise ConcurrentModification(case.id, expected_revision, revision) from None
+
+    def trail(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's whole trail, oldest first."""
+        rows = self._rows(
+            "read a trail",
+            f"SELECT body FROM casework_entries WHERE case_id = {self._mark} ORDER BY seq",  # noqa: S608 - fixed names
+            (case_id,),
+        )
+        if not rows:
+            self.load(case_id)
+        try:
+            return tuple(_sql.entry_from_body(r[0]) for r in rows)
+        except TrailBroken as exc:
+            msg = f"{self._where}: a stored entry of {case_id} cannot be read: {exc}"
+            raise StoreError(msg) from None
+
+    def find(
+        self, query: Query | None = None, *, limit: int = 100, after: str | None = None
+    ) -> Page:
+        """Return one page of matching cases, through the indexes."""
+        q = query or Query()
+        sql, params = _sql.select_cases(q, limit=limit, after=after, mark=self._mark)
+        rows = self._rows("find cases", sql, params)
+        return Page(
+            tuple(_sql.case_from_body(r[10], self._where) for r in rows[:limit]),
+            _sql.page_cursor(rows, limit, by_due=q.due_before is not None),
+        )
+
+    def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
+        """Return how many matching cases are in each state."""
+        where, params = _sql.filters(query or Query(), self._mark)
+        sql = "SELECT state, COUNT(*) FROM casework_cases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return dict(self._rows("count cases", sql + " GROUP BY state", params))
+
+    def __len__(self) -> int:
+        return int(self._rows("count cases", "SELECT COUNT(*) FROM casework_cases")[0][0])
