@@ -30,7 +30,7 @@ from casework_flow._canonical import canonical, entry_bytes
 from casework_flow._frozen import freeze
 
 from .conftest import START, load_example
-from .strategies import json_values
+from .values import json_values
 
 seed = load_example("medan_street_beggar")
 

@@ -17,9 +17,9 @@ from casework_flow import (
     verify,
 )
 from casework_flow._canonical import canonical
+from casework_flow.testing import Step, fitting_steps, steps
 
 from .conftest import START, load_example
-from .strategies import Step, fitting_steps, steps
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()

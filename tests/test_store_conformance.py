@@ -26,10 +26,10 @@ from casework_flow import (
     replay,
 )
 from casework_flow._canonical import canonical
+from casework_flow.testing import steps
 
 from .conftest import START, load_example
 from .stores import KINDS, make_store
-from .strategies import steps
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()

@@ -13,7 +13,7 @@ from casework_flow._canonical import canonical
 from casework_flow._clock import system_clock, to_utc
 from casework_flow._frozen import freeze, thaw
 
-from .strategies import json_values
+from .values import json_values
 
 
 @given(json_values)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the tests: steps a host could take on a workflow.
+"""Hypothesis strategies derived from a workflow: steps a host could take on its cases.
 
 Derived from the workflow itself: every event (and one it does not define), actors with
 and without the roles transitions name, data with and without required fields and
@@ -14,12 +14,17 @@ from typing import Any
 from attrs import frozen
 from hypothesis import strategies as st
 
-from casework_flow import Actor, Workflow
-from casework_flow._guards import Compare, Consent, Evidence, _Fact, walk
+from .._case import Actor
+from .._definition import Workflow
+from .._guards import Compare, Consent, Evidence, _Fact, walk
+
+__all__ = ["Step", "actors", "any_steps", "fitting_steps", "steps"]
 
 
 @frozen
 class Step:
+    """One attempted step: what `Engine.fire` is called with, and how long passes first."""
+
     event: str
     actor: Actor
     data: dict[str, Any]
@@ -30,17 +35,6 @@ class Step:
 
 
 _walk = walk
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
-"""Any JSON data, as case data may hold."""
 
 
 def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:

@@ -1,0 +1,44 @@
+"""Property-testing kit for process rules (needs the ``testing`` extra: hypothesis).
+
+State a rule your process must keep, and let hypothesis hunt for the shortest sequence
+of steps that breaks it:
+
+- strategies derived from a workflow: `actors`, `steps` (anything a caller might do,
+  refused steps included), `fitting_steps` (steps with every role and the full kit of
+  data and documents), `any_steps`;
+- rules as values: `never` (with `reach` and ``unless=``), `always_before`,
+  `only_roles`, `eventually_terminal`, and `holds` for any predicate over a case and
+  its trail;
+- `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
+  the trail table.
+"""
+
+from ._rules import (
+    Rule,
+    RuleViolated,
+    always_before,
+    check_rules,
+    eventually_terminal,
+    holds,
+    never,
+    only_roles,
+    reach,
+)
+from ._strategies import Step, actors, any_steps, fitting_steps, steps
+
+__all__ = [
+    "Rule",
+    "RuleViolated",
+    "Step",
+    "actors",
+    "always_before",
+    "any_steps",
+    "check_rules",
+    "eventually_terminal",
+    "fitting_steps",
+    "holds",
+    "never",
+    "only_roles",
+    "reach",
+    "steps",
+]

@@ -1,0 +1,358 @@
+"""Process rules as values, and a checker that hunts for the shortest way to break them.
+
+A rule looks at a case's trail after every committed step and says what is wrong, if
+anything. `check_rules` plays random step sequences (from `steps` and `fitting_steps`) on
+a fresh engine; when a rule breaks, hypothesis shrinks the sequence and `RuleViolated`
+shows the shortest trail that breaks it, as the same table `format_trail` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from attrs import frozen
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from .._audit import AuditEntry, EntryKind
+from .._case import Actor, Case
+from .._check import reachable
+from .._definition import Workflow
+from .._engine import Engine
+from .._frozen import FrozenMap
+from .._guards import Consent, Evidence, Guard, GuardContext, _Fact, walk
+from .._replay import replay
+from .._table import format_trail
+from ..exceptions import CaseworkError, TransitionRejected, UnknownEvent
+from ._strategies import Step, _fact_values, steps
+
+__all__ = [
+    "Rule",
+    "RuleViolated",
+    "always_before",
+    "check_rules",
+    "eventually_terminal",
+    "holds",
+    "never",
+    "only_roles",
+    "reach",
+]
+
+
+class RuleViolated(CaseworkError, AssertionError):
+    """A process rule broke; ``table`` is the shortest trail found that breaks it.
+
+    Attributes:
+        rule: The rule's description.
+        why: What went wrong at the step that broke it.
+        trail: The trail up to and including that step.
+        table: The trail as a readable table.
+    """
+
+    def __init__(self, rule: str, why: str, trail: Sequence[AuditEntry], table: str) -> None:
+        self.rule = rule
+        self.why = why
+        self.trail = tuple(trail)
+        self.table = table
+        super().__init__(f"rule broken: {rule}\n{why}\n\n{table}")
+
+
+class Rule:
+    """Base of rules: `violation` returns a sentence when the trail breaks the rule."""
+
+    text: str
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Say how ``trail`` (ending with the newest step) breaks the rule, or None."""
+        raise NotImplementedError
+
+
+@frozen
+class Reach:
+    """Entering a state (the subject of `never`)."""
+
+    state: str
+
+
+def reach(state: str) -> Reach:
+    """The event of a case entering ``state``."""
+    return Reach(state)
+
+
+def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
+    """The situation of the newest step, as its guards saw it."""
+    before = replay(workflow, trail[:-1])
+    step = trail[-1]
+    payload = FrozenMap({c.field: c.after for c in step.changes})
+    return GuardContext(
+        case=before,
+        actor=Actor(step.actor_id, step.actor_roles),
+        event=step.event,
+        payload=payload,
+        evidence=step.evidence,
+        now=step.at,
+        reason_code=step.reason_code,
+        history=lambda: trail[:-1],
+    )
+
+
+@frozen
+class Never(Rule):
+    """No case ever reaches ``target.state`` unless ``unless`` held at that step."""
+
+    target: Reach
+    unless: Guard | None = None
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The rule in words."""
+        cond = f" unless {self.unless.text}" if self.unless is not None else ""
+        return f"never reach {self.target.state}{cond}"
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Check the newest step."""
+        step = trail[-1]
+        if step.kind is EntryKind.REFUSED or step.to_state != self.target.state:
+            return None
+        if step.kind is EntryKind.TRANSITION and step.from_state == step.to_state:
+            return None
+        if self.unless is None:
+            return f"entry {step.seq}: the case reached {self.target.state}"
+        ok, why = self.unless.test(_context(workflow, trail))
+        return None if ok else f"entry {step.seq}: reached {self.target.state} although {why}"
+
+
+def never(target: Reach, *, unless: Guard | None = None) -> Rule:
+    """Rule: a case never enters a state, unless a guard held when it did.
+
+    The guard is evaluated as at that step: on the case before it, with the step's actor,
+    data, documents and time, and the trail before it.
+    """
+    return Never(target, unless)
+
+
+@frozen
+class AlwaysBefore(Rule):
+    """Every committed ``then`` comes after at least one committed ``first``."""
+
+    first: str
+    then: str
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The rule in words."""
+        return f"{self.first} always before {self.then}"
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Check the newest step."""
+        del workflow
+        step = trail[-1]
+        if step.kind is not EntryKind.TRANSITION or step.event != self.then:
+            return None
+        if any(e.kind is EntryKind.TRANSITION and e.event == self.first for e in trail[:-1]):
+            return None
+        return f"entry {step.seq}: {self.then} happened with no {self.first} before it"
+
+
+def always_before(first: str, then: str) -> Rule:
+    """Rule: ``then`` is only ever committed after ``first`` was."""
+    return AlwaysBefore(first, then)
+
+
+@frozen
+class OnlyRoles(Rule):
+    """Only actors holding one of ``roles`` ever commit ``event``."""
+
+    event: str
+    roles: frozenset[str]
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The rule in words."""
+        return f"only {' or '.join(sorted(self.roles))} may {self.event}"
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Check the newest step."""
+        del workflow
+        step = trail[-1]
+        if step.kind is not EntryKind.TRANSITION or step.event != self.event:
+            return None
+        if self.roles & set(step.actor_roles):
+            return None
+        held = ", ".join(step.actor_roles) or "no role"
+        return f"entry {step.seq}: {step.actor_id} ({held}) did {self.event}"
+
+
+def only_roles(event: str, roles: set[str] | frozenset[str]) -> Rule:
+    """Rule: ``event`` is only ever committed by an actor with one of ``roles``."""
+    return OnlyRoles(event, frozenset(roles))
+
+
+@frozen
+class EventuallyTerminal(Rule):
+    """Wherever a case goes, a terminal state stays reachable from there."""
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The rule in words."""
+        return "a terminal state is always still reachable"
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Check the state the newest step left the case in."""
+        state = trail[-1].to_state
+        if workflow.state(state).terminal:
+            return None
+        sub = Workflow(
+            name=workflow.name, version=workflow.version, initial=state,
+            states=workflow.states, transitions=workflow.transitions,
+        )  # fmt: skip
+        if any(workflow.state(s).terminal for s in reachable(sub)):
+            return None
+        return f"entry {trail[-1].seq}: from {state} no terminal state can be reached"
+
+
+def eventually_terminal() -> Rule:
+    """Rule: no step leaves a case where it can never end."""
+    return EventuallyTerminal()
+
+
+@frozen
+class Holds(Rule):
+    """Any predicate over the case and its trail."""
+
+    name: str
+    fn: Callable[[Case, Sequence[AuditEntry]], bool]
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        """The rule in words."""
+        return self.name
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """Replay the case and ask the predicate."""
+        if self.fn(replay(workflow, trail), trail):
+            return None
+        return f"entry {trail[-1].seq}: {self.name} does not hold"
+
+
+def holds(name: str, fn: Callable[[Case, Sequence[AuditEntry]], bool]) -> Rule:
+    """Rule: ``fn(case, trail)`` is true after every step."""
+    return Holds(name, fn)
+
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@frozen
+class _Kit:
+    data: frozenset[str]
+    evidence: frozenset[str]
+    codes: tuple[str, ...]
+
+
+def _kit(workflow: Workflow, event: str) -> _Kit:
+    """What an event's transitions read: data fields, documents and reason codes."""
+    data: set[str] = set()
+    docs: set[str] = set()
+    codes: list[str] = []
+    for t in workflow.transitions:
+        if t.event != event:
+            continue
+        data.update(t.requires)
+        codes += [c for c in t.reason_codes if c not in codes]
+        for g in walk(t.guard):
+            measure = getattr(g, "measure", None)
+            if isinstance(measure, _Fact):
+                data.add(measure.name)
+            elif isinstance(g, Evidence):
+                docs.add(g.kind)
+            elif isinstance(g, Consent):
+                docs.add(f"consent:{g.purpose}")
+    return _Kit(frozenset(data), frozenset(docs), tuple(codes))
+
+
+def check_rules(
+    workflow: Workflow, *rules: Rule, max_examples: int = 300, max_steps: int = 40
+) -> None:
+    """Hunt for step sequences that break any rule; raise the shortest one found.
+
+    Each example opens a case and takes up to ``max_steps`` steps: often an event that
+    is possible right now (with every role and a full kit of data and documents, so that
+    cases get deep into the process), otherwise any step at all, refused ones included.
+    Hypothesis then shrinks a failing sequence to the shortest it can find.
+
+    Raises:
+        RuleViolated: with the shortest trail found that breaks a rule.
+    """
+    anything = steps(workflow)
+    kits = {event: _kit(workflow, event) for event in workflow.events}
+    roles = {r for t in workflow.transitions for r in t.roles}
+    doers = [Actor("worker-a", roles), Actor("worker-b", roles)]
+    values = st.fixed_dictionaries(
+        {k: st.sampled_from(v) for k, v in _fact_values(workflow).items()}
+    )
+    pauses = st.sampled_from(
+        [
+            timedelta(0),
+            timedelta(hours=6),
+            timedelta(days=1),
+            timedelta(days=4),
+            timedelta(days=8),
+            timedelta(days=31),
+        ]
+    )
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
+    @given(st.data())
+    def hunt(data: st.DataObject) -> None:
+        from .._clock import ManualClock  # noqa: PLC0415 - keeps the import graph flat
+
+        clock = ManualClock(START)
+        engine = Engine([workflow], clock=clock, record_refusals=False)
+        engine.open(workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee="worker-a")
+        kit_values = data.draw(values, label="data values")
+        for _ in range(data.draw(st.integers(0, max_steps), label="steps")):
+            state = engine.get("CASE-1").state
+            possible = [e for e in workflow.events if workflow.candidates(state, e)]
+            take: bool = bool(possible) and data.draw(st.booleans(), label="a possible event")
+            if take:
+                event = data.draw(st.sampled_from(possible), label="event")
+                kit = kits[event]
+                step = Step(
+                    event=event,
+                    actor=data.draw(st.sampled_from(doers), label="actor"),
+                    data={k: v for k, v in kit_values.items() if k in kit.data},
+                    evidence=dict.fromkeys(kit.evidence, "DOC"),
+                    reason="as recorded",
+                    reason_code=data.draw(st.sampled_from(kit.codes)) if kit.codes else None,
+                    advance=data.draw(pauses, label="time passing"),
+                )
+            else:
+                step = data.draw(anything, label="any step")
+            clock.advance(step.advance)
+            try:
+                engine.fire(
+                    "CASE-1",
+                    step.event,
+                    actor=step.actor,
+                    data=step.data,
+                    evidence=step.evidence,
+                    reason=step.reason,
+                    reason_code=step.reason_code,
+                )
+            except (TransitionRejected, UnknownEvent):
+                continue
+            trail = engine.trail("CASE-1")
+            for rule in rules:
+                why = rule.violation(workflow, trail)
+                if why is not None:
+                    raise RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
+
+    hunt()
