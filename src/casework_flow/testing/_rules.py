@@ -8,6 +8,7 @@ shows the shortest trail that breaks it, as the same table `format_trail` prints
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -272,23 +273,108 @@ def _kit(workflow: Workflow, event: str) -> _Kit:
     return _Kit(frozenset(data), frozenset(docs), tuple(codes))
 
 
+def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry]) -> None:
+    for rule in rules:
+        why = rule.violation(workflow, trail)
+        if why is not None:
+            raise RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
+
+
+def _replayed(workflow: Workflow, path: Sequence[Step]) -> tuple[Engine, bool]:
+    """A fresh engine with the case taken through ``path``; False if a step was refused."""
+    from .._clock import ManualClock  # noqa: PLC0415 - keeps the import graph flat
+
+    clock = ManualClock(START)
+    engine = Engine([workflow], clock=clock, record_refusals=False)
+    engine.open(workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee="worker-a")
+    for step in path:
+        clock.advance(step.advance)
+        try:
+            engine.fire(
+                "CASE-1",
+                step.event,
+                actor=step.actor,
+                data=step.data,
+                evidence=step.evidence,
+                reason=step.reason,
+                reason_code=step.reason_code,
+            )
+        except (TransitionRejected, UnknownEvent):
+            return engine, False
+    return engine, True
+
+
+_WAITS = (timedelta(0), timedelta(days=15), timedelta(days=31))
+
+
+def _explore(workflow: Workflow, rules: Sequence[Rule], max_steps: int) -> None:
+    """Breadth-first over states: the shortest path to each state, rules checked each step.
+
+    Each possible event is tried by an actor holding every role and by one actor per
+    role it allows, after no wait, 15 days or 31 days, with the data and documents its
+    transitions use, until one of them fires.
+    """
+    kits = {event: _kit(workflow, event) for event in workflow.events}
+    facts = {k: v[0] for k, v in _fact_values(workflow).items()}
+    everyone = Actor("worker-a", {r for t in workflow.transitions for r in t.roles})
+    seen = {workflow.initial}
+    queue: deque[list[Step]] = deque([[]])
+    while queue:
+        path = queue.popleft()
+        if len(path) >= max_steps:
+            continue
+        state = _replayed(workflow, path)[0].get("CASE-1").state
+        for event in workflow.events:
+            candidates = workflow.candidates(state, event)
+            roles = sorted({r for t in candidates for r in t.roles})
+            kit = kits[event]
+            for actor in [everyone, *(Actor(f"{r}-only", {r}) for r in roles)]:
+                for wait in _WAITS:
+                    step = Step(
+                        event=event,
+                        actor=actor,
+                        data={k: v for k, v in facts.items() if k in kit.data},
+                        evidence=dict.fromkeys(kit.evidence, "DOC"),
+                        reason="as recorded",
+                        reason_code=kit.codes[0] if kit.codes else None,
+                        advance=wait,
+                    )
+                    engine, fired = _replayed(workflow, [*path, step])
+                    if not fired:
+                        continue
+                    _check(workflow, rules, engine.trail("CASE-1"))
+                    after = engine.get("CASE-1").state
+                    if after not in seen:
+                        seen.add(after)
+                        queue.append([*path, step])
+                    break
+
+
 def check_rules(
     workflow: Workflow, *rules: Rule, max_examples: int = 300, max_steps: int = 40
 ) -> None:
     """Hunt for step sequences that break any rule; raise the shortest one found.
 
-    Each example opens a case and takes up to ``max_steps`` steps: often an event that
-    is possible right now (with every role and a full kit of data and documents, so that
-    cases get deep into the process), otherwise any step at all, refused ones included.
-    Hypothesis then shrinks a failing sequence to the shortest it can find.
+    First a breadth-first walk takes a case along the shortest path to every state it can
+    reach, trying each possible event by every allowed role and after a few waits, and
+    checks the rules after each step: deterministic, and shortest by construction. Then
+    hypothesis plays ``max_examples`` random sequences of up to ``max_steps`` steps:
+    often an event possible right now, done with the data and documents it uses,
+    otherwise any step at all, refused ones included, and shrinks a failing one to the
+    shortest it can find.
 
     Raises:
         RuleViolated: with the shortest trail found that breaks a rule.
     """
+    _explore(workflow, rules, max_steps)
     anything = steps(workflow)
     kits = {event: _kit(workflow, event) for event in workflow.events}
     roles = {r for t in workflow.transitions for r in t.roles}
-    doers = [Actor("worker-a", roles), Actor("worker-b", roles)]
+    doers = [
+        Actor("worker-a", roles),
+        Actor("worker-b", roles),
+        *(Actor(f"{r}-only", {r}) for r in sorted(roles)),
+    ]
     values = st.fixed_dictionaries(
         {k: st.sampled_from(v) for k, v in _fact_values(workflow).items()}
     )
@@ -349,10 +435,6 @@ def check_rules(
                 )
             except (TransitionRejected, UnknownEvent):
                 continue
-            trail = engine.trail("CASE-1")
-            for rule in rules:
-                why = rule.violation(workflow, trail)
-                if why is not None:
-                    raise RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
+            _check(workflow, rules, engine.trail("CASE-1"))
 
     hunt()

@@ -34,13 +34,10 @@ class Step:
     advance: timedelta
 
 
-_walk = walk
-
-
 def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for t in workflow.transitions:
-        for g in _walk(t.guard):
+        for g in walk(t.guard):
             if isinstance(g, Compare) and isinstance(g.measure, _Fact):
                 pool = values.setdefault(g.measure.name, [])
                 operand = g.value
@@ -58,7 +55,7 @@ def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:
 def _documents(workflow: Workflow) -> list[str]:
     kinds = []
     for t in workflow.transitions:
-        for g in _walk(t.guard):
+        for g in walk(t.guard):
             if isinstance(g, Evidence):
                 kinds.append(g.kind)
             elif isinstance(g, Consent):
