@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import settings
+from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from casework_flow import State, Transition, Workflow, count, demo, fact
+from casework_flow import SQLiteStore, State, Transition, Workflow, count, demo, fact
 from casework_flow.testing import (
     RuleViolated,
     always_before,
@@ -15,6 +17,7 @@ from casework_flow.testing import (
     never,
     only_roles,
     reach,
+    workflow_machine,
 )
 
 SEED = demo.build_workflow()
@@ -140,3 +143,46 @@ def test_each_rule_type_catches_a_planted_violation(planted, rule, expected):
 )
 def test_a_sound_process_passes_every_rule_type(rule):
     check_rules(SOUND, rule, max_examples=150)
+
+
+SeedMachine = workflow_machine(
+    SEED, rules=[REFERRAL_RULE, only_roles("refer_to_shelter_unit", {"supervisor"})]
+)
+TestSeedMachine = SeedMachine.TestCase
+TestSeedMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+
+
+def test_the_machine_runs_on_sqlite_too(tmp_path):
+    counter = iter(range(10_000))
+    machine = workflow_machine(
+        SOUND, store=lambda: SQLiteStore(tmp_path / f"m{next(counter)}.sqlite3")
+    )
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=10, stateful_step_count=15, deadline=None)
+    )
+
+
+def test_the_machine_reports_a_broken_rule():
+    planted = elderly(
+        Transition("close_now", source="home_visit", dest="closed", roles={"social_worker"})
+    )
+    machine = workflow_machine(planted, rules=[only_roles("close_now", {"supervisor"})])
+    with pytest.raises(RuleViolated, match="did close_now"):
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=300, stateful_step_count=20, deadline=None, database=None
+            ),
+        )
+
+
+def test_host_rules_and_invariants_can_be_added():
+    class Hosted(workflow_machine(SOUND)):  # type: ignore[misc]
+        @invariant()
+        def no_case_has_more_than_five_revisions(self) -> None:
+            for case_id in self.opened:
+                assert self.engine.get(case_id).revision <= 5
+
+    run_state_machine_as_test(
+        Hosted, settings=settings(max_examples=20, stateful_step_count=20, deadline=None)
+    )

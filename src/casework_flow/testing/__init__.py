@@ -10,9 +10,13 @@ of steps that breaks it:
   `only_roles`, `eventually_terminal`, and `holds` for any predicate over a case and
   its trail;
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
-  the trail table.
+  the trail table;
+- `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
+  store) that checks on every step that trails verify, replay equals the stored case and
+  the rules hold; subclass it to add your own rules and invariants.
 """
 
+from ._machine import workflow_machine
 from ._rules import (
     Rule,
     RuleViolated,
@@ -41,4 +45,5 @@ __all__ = [
     "only_roles",
     "reach",
     "steps",
+    "workflow_machine",
 ]
