@@ -22,7 +22,7 @@ from .._engine import Engine
 from .._replay import replay
 from ..exceptions import ReplayError, TransitionRejected, UnknownEvent
 from ..stores import InMemoryStore, Store
-from ._rules import _WAITS, START, Rule, _check, _kit
+from ._rules import _WAITS, START, Rule, _check, _kit, _kit_step
 from ._strategies import Step, _fact_values, fitting_steps, steps
 
 __all__ = ["workflow_machine"]
@@ -94,17 +94,9 @@ def workflow_machine(
             if not possible:
                 return
             event = data.draw(st.sampled_from(possible), label="event")
-            kit = kits[event]
-            step = Step(
-                event=event,
-                actor=data.draw(st.sampled_from(doers), label="actor"),
-                data={k: v for k, v in facts.items() if k in kit.data},
-                evidence=dict.fromkeys(kit.evidence, "DOC"),
-                reason="as recorded",
-                reason_code=kit.codes[0] if kit.codes else None,
-                advance=data.draw(st.sampled_from(_WAITS), label="wait"),
-            )
-            self.take_step(case_id, step)
+            actor = data.draw(st.sampled_from(doers), label="actor")
+            wait = data.draw(st.sampled_from(_WAITS), label="wait")
+            self.take_step(case_id, _kit_step(event, actor, kits[event], facts, wait))
 
         @invariant()
         def trails_verify_and_replay(self) -> None:

@@ -1,9 +1,9 @@
 """Process rules as values, and a checker that hunts for the shortest way to break them.
 
 A rule looks at a case's trail after every committed step and says what is wrong, if
-anything. `check_rules` plays random step sequences (from `steps` and `fitting_steps`) on
-a fresh engine; when a rule breaks, hypothesis shrinks the sequence and `RuleViolated`
-shows the shortest trail that breaks it, as the same table `format_trail` prints.
+anything. `check_rules` walks the workflow breadth-first, then plays random step
+sequences; when a rule breaks, `RuleViolated` shows the shortest trail found that breaks
+it, as the same table `format_trail` prints.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+import attrs
 from attrs import frozen
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -273,6 +274,21 @@ def _kit(workflow: Workflow, event: str) -> _Kit:
     return _Kit(frozenset(data), frozenset(docs), tuple(codes))
 
 
+def _kit_step(
+    event: str, actor: Actor, kit: _Kit, facts: dict[str, object], wait: timedelta
+) -> Step:
+    """A step aimed at ``event`` with the data, documents and reason code it uses."""
+    return Step(
+        event=event,
+        actor=actor,
+        data={k: v for k, v in facts.items() if k in kit.data},
+        evidence=dict.fromkeys(kit.evidence, "DOC"),
+        reason="as recorded",
+        reason_code=kit.codes[0] if kit.codes else None,
+        advance=wait,
+    )
+
+
 def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry]) -> None:
     for rule in rules:
         why = rule.violation(workflow, trail)
@@ -411,15 +427,10 @@ def check_rules(
             if take:
                 event = data.draw(st.sampled_from(possible), label="event")
                 kit = kits[event]
-                step = Step(
-                    event=event,
-                    actor=data.draw(st.sampled_from(doers), label="actor"),
-                    data={k: v for k, v in kit_values.items() if k in kit.data},
-                    evidence=dict.fromkeys(kit.evidence, "DOC"),
-                    reason="as recorded",
-                    reason_code=data.draw(st.sampled_from(kit.codes)) if kit.codes else None,
-                    advance=data.draw(pauses, label="time passing"),
-                )
+                actor = data.draw(st.sampled_from(doers), label="actor")
+                step = _kit_step(event, actor, kit, kit_values, data.draw(pauses, label="wait"))
+                if kit.codes:
+                    step = attrs.evolve(step, reason_code=data.draw(st.sampled_from(kit.codes)))
             else:
                 step = data.draw(anything, label="any step")
             clock.advance(step.advance)
