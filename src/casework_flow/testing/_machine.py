@@ -20,9 +20,9 @@ from .._clock import ManualClock
 from .._definition import Workflow
 from .._engine import Engine
 from .._replay import replay
-from ..exceptions import ReplayError, TransitionRejected, UnknownEvent
+from ..exceptions import ReplayError
 from ..stores import InMemoryStore, Store
-from ._rules import _WAITS, START, Rule, _check, _kit, _kit_step
+from ._rules import _WAITS, START, Rule, _check, _kit, _kit_step, _take
 from ._strategies import Step, _fact_values, fitting_steps, steps
 
 __all__ = ["workflow_machine"]
@@ -72,18 +72,7 @@ def workflow_machine(
 
         @rule(case_id=cases, step=any_step)
         def take_step(self, case_id: str, step: Step) -> None:
-            self.clock.advance(step.advance)
-            try:
-                self.engine.fire(
-                    case_id,
-                    step.event,
-                    actor=step.actor,
-                    data=step.data,
-                    evidence=step.evidence,
-                    reason=step.reason,
-                    reason_code=step.reason_code,
-                )
-            except (TransitionRejected, UnknownEvent):
+            if not _take(self.engine, self.clock, case_id, step):
                 return
             _check(workflow, rules, self.engine.trail(case_id))
 

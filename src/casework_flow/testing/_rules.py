@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._check import reachable
+from .._clock import ManualClock
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import FrozenMap
@@ -296,28 +297,36 @@ def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry
             raise RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
 
 
-def _replayed(workflow: Workflow, path: Sequence[Step]) -> tuple[Engine, bool]:
-    """A fresh engine with the case taken through ``path``; False if a step was refused."""
-    from .._clock import ManualClock  # noqa: PLC0415 - keeps the import graph flat
-
+def _fresh(workflow: Workflow) -> tuple[Engine, ManualClock]:
+    """An engine on a manual clock with one case, ``CASE-1``, just opened."""
     clock = ManualClock(START)
     engine = Engine([workflow], clock=clock, record_refusals=False)
     engine.open(workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee="worker-a")
-    for step in path:
-        clock.advance(step.advance)
-        try:
-            engine.fire(
-                "CASE-1",
-                step.event,
-                actor=step.actor,
-                data=step.data,
-                evidence=step.evidence,
-                reason=step.reason,
-                reason_code=step.reason_code,
-            )
-        except (TransitionRejected, UnknownEvent):
-            return engine, False
-    return engine, True
+    return engine, clock
+
+
+def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
+    """Let the step's time pass and fire it; False when it was refused or unknown."""
+    clock.advance(step.advance)
+    try:
+        engine.fire(
+            case_id,
+            step.event,
+            actor=step.actor,
+            data=step.data,
+            evidence=step.evidence,
+            reason=step.reason,
+            reason_code=step.reason_code,
+        )
+    except (TransitionRejected, UnknownEvent):
+        return False
+    return True
+
+
+def _replayed(workflow: Workflow, path: Sequence[Step]) -> tuple[Engine, bool]:
+    """A fresh engine with the case taken through ``path``; False if a step was refused."""
+    engine, clock = _fresh(workflow)
+    return engine, all(_take(engine, clock, "CASE-1", step) for step in path)
 
 
 _WAITS = (timedelta(0), timedelta(days=15), timedelta(days=31))
@@ -414,11 +423,7 @@ def check_rules(
     )
     @given(st.data())
     def hunt(data: st.DataObject) -> None:
-        from .._clock import ManualClock  # noqa: PLC0415 - keeps the import graph flat
-
-        clock = ManualClock(START)
-        engine = Engine([workflow], clock=clock, record_refusals=False)
-        engine.open(workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee="worker-a")
+        engine, clock = _fresh(workflow)
         kit_values = data.draw(values, label="data values")
         for _ in range(data.draw(st.integers(0, max_steps), label="steps")):
             state = engine.get("CASE-1").state
@@ -433,18 +438,7 @@ def check_rules(
                     step = attrs.evolve(step, reason_code=data.draw(st.sampled_from(kit.codes)))
             else:
                 step = data.draw(anything, label="any step")
-            clock.advance(step.advance)
-            try:
-                engine.fire(
-                    "CASE-1",
-                    step.event,
-                    actor=step.actor,
-                    data=step.data,
-                    evidence=step.evidence,
-                    reason=step.reason,
-                    reason_code=step.reason_code,
-                )
-            except (TransitionRejected, UnknownEvent):
+            if not _take(engine, clock, "CASE-1", step):
                 continue
             _check(workflow, rules, engine.trail("CASE-1"))
 
