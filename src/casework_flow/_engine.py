@@ -17,7 +17,6 @@ from typing import Any, Final
 from attrs import frozen
 
 from ._audit import (
-    ABSENT,
     AuditEntry,
     ChainHead,
     Change,
@@ -35,6 +34,7 @@ from ._export import read_jsonl
 from ._frozen import EMPTY, FrozenMap, freeze
 from ._guards import GuardContext
 from ._replay import replay
+from ._step import apply_decision
 from ._verdict import CheckKind
 from .exceptions import (
     ConcurrentModification,
@@ -386,56 +386,11 @@ class Engine:
             snap, event=event, actor=actor, data=data, evidence=evidence, reason_code=reason_code
         )
         decision = compiled.decide(ctx, reason)
-
-        def entry(
-            kind: EntryKind, changes: Sequence[Change] = (), docs: Mapping[str, str] = EMPTY
-        ) -> AuditEntry:
-            return build_entry(
-                case_id=case.id,
-                seq=snap.head.seq + 1,
-                kind=kind,
-                at=ctx.now,
-                actor=actor,
-                event=event,
-                from_state=case.state,
-                to_state=decision.dest,
-                workflow=case.workflow,
-                workflow_version=case.version,
-                prev_hash=snap.head.hash,
-                assignee=case.assignee,
-                reason=reason,
-                reason_code=ctx.reason_code,
-                changes=changes,
-                evidence=docs,
-                verdicts=decision.verdicts,
-            )
-
+        new_case, committed = apply_decision(case, snap.head, ctx, decision, reason)
         if not decision.allowed:
             if self._record_refusals:
-                self._store.commit(
-                    case, [entry(EntryKind.REFUSED)], expected_revision=case.revision
-                )
+                self._store.commit(case, [committed], expected_revision=case.revision)
             raise TransitionRejected(case.id, event, case.state, decision.reasons)
-        changes = [
-            Change(k, v, case.data.get(k, ABSENT))
-            for k, v in sorted(ctx.payload.items())
-            if k not in case.data or case.data[k] != v
-        ]
-        added = {k: v for k, v in ctx.supplied_evidence.items() if case.evidence.get(k) != v}
-        committed = entry(EntryKind.TRANSITION, changes, added)
-        moved = case.state != decision.dest
-        new_case = Case(
-            id=case.id,
-            workflow=case.workflow,
-            version=case.version,
-            state=decision.dest,
-            data=ctx.data,
-            evidence=ctx.evidence,
-            revision=case.revision + 1,
-            opened_at=case.opened_at,
-            state_entered_at=ctx.now if moved else case.state_entered_at,
-            assignee=case.assignee,
-        )
         self._store.commit(new_case, [committed], expected_revision=case.revision)
         if self._listeners:
             self._notify(Committed(case, new_case, committed))
