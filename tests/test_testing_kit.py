@@ -88,59 +88,54 @@ def test_a_broken_seed_variant_is_caught_with_the_shortest_path():
     assert "refer_to_shelter_unit (Rujuk ke UPT · Refer to the shelter unit)" in err.table
 
 
-@pytest.mark.parametrize(
-    ("planted", "rule", "expected"),
-    [
-        (
-            elderly(
-                Transition("close_now", source="home_visit", dest="closed", roles={"social_worker"})
-            ),
-            only_roles("close_now", {"supervisor"}),
-            "did close_now",
+PLANTED = [
+    (
+        elderly(
+            Transition("close_now", source="home_visit", dest="closed", roles={"social_worker"})
         ),
-        (
-            elderly(
-                Transition("close_now", source="home_visit", dest="closed", roles={"supervisor"})
-            ),
-            always_before("ask_review", "close_now"),
-            "close_now happened with no ask_review",
-        ),
-        (
-            elderly(
-                Transition("park", source="home_visit", dest="parked"), states=(State("parked"),)
-            ),
-            eventually_terminal(),
-            "from parked no terminal state can be reached",
-        ),
-        (
-            elderly(Transition("skip", source="reported", dest="review", roles={"social_worker"})),
-            never(reach("review"), unless=fact("visit_date").present()),
-            "visit_date is not recorded",
-        ),
-        (
-            SOUND,
-            holds("at most 3 revisions", lambda case, _: case.revision <= 3),
-            "at most 3 revisions does not hold",
-        ),
-    ],
-    ids=["only_roles", "always_before", "eventually_terminal", "never", "holds"],
-)
+        only_roles("close_now", {"supervisor"}),
+        "did close_now",
+    ),
+    (
+        elderly(Transition("close_now", source="home_visit", dest="closed", roles={"supervisor"})),
+        always_before("ask_review", "close_now"),
+        "close_now happened with no ask_review",
+    ),
+    (
+        elderly(Transition("park", source="home_visit", dest="parked"), states=(State("parked"),)),
+        eventually_terminal(),
+        "from parked no terminal state can be reached",
+    ),
+    (
+        elderly(Transition("skip", source="reported", dest="review", roles={"social_worker"})),
+        never(reach("review"), unless=fact("visit_date").present()),
+        "visit_date is not recorded",
+    ),
+    (
+        SOUND,
+        holds("at most 3 revisions", lambda case, _: case.revision <= 3),
+        "at most 3 revisions does not hold",
+    ),
+]
+RULE_TYPES = ["only_roles", "always_before", "eventually_terminal", "never", "holds"]
+
+
+@pytest.mark.parametrize(("planted", "rule", "expected"), PLANTED, ids=RULE_TYPES)
 def test_each_rule_type_catches_a_planted_violation(planted, rule, expected):
     with pytest.raises(RuleViolated, match=expected):
         check_rules(planted, rule, max_examples=200)
 
 
-@pytest.mark.parametrize(
-    "rule",
-    [
-        only_roles("close", {"supervisor"}),
-        always_before("ask_review", "close"),
-        eventually_terminal(),
-        never(reach("review"), unless=fact("visit_date").present()),
-        holds("at most 4 revisions", lambda case, _: case.revision <= 4),
-    ],
-    ids=["only_roles", "always_before", "eventually_terminal", "never", "holds"],
-)
+SOUND_RULES = [
+    only_roles("close", {"supervisor"}),
+    always_before("ask_review", "close"),
+    eventually_terminal(),
+    never(reach("review"), unless=fact("visit_date").present()),
+    holds("at most 4 revisions", lambda case, _: case.revision <= 4),
+]
+
+
+@pytest.mark.parametrize("rule", SOUND_RULES, ids=RULE_TYPES)
 def test_a_sound_process_passes_every_rule_type(rule):
     check_rules(SOUND, rule, max_examples=150)
 

@@ -105,6 +105,14 @@ def reachable(wf: Workflow) -> set[str]:
     return _closure({wf.initial}, forward)
 
 
+def can_end(wf: Workflow) -> set[str]:
+    """States from which some terminal state is reachable, guards ignored."""
+    backward: dict[str, set[str]] = {}
+    for src, dst in _edges(wf):
+        backward.setdefault(dst, set()).add(src)
+    return _closure({s.id for s in wf.states if s.terminal}, backward)
+
+
 def _reachability(wf: Workflow) -> Iterator[Finding]:
     index = {s.id: i for i, s in enumerate(wf.states)}
     seen = reachable(wf)

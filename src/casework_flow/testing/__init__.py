@@ -16,6 +16,7 @@ of steps that breaks it:
   the rules hold; subclass it to add your own rules and invariants.
 """
 
+from ._explore import Exploration, explore
 from ._machine import workflow_machine
 from ._rules import (
     Rule,
@@ -28,17 +29,23 @@ from ._rules import (
     only_roles,
     reach,
 )
+from ._situations import Reached, cases, contexts
 from ._strategies import Step, actors, any_steps, fitting_steps, steps
 
 __all__ = [
+    "Exploration",
+    "Reached",
     "Rule",
     "RuleViolated",
     "Step",
     "actors",
     "always_before",
     "any_steps",
+    "cases",
     "check_rules",
+    "contexts",
     "eventually_terminal",
+    "explore",
     "fitting_steps",
     "holds",
     "never",

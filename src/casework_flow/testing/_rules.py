@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
-from .._check import reachable
+from .._check import can_end
 from .._clock import ManualClock
 from .._definition import Workflow
 from .._engine import Engine
@@ -204,15 +204,23 @@ class EventuallyTerminal(Rule):
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the state the newest step left the case in."""
         state = trail[-1].to_state
-        if workflow.state(state).terminal:
-            return None
-        sub = Workflow(
-            name=workflow.name, version=workflow.version, initial=state,
-            states=workflow.states, transitions=workflow.transitions,
-        )  # fmt: skip
-        if any(workflow.state(s).terminal for s in reachable(sub)):
+        if state in _ends(workflow):
             return None
         return f"entry {trail[-1].seq}: from {state} no terminal state can be reached"
+
+
+_ENDS_KEPT = 64
+_ENDS: dict[int, tuple[Workflow, frozenset[str]]] = {}
+
+
+def _ends(workflow: Workflow) -> frozenset[str]:
+    """`can_end` of a workflow, computed once per workflow object."""
+    known = _ENDS.get(id(workflow))
+    if known is None or known[0] is not workflow:
+        if len(_ENDS) > _ENDS_KEPT:
+            _ENDS.clear()
+        known = _ENDS[id(workflow)] = (workflow, frozenset(can_end(workflow)))
+    return known[1]
 
 
 def eventually_terminal() -> Rule:

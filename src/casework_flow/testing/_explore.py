@@ -1,0 +1,371 @@
+"""Exhaustive bounded exploration: every reachable situation up to N steps, rules checked.
+
+A *situation* is what the guards and the rules can tell apart: the state, the data
+fields they read (with the values around their thresholds), the documents on file, how
+often each counted event happened (up to one past the largest threshold), who did the
+events a separation-of-duties guard asks about, which side of every time threshold the
+case's clocks are on, and which events the rules ask about have happened. From each
+situation the explorer tries every event with candidates in its state, by every kind of
+actor, after every wait that crosses a threshold, with every combination of the data
+values, documents and reason codes that event's transitions read. Steps go through the
+same pure core as `Engine.fire`, so a counterexample is a real trail; breadth-first
+order makes it a shortest one.
+
+What the abstraction cannot see: host functions (`check` guards and `holds` rules) and
+data values other than those the guards compare with.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from itertools import product
+from typing import Any, Final
+
+from attrs import field, frozen
+
+from .._audit import AuditEntry, ChainHead, EntryKind
+from .._case import Actor, Case
+from .._decide import CompiledWorkflow
+from .._definition import Workflow
+from .._engine import Engine
+from .._frozen import EMPTY, FrozenMap, freeze
+from .._guards import (
+    Compare,
+    Guard,
+    GuardContext,
+    NotActorOf,
+    NotAssignee,
+    Present,
+    _Count,
+    _Span,
+    _TimeInState,
+    _TimeSinceOpened,
+    walk,
+)
+from .._step import apply_decision
+from .._table import format_trail
+from ..exceptions import InvalidInput
+from ._rules import START, AlwaysBefore, Never, Rule, RuleViolated, _Kit, _kit
+from ._strategies import _fact_values
+
+__all__ = ["Exploration", "explore"]
+
+_ASSIGNEE: Final = "worker-a"
+_REASON: Final = "as recorded"
+_TICK: Final = timedelta(seconds=1)
+
+
+@frozen
+class Exploration:
+    """What `explore` found.
+
+    Attributes:
+        workflow: The workflow's name and version (``name@1``).
+        depth: The bound: the longest step sequence tried.
+        visited: How many distinct situations were reached.
+        steps: How many steps were committed in memory (edges walked).
+        reached: The workflow states reached within the bound.
+        violation: The first broken rule, with a shortest trail; None if none broke.
+        shortest: For each state reached, a shortest trail that gets a case there.
+        trails: One trail for every situation visited, shortest first.
+    """
+
+    workflow: str
+    depth: int
+    visited: int
+    steps: int
+    reached: frozenset[str]
+    violation: RuleViolated | None = field(eq=False)
+    shortest: FrozenMap[tuple[AuditEntry, ...]] = field(eq=False, repr=False)
+    trails: tuple[tuple[AuditEntry, ...], ...] = field(eq=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no rule broke within the bound."""
+        return self.violation is None
+
+    def raise_for_violation(self) -> None:
+        """Raise the counterexample as `RuleViolated`, if there is one."""
+        if self.violation is not None:
+            raise self.violation
+
+    def __str__(self) -> str:
+        counts = (
+            f"{self.visited:,} situations visited, {self.steps:,} steps taken,"
+            f" {len(self.reached)} states reached"
+        )
+        if self.violation is None:
+            return f"{self.workflow}: no rule broken within {self.depth} steps ({counts})"
+        return f"{self.workflow}: {self.violation} \n({counts})"
+
+
+@frozen
+class _Variant:
+    payload: FrozenMap[Any]
+    evidence: FrozenMap[str]
+    code: str | None
+
+
+Clocks = tuple[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]], ...]
+
+
+@frozen
+class _Plan:
+    """Everything fixed before the walk: what to try, and what a situation is."""
+
+    actors: dict[str, tuple[Actor, ...]]
+    variants: dict[str, tuple[_Variant, ...]]
+    waits: tuple[timedelta, ...]
+    facts: tuple[str, ...]
+    docs: frozenset[str]
+    counted: tuple[tuple[str, int], ...]
+    doers: tuple[str, ...]
+    watched: tuple[str, ...]
+    clocks: Clocks
+
+    def key(self, case: Case, trail: Sequence[AuditEntry]) -> tuple[object, ...]:
+        """The situation a case and its trail are in, as the guards and rules see it."""
+        done = [e for e in trail if e.kind is EntryKind.TRANSITION]
+        events = [e.event for e in done]
+        counts = tuple(min(events.count(ev), cap) for ev, cap in self.counted)
+        doers = tuple(frozenset(e.actor_id for e in done if e.event == ev) for ev in self.doers)
+        watched = tuple(ev in events for ev in self.watched)
+        clocks = []
+        for measure, marks in self.clocks:
+            value = measure(case, trail)
+            clocks.append(
+                None if value is None else (bisect_left(marks, value), bisect_right(marks, value))
+            )
+        return (
+            case.state,
+            tuple(case.data.get(k) for k in self.facts),
+            frozenset(k for k in case.evidence if k in self.docs),
+            counts,
+            doers,
+            watched,
+            tuple(clocks),
+        )
+
+
+def _guards(workflow: Workflow, rules: Sequence[Rule]) -> list[Guard]:
+    found = [g for t in workflow.transitions for g in walk(t.guard)]
+    for rule in rules:
+        if isinstance(rule, Never) and rule.unless is not None:
+            found.extend(walk(rule.unless))
+    return found
+
+
+def _time_in_state(case: Case, trail: Sequence[AuditEntry]) -> timedelta:
+    return trail[-1].at - case.state_entered_at
+
+
+def _time_since_opened(case: Case, trail: Sequence[AuditEntry]) -> timedelta:
+    return trail[-1].at - case.opened_at
+
+
+def _span(event: str) -> Callable[[Case, Sequence[AuditEntry]], timedelta | None]:
+    def measure(case: Case, trail: Sequence[AuditEntry]) -> timedelta | None:
+        del case
+        ats = [e.at for e in trail if e.kind is EntryKind.TRANSITION and e.event == event]
+        return ats[-1] - ats[0] if ats else None
+
+    return measure
+
+
+def _numbers(value: object) -> list[Any]:
+    items = value if isinstance(value, tuple) else (value,)
+    return [v for v in items if isinstance(v, int | float | timedelta) and not isinstance(v, bool)]
+
+
+def _measures(guards: Sequence[Guard]) -> tuple[dict[str, int], Clocks]:
+    """Caps of the counted events, and each time measure with its thresholds."""
+    caps: dict[str, int] = {}
+    spans: dict[str, list[Any]] = {}
+    in_state: list[Any] = []
+    since_open: list[Any] = []
+    for g in guards:
+        if not isinstance(g, Compare):
+            continue
+        m = g.measure
+        marks = _numbers(g.value)
+        if isinstance(m, _Count):
+            caps[m.event] = max([caps.get(m.event, 0), *(int(v) + 1 for v in marks)])
+        elif isinstance(m, _Span):
+            spans.setdefault(m.event, []).extend(marks)
+        elif isinstance(m, _TimeInState):
+            in_state.extend(marks)
+        elif isinstance(m, _TimeSinceOpened):
+            since_open.extend(marks)
+    clocks: list[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]]] = []
+    if in_state:
+        clocks.append((_time_in_state, sorted(set(in_state))))
+    if since_open:
+        clocks.append((_time_since_opened, sorted(set(since_open))))
+    clocks += [(_span(ev), sorted(set(marks))) for ev, marks in sorted(spans.items())]
+    return caps, tuple(clocks)
+
+
+def _crew(workflow: Workflow, event: str, *, who_matters: bool) -> tuple[Actor, ...]:
+    """The kinds of actor worth trying for an event."""
+    ts = [t for t in workflow.transitions if t.event == event]
+    roles = sorted({r for t in ts for r in t.roles})
+    every = set(roles) or {"worker"}
+    crew = [Actor(_ASSIGNEE, every)]
+    if who_matters:
+        crew.append(Actor("worker-b", every))
+    if len(roles) > 1:
+        crew += [Actor(f"{r}-1", {r}) for r in roles]
+    if any(not t.roles for t in ts):
+        crew.append(Actor("visitor-1", {"visitor"}))
+    return tuple(crew)
+
+
+def _variants(kit: _Kit, pools: dict[str, list[Any]]) -> tuple[_Variant, ...]:
+    """Every combination of the data values, documents and codes an event's guards read."""
+    fields = sorted(kit.data)
+    choices: list[list[Any]] = [
+        [None, *dict.fromkeys(pools.get(name) or [f"{name} value"])] for name in fields
+    ]
+    papers = [EMPTY, FrozenMap(dict.fromkeys(sorted(kit.evidence), "DOC"))]
+    codes: list[str | None] = [*kit.codes] or [None]
+    return tuple(
+        _Variant(
+            freeze({k: v for k, v in zip(fields, values, strict=True) if v is not None}),
+            paper,
+            code,
+        )
+        for values in product(*choices)
+        for paper in (papers if kit.evidence else papers[:1])
+        for code in codes
+    )
+
+
+def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
+    guards = _guards(workflow, rules)
+    caps, clocks = _measures(guards)
+    thresholds = {v for _, marks in clocks for v in marks}
+    pools = _fact_values(workflow)
+    facts = {g.measure.name for g in guards if isinstance(g, Compare | Present)}
+    facts = {n for n in facts if not n.startswith(("count(", "span(", "time_"))}
+    who_matters = any(isinstance(g, NotActorOf | NotAssignee) for g in guards)
+    kits = {event: _kit(workflow, event) for event in workflow.events}
+    return _Plan(
+        actors={e: _crew(workflow, e, who_matters=who_matters) for e in workflow.events},
+        variants={e: _variants(kit, pools) for e, kit in kits.items()},
+        waits=(timedelta(0), *sorted(v + _TICK for v in thresholds)),
+        facts=tuple(sorted(facts | {n for t in workflow.transitions for n in t.requires})),
+        docs=frozenset(d for kit in kits.values() for d in kit.evidence),
+        counted=tuple(sorted(caps.items())),
+        doers=tuple(sorted({g.event for g in guards if isinstance(g, NotActorOf)})),
+        watched=tuple(
+            sorted({e for r in rules if isinstance(r, AlwaysBefore) for e in (r.first, r.then)})
+        ),
+        clocks=clocks,
+    )
+
+
+def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
+    engine = Engine([workflow], clock=lambda: START)
+    case = engine.open(
+        workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee=_ASSIGNEE
+    )
+    return case, tuple(engine.trail("CASE-1"))
+
+
+def _moves(
+    compiled: CompiledWorkflow, plan: _Plan, case: Case, trail: tuple[AuditEntry, ...]
+) -> Iterator[tuple[Case, AuditEntry]]:
+    """Every step that would commit from this case, as (case after, entry)."""
+    workflow = compiled.workflow
+    head = ChainHead(trail[-1].seq, trail[-1].hash)
+    last = trail[-1].at
+    for event in workflow.events:
+        if not workflow.candidates(case.state, event):
+            continue
+        for actor in plan.actors[event]:
+            for wait in plan.waits:
+                for v in plan.variants[event]:
+                    ctx = GuardContext(
+                        case=case,
+                        actor=actor,
+                        event=event,
+                        payload=v.payload,
+                        evidence=v.evidence,
+                        now=last + wait,
+                        reason_code=v.code,
+                        history=lambda: trail,
+                    )
+                    decision = compiled.decide(ctx, _REASON)
+                    if decision.allowed:
+                        yield apply_decision(case, head, ctx, decision, _REASON)
+
+
+def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
+    """Walk every reachable situation of ``workflow`` up to ``depth`` steps.
+
+    Checks every rule after every step. The walk is breadth-first, so the first
+    violation found has a shortest trail; the walk stops there.
+
+    Args:
+        workflow: The process to explore.
+        rules: Rules to check (`never`, `always_before`, `only_roles`,
+            `eventually_terminal`, `holds`).
+        depth: The bound on the number of steps after opening.
+
+    Returns:
+        An `Exploration`: the violation with its trail, or the statement that none
+        exists within the bound, with how many situations were visited.
+    """
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise InvalidInput("depth", f"must be a non-negative integer, got {depth!r}")
+    compiled = CompiledWorkflow(workflow)
+    plan = _plan(workflow, rules)
+    case, trail = _opened(workflow)
+    seen = {plan.key(case, trail)}
+    shortest: dict[str, tuple[AuditEntry, ...]] = {case.state: trail}
+    frontier = [(case, trail)]
+    trails = [trail]
+    taken = 0
+    violation = None
+    for _ in range(depth):
+        following: list[tuple[Case, tuple[AuditEntry, ...]]] = []
+        for case, trail in frontier:
+            for after, entry in _moves(compiled, plan, case, trail):
+                taken += 1
+                path = (*trail, entry)
+                violation = _broken(workflow, rules, path)
+                if violation is not None:
+                    break
+                key = plan.key(after, path)
+                if key not in seen:
+                    seen.add(key)
+                    shortest.setdefault(after.state, path)
+                    following.append((after, path))
+                    trails.append(path)
+            if violation is not None:
+                break
+        if violation is not None or not following:
+            break
+        frontier = following
+    return Exploration(
+        workflow=f"{workflow.name}@{workflow.version}",
+        depth=depth,
+        visited=len(seen),
+        steps=taken,
+        reached=frozenset(shortest),
+        violation=violation,
+        shortest=FrozenMap(shortest),
+        trails=tuple(trails),
+    )
+
+
+def _broken(
+    workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry]
+) -> RuleViolated | None:
+    for rule in rules:
+        why = rule.violation(workflow, trail)
+        if why is not None:
+            return RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
+    return None
