@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from casework_flow import SQLiteStore
+from casework_flow import SQLiteStore, count, demo, evidence, not_actor_of
+from casework_flow.testing import always_before, eventually_terminal, never, only_roles, reach
 
 from .conftest import ROOT
 
@@ -36,3 +37,20 @@ def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain(tmp_pat
     assert store.load("MDN-2024-0173").case.state == "closed_independent"
     assert len(store.trail("MDN-2024-0173")) == 23
     store.close()
+
+
+def test_the_seed_workflow_keeps_the_practice_rules(process_rules):
+    """The rules the story is about, proved within 12 steps through the pytest plugin."""
+    found = process_rules.explore(
+        demo.build_workflow(),
+        never(
+            reach("referral_pending"),
+            unless=(count("record_contact_attempt") >= 3) & evidence("referral_letter"),
+        ),
+        only_roles("refer_to_shelter_unit", {"supervisor"}),
+        always_before("terminate", "complete_follow_up"),
+        never(reach("follow_up"), unless=not_actor_of("handover_done")),
+        eventually_terminal(),
+        depth=12,
+    )
+    assert {"referral_pending", "follow_up", "closed_reunified"} <= found.reached
