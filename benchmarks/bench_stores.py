@@ -23,8 +23,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from casework_flow import Engine, ManualClock, PostgresStore, Query, SQLiteStore, Store
+import attrs
+
+from casework_flow import (
+    Case,
+    DeadlineClock,
+    Engine,
+    ManualClock,
+    PostgresStore,
+    Query,
+    SQLiteStore,
+    Store,
+)
 from casework_flow import demo as seed
+
+
+def due_by(case: Case, due: datetime) -> Case:
+    """The case with a running deadline that falls due at ``due``."""
+    clock = DeadlineClock(case.state, case.opened_at, timedelta(0), case.opened_at, due)
+    return attrs.evolve(case, deadline=clock)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2024, 3, 4, tzinfo=UTC)
@@ -105,7 +123,7 @@ def million(path: Path, total: int) -> None:
     for i in range(0, total, 100):
         snap = store.load(f"MDN-{i:07d}")
         due = START + timedelta(days=1 + (i // 100) % 30)
-        store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=due)
+        store.commit(due_by(snap.case, due), [], expected_revision=snap.case.revision)
     print(f"  marked {total // 100:,} cases due in {time.perf_counter() - start:.1f} s")
     when = START + timedelta(days=10)
     timings = {

@@ -15,10 +15,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import attrs
 import psycopg
 import pytest
 
-from casework_flow import InMemoryStore, PostgresStore, Query, SQLiteStore, Store
+from casework_flow import (
+    Case,
+    DeadlineClock,
+    InMemoryStore,
+    PostgresStore,
+    Query,
+    SQLiteStore,
+    Store,
+)
 
 PG_DSN = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 UNDER_CI = bool(os.environ.get("CI"))
@@ -81,6 +90,15 @@ INDEXED_QUERIES = {
     "opened": Query(opened=(START, START + timedelta(days=1))),
     "changed": Query(changed=(START, START + timedelta(days=1))),
     "due": Query(due_before=START),
+    "timers": Query(timers_due=START),
 }
 """One query of each kind a case system makes, to check index use."""
 Factory = Callable[[], Store]
+
+
+def due_by(case: Case, due: datetime | None) -> Case:
+    """The case with a running deadline that falls due at ``due`` (none for None)."""
+    if due is None:
+        return attrs.evolve(case, deadline=None)
+    clock = DeadlineClock(case.state, case.opened_at, timedelta(0), case.opened_at, due)
+    return attrs.evolve(case, deadline=clock)

@@ -192,6 +192,6 @@ class _AlwaysStale(InMemoryStore):
     def trail(self, case_id):  # type: ignore[no-untyped-def]
         return self.inner.trail(case_id)  # type: ignore[attr-defined]
 
-    def commit(self, case, entries, *, expected_revision, due_at=None):  # type: ignore[no-untyped-def]  # noqa: ARG002 - the protocol's signature
+    def commit(self, case, entries, *, expected_revision):  # type: ignore[no-untyped-def]  # noqa: ARG002 - the protocol's signature
         self.tries += 1
         raise ConcurrentModification(case.id, expected_revision, expected_revision + 1)

@@ -29,7 +29,7 @@ from casework_flow._canonical import canonical
 from casework_flow.testing import steps
 
 from .conftest import START, load_example
-from .stores import KINDS, make_store
+from .stores import KINDS, due_by, make_store
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
@@ -202,7 +202,7 @@ def test_due_queries_order_by_due_time(store):
     for i in range(12):
         snap = store.load(f"C-{i:02d}")
         due = None if i % 4 == 0 else datetime(2024, 3, 20 - i, tzinfo=UTC)
-        store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=due)
+        store.commit(due_by(snap.case, due), [], expected_revision=snap.case.revision)
     q = Query(due_before=datetime(2024, 3, 15, tzinfo=UTC))
     first = store.find(q, limit=3)
     rest = store.find(q, limit=10, after=first.cursor)

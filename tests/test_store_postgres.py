@@ -15,7 +15,7 @@ from casework_flow import Actor, Engine, ManualClock, PostgresStore, Query, Stor
 from casework_flow.stores import _sql
 
 from .conftest import START, load_example
-from .stores import INDEXED_QUERIES, PG_DSN, pg_schema, require_pg
+from .stores import INDEXED_QUERIES, PG_DSN, due_by, pg_schema, require_pg
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
@@ -42,7 +42,7 @@ def test_a_wrong_dsn_says_where_it_tried_without_the_password():
 
 
 def test_the_schema_is_created_once_and_versioned(store: PostgresStore):
-    assert store.schema_version == 2
+    assert store.schema_version == _sql.SCHEMA_VERSION
     assert repr(store).startswith("<PostgresStore PostgreSQL postgres@127.0.0.1:5432/test")
 
 
@@ -110,7 +110,7 @@ def test_an_older_schema_is_upgraded_without_losing_data():
             engine = Engine([WORKFLOW], clock=clock)
             seed.play(engine, clock)
             case, trail = engine.get(seed.CASE_ID), engine.trail(seed.CASE_ID)
-            row = _sql.case_row(case, _sql.micros(trail[-1].at), trail[-1].head, None)
+            row = _sql.case_row(case, _sql.micros(trail[-1].at), trail[-1].head)
             conn.execute(
                 "INSERT INTO casework_cases (id, workflow, version, state, revision, assignee,"
                 " opened_at, changed_at, head_seq, head_hash, body)"
@@ -123,12 +123,13 @@ def test_an_older_schema_is_upgraded_without_losing_data():
                     [_sql.entry_row(e) for e in trail],
                 )
         with PostgresStore(dsn) as store:
-            assert store.schema_version == 2
+            assert store.schema_version == _sql.SCHEMA_VERSION
             assert store.load(seed.CASE_ID).case == case
             assert tuple(store.trail(seed.CASE_ID)) == tuple(trail)
             snap = store.load(seed.CASE_ID)
-            store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=START)
-            assert store.find(Query(due_before=START + timedelta(1))).cases == (case,)
+            store.commit(due_by(snap.case, START), [], expected_revision=snap.case.revision)
+            found = store.find(Query(due_before=START + timedelta(1))).cases
+            assert [c.id for c in found] == [case.id]
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("UPDATE casework_meta SET value = '99'")
         with pytest.raises(StoreError, match="schema version 99, newer than"):

@@ -22,7 +22,7 @@ from casework_flow import (
 from casework_flow.stores import _sql
 
 from .conftest import START, load_example
-from .stores import INDEXED_QUERIES
+from .stores import INDEXED_QUERIES, due_by
 
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
@@ -48,7 +48,7 @@ def test_an_older_schema_is_upgraded_without_losing_data(tmp_path: Path):
     engine = Engine([WORKFLOW], clock=clock)
     seed.play(engine, clock)
     case, trail = engine.get(seed.CASE_ID), engine.trail(seed.CASE_ID)
-    row = _sql.case_row(case, _sql.micros(trail[-1].at), trail[-1].head, None)
+    row = _sql.case_row(case, _sql.micros(trail[-1].at), trail[-1].head)
     conn.execute(
         "INSERT INTO casework_cases (id, workflow, version, state, revision, assignee, opened_at,"
         " changed_at, head_seq, head_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -58,13 +58,13 @@ def test_an_older_schema_is_upgraded_without_losing_data(tmp_path: Path):
     conn.close()
 
     with SQLiteStore(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == _sql.SCHEMA_VERSION
         assert store.load(seed.CASE_ID).case == case
         assert tuple(store.trail(seed.CASE_ID)) == tuple(trail)
         assert replay(WORKFLOW, store.trail(seed.CASE_ID)) == case
         snap = store.load(seed.CASE_ID)
         due = datetime(2024, 9, 1, tzinfo=UTC)
-        store.commit(snap.case, [], expected_revision=snap.case.revision, due_at=due)
+        store.commit(due_by(snap.case, due), [], expected_revision=snap.case.revision)
         assert [c.id for c in store.find(Query(due_before=due + timedelta(1))).cases] == [
             seed.CASE_ID
         ]

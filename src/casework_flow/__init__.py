@@ -6,12 +6,14 @@ that `verify` checks and `replay` rebuilds the case from.
 """
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
+from ._calendar import Calendar, load_holidays
 from ._case import Actor, Case
 from ._check import Finding, check_workflow
 from ._clock import Clock, ManualClock, system_clock
 from ._decide import Decision
 from ._definition import State, Transition, Workflow
 from ._diagram import to_dot, to_mermaid
+from ._due import Due, DueTimer, Outcome, Overdue, OverdueReport, RunReport, TimerRun
 from ._engine import Committed, Engine
 from ._export import MASK, export_csv, export_jsonl, read_jsonl
 from ._files import (
@@ -40,6 +42,7 @@ from ._guards import (
 )
 from ._replay import replay
 from ._table import format_trail
+from ._timing import Deadline, DeadlineClock, Timer
 from ._verdict import CheckKind, Verdict
 from .exceptions import (
     CaseExists,
@@ -64,6 +67,7 @@ __all__ = [
     "MASK",
     "Actor",
     "AuditEntry",
+    "Calendar",
     "Case",
     "CaseExists",
     "CaseworkError",
@@ -73,7 +77,11 @@ __all__ = [
     "Clock",
     "Committed",
     "ConcurrentModification",
+    "Deadline",
+    "DeadlineClock",
     "Decision",
+    "Due",
+    "DueTimer",
     "Engine",
     "EntryKind",
     "Finding",
@@ -85,16 +93,22 @@ __all__ = [
     "ListenerFailed",
     "ManualClock",
     "Measure",
+    "Outcome",
+    "Overdue",
+    "OverdueReport",
     "Page",
     "PostgresStore",
     "Problem",
     "Query",
     "ReplayError",
+    "RunReport",
     "SQLiteStore",
     "Snapshot",
     "State",
     "Store",
     "StoreError",
+    "Timer",
+    "TimerRun",
     "TrailBroken",
     "Transition",
     "TransitionRejected",
@@ -116,6 +130,7 @@ __all__ = [
     "export_jsonl",
     "fact",
     "format_trail",
+    "load_holidays",
     "load_workflow",
     "loads_workflow",
     "not_actor_of",

@@ -125,7 +125,9 @@ class AuditEntry:
         workflow_version: The workflow version the case was on.
         assignee: The case's assignee after this step.
         prev_hash: The previous entry's hash (the genesis hash for the first).
-        hash: SHA-256 over the canonical encoding of all the fields above.
+        hash: SHA-256 over the canonical encoding of all the other fields.
+        timer: The timer that fired this step, when the system did it on its own
+            (left out of the encoding when None, so older entries keep their hashes).
     """
 
     case_id: str
@@ -147,6 +149,7 @@ class AuditEntry:
     assignee: str | None
     prev_hash: str
     hash: str
+    timer: str | None = None
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.case_id}#{self.seq} {self.kind.value} {self.event}>"
@@ -158,7 +161,7 @@ class AuditEntry:
 
     def body(self) -> dict[str, Any]:
         """Return the JSON form of every field but ``hash``: what the hash covers."""
-        return {
+        body = {
             "format": FORMAT,
             "case_id": self.case_id,
             "seq": self.seq,
@@ -178,6 +181,9 @@ class AuditEntry:
             "assignee": self.assignee,
             "prev_hash": self.prev_hash,
         }
+        if self.timer is not None:
+            body["timer"] = self.timer
+        return body
 
     def to_json(self) -> dict[str, Any]:
         """Return the full JSON form, hash included (one line of a JSON Lines export)."""
@@ -229,6 +235,7 @@ class AuditEntry:
                 assignee=_opt_str(raw["assignee"]),
                 prev_hash=_str(raw["prev_hash"]),
                 hash=_str(raw["hash"]),
+                timer=_opt_str(raw.get("timer")),
             )
         except TrailBroken:
             raise
@@ -285,6 +292,7 @@ def build_entry(
     changes: Sequence[Change] = (),
     evidence: Mapping[str, str] = EMPTY,
     verdicts: Sequence[Verdict] = (),
+    timer: str | None = None,
 ) -> AuditEntry:
     """Build an entry and compute its hash. Pure: every input is an argument."""
     entry = AuditEntry(
@@ -307,6 +315,7 @@ def build_entry(
         assignee=assignee,
         prev_hash=prev_hash,
         hash="",
+        timer=timer,
     )
     object.__setattr__(entry, "hash", entry.computed_hash())
     return entry

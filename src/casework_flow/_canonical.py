@@ -62,6 +62,7 @@ def entry_bytes(e: AuditEntry) -> bytes:
 
     roles = ",".join(map(_s, e.actor_roles))
     evidence = ",".join(f"{_s(k)}:{_s(e.evidence[k])}" for k in sorted(e.evidence))
+    timer = "" if e.timer is None else f'"timer":{_s(e.timer)},'
     return (
         f'{{"actor":{{"id":{_s(e.actor_id)},"roles":[{roles}]}},'
         f'"assignee":{_opt(e.assignee)},"at":{_s(e.at.isoformat())},'
@@ -69,6 +70,7 @@ def entry_bytes(e: AuditEntry) -> bytes:
         f'"event":{_s(e.event)},"evidence":{{{evidence}}},"format":{FORMAT},'
         f'"from":{_opt(e.from_state)},"kind":{_s(e.kind)},"prev_hash":{_s(e.prev_hash)},'
         f'"reason":{_opt(e.reason)},"reason_code":{_opt(e.reason_code)},"seq":{e.seq},'
+        f"{timer}"
         f'"to":{_s(e.to_state)},"verdicts":[{",".join(map(_verdict, e.verdicts))}],'
         f'"workflow":{_s(e.workflow)},"workflow_version":{e.workflow_version}}}'
     ).encode()

@@ -9,6 +9,7 @@ from typing import Any
 from attrs import field, frozen
 
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
+from ._timing import DeadlineClock
 
 __all__ = ["Actor", "Case"]
 
@@ -67,6 +68,10 @@ class Case:
         opened_at: When the case was opened (UTC).
         state_entered_at: When the case entered its current state (UTC).
         assignee: The id of the worker who owns the case, if any.
+        deadline: The running (or paused) deadline of the state, if it has one.
+        timer: The name of the state's next timer to fall due, if any.
+        timer_at: When that timer falls due.
+        fired: Timers already fired during this stay in the state.
     """
 
     id: str
@@ -79,6 +84,10 @@ class Case:
     opened_at: datetime
     state_entered_at: datetime
     assignee: str | None = None
+    deadline: DeadlineClock | None = None
+    timer: str | None = None
+    timer_at: datetime | None = None
+    fired: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -96,6 +105,10 @@ class Case:
             "opened_at": self.opened_at.isoformat(),
             "state_entered_at": self.state_entered_at.isoformat(),
             "assignee": self.assignee,
+            "deadline": None if self.deadline is None else self.deadline.to_json(),
+            "timer": self.timer,
+            "timer_at": None if self.timer_at is None else self.timer_at.isoformat(),
+            "fired": list(self.fired),
         }
 
     @classmethod
@@ -112,4 +125,8 @@ class Case:
             opened_at=datetime.fromisoformat(raw["opened_at"]),
             state_entered_at=datetime.fromisoformat(raw["state_entered_at"]),
             assignee=raw["assignee"],
+            deadline=DeadlineClock.from_json(raw["deadline"]) if raw.get("deadline") else None,
+            timer=raw.get("timer"),
+            timer_at=datetime.fromisoformat(raw["timer_at"]) if raw.get("timer_at") else None,
+            fired=tuple(raw.get("fired", ())),
         )

@@ -15,18 +15,24 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final
+from datetime import timedelta
+from typing import Any, Final
 
 from attrs import field, frozen
 
 from ._case import _map, _roles
 from ._guards import ALWAYS, Guard, referenced_events
+from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
 
 __all__ = ["State", "Transition", "Workflow"]
 
 _NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _tuple_of(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
 
 
 def _tuple(value: Iterable[str] | str) -> tuple[str, ...]:
@@ -45,12 +51,16 @@ class State:
             "Penelusuran keluarga"}``).
         description: What happens in this state, for documentation and diagrams.
         terminal: Whether the case ends here; a terminal state has no way out.
+        deadline: How long a case may stay here before it is overdue.
+        timers: Events that fire on their own after a time here.
     """
 
     id: str
     labels: Mapping[str, str] = field(converter=_map, factory=dict)
     description: str = ""
     terminal: bool = False
+    deadline: Deadline | None = None
+    timers: tuple[Timer, ...] = field(converter=_tuple_of, factory=tuple)
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the id."""
@@ -150,10 +160,12 @@ class Workflow:
     )
     _events: tuple[str, ...] = field(init=False, eq=False, repr=False)
     _event_set: frozenset[str] = field(init=False, eq=False, repr=False)
+    _timed: bool = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems, by_id = _check_states(self)
         problems += _check_transitions(self, by_id)
+        problems += _check_timing(self, by_id)
         if problems:
             raise WorkflowError(self.name if isinstance(self.name, str) else None, problems)
         object.__setattr__(self, "_by_id", by_id)
@@ -161,6 +173,8 @@ class Workflow:
         events = tuple(dict.fromkeys(t.event for t in self.transitions))
         object.__setattr__(self, "_events", events)
         object.__setattr__(self, "_event_set", frozenset(events))
+        timed = any(s.deadline is not None or s.timers for s in self.states)
+        object.__setattr__(self, "_timed", timed)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -171,6 +185,11 @@ class Workflow:
     def events(self) -> tuple[str, ...]:
         """Every event name, in the order first declared."""
         return self._events
+
+    @property
+    def timed(self) -> bool:
+        """Whether any state has a deadline or a timer."""
+        return self._timed
 
     def has_event(self, event: str) -> bool:
         """Whether any transition is on this event."""
@@ -194,6 +213,66 @@ class Workflow:
 
     def __repr__(self) -> str:
         return f"<Workflow {self.name} v{self.version} states={len(self.states)}>"
+
+
+def _check_deadline(at: str, state: State, by_id: dict[str, State]) -> list[Problem]:
+    d = state.deadline
+    if d is None:
+        return []
+    if not isinstance(d, Deadline):
+        return [Problem(f"must be a Deadline, got {d!r}", f"{at}.deadline")]
+    problems = []
+    if not isinstance(d.within, timedelta) or d.within <= timedelta(0):
+        problems.append(
+            Problem(f"{state.id}: the deadline must be a positive time", f"{at}.deadline")
+        )
+    for other in sorted(d.pause_in):
+        if other == state.id:
+            why = "a deadline cannot pause in its own state"
+        elif other not in by_id:
+            why = f"the deadline pauses in unknown state {other!r}{_near(other, by_id)}"
+        else:
+            continue
+        problems.append(Problem(f"{state.id}: {why}", f"{at}.deadline.pause_in"))
+    return problems
+
+
+def _check_timers(at: str, state: State, events: set[str]) -> list[Problem]:
+    problems = []
+    names = set()
+    for j, timer in enumerate(state.timers):
+        where = f"{at}.timers[{j}]"
+        if not isinstance(timer, Timer):
+            problems.append(Problem(f"must be a Timer, got {timer!r}", where))
+            continue
+        if not isinstance(timer.after, timedelta) or timer.after <= timedelta(0):
+            problems.append(
+                Problem(f"{state.id}: timer {timer.name}: 'after' must be a positive time", where)
+            )
+        if timer.event not in events:
+            problems.append(
+                Problem(
+                    f"{state.id}: timer {timer.name} fires unknown event {timer.event!r}"
+                    f"{_near(timer.event, events)}",
+                    f"{where}.event",
+                )
+            )
+        if timer.name in names:
+            problems.append(
+                Problem(f"{state.id}: two timers are named {timer.name!r}", f"{where}.name")
+            )
+        names.add(timer.name)
+    return problems
+
+
+def _check_timing(wf: Workflow, by_id: dict[str, State]) -> list[Problem]:
+    problems = []
+    events = {t.event for t in wf.transitions if isinstance(t, Transition)}
+    for i, state in enumerate(wf.states):
+        if isinstance(state, State):
+            problems += _check_deadline(f"states[{i}]", state, by_id)
+            problems += _check_timers(f"states[{i}]", state, events)
+    return problems
 
 
 def _check_states(wf: Workflow) -> tuple[list[Problem], dict[str, State]]:

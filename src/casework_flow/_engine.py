@@ -11,7 +11,7 @@ import difflib
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from attrs import frozen
@@ -26,15 +26,18 @@ from ._audit import (
     genesis_hash,
     verify,
 )
+from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Actor, Case
 from ._clock import Clock, system_clock, to_utc
 from ._decide import CompiledWorkflow, Decision
 from ._definition import Workflow
+from ._due import Due, OverdueReport, RunReport, find_due, moment, overdue_report, run_timers
 from ._export import read_jsonl
 from ._frozen import EMPTY, FrozenMap, freeze
 from ._guards import GuardContext
 from ._replay import replay
 from ._step import apply_decision
+from ._timing import retime
 from ._verdict import CheckKind
 from .exceptions import (
     ConcurrentModification,
@@ -45,11 +48,13 @@ from .exceptions import (
     UnknownWorkflow,
     WorkflowError,
 )
-from .stores import InMemoryStore, Snapshot, Store
+from .stores import InMemoryStore, Query, Snapshot, Store
+from .stores._protocol import DEFAULT_LEASE
 
 __all__ = ["Committed", "Engine"]
 
 OPEN_EVENT: Final = "open"
+SYSTEM_ACTOR: Final = Actor("system", {"system"})
 _MAX_ID: Final = 200
 _SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
 
@@ -80,6 +85,9 @@ class Engine:
         store: Where cases live; a new `InMemoryStore` by default.
         clock: Where time comes from; UTC now by default.
         record_refusals: Whether refused attempts are appended to the trail.
+        calendar: Working days and holidays for working-day deadlines and timers
+            (Monday to Friday in UTC by default).
+        system_actor: Who fires timers (``system`` with the role ``system``).
 
     >>> from casework_flow import Actor, State, Transition, Workflow
     >>> wf = Workflow(
@@ -93,7 +101,16 @@ class Engine:
     <Case C-1 done rev=2>
     """
 
-    __slots__ = ("_clock", "_compiled", "_latest", "_listeners", "_record_refusals", "_store")
+    __slots__ = (
+        "_calendar",
+        "_clock",
+        "_compiled",
+        "_latest",
+        "_listeners",
+        "_record_refusals",
+        "_store",
+        "_system",
+    )
 
     def __init__(
         self,
@@ -102,10 +119,17 @@ class Engine:
         store: Store | None = None,
         clock: Clock = system_clock,
         record_refusals: bool = True,
+        calendar: Calendar = DEFAULT_CALENDAR,
+        system_actor: Actor = SYSTEM_ACTOR,
     ) -> None:
+        if not isinstance(calendar, Calendar):
+            raise InvalidInput("calendar", f"expected a Calendar, got {type(calendar).__name__}")
+        _actor(system_actor)
         self._store: Store = store if store is not None else InMemoryStore()
         self._clock = clock
         self._record_refusals = record_refusals
+        self._calendar = calendar
+        self._system = system_actor
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self._latest: dict[str, int] = {}
         self._listeners: list[Listener] = []
@@ -119,6 +143,16 @@ class Engine:
     def store(self) -> Store:
         """The store cases live in."""
         return self._store
+
+    @property
+    def calendar(self) -> Calendar:
+        """The working-day calendar deadlines and timers count on."""
+        return self._calendar
+
+    @property
+    def system_actor(self) -> Actor:
+        """Who fires timers."""
+        return self._system
 
     # --- workflows ----------------------------------------------------------------
 
@@ -220,7 +254,7 @@ class Engine:
         entries = read_jsonl(lines, head=head, source=source)
         first = entries[0]
         workflow = self.workflow(first.workflow, first.workflow_version)
-        case = replay(workflow, entries, head=head)
+        case = replay(workflow, entries, head=head, calendar=self._calendar)
         self._store.create(case, entries)
         return case
 
@@ -273,6 +307,7 @@ class Engine:
             state_entered_at=now,
             assignee=assignee,
         )
+        case = retime(wf, self._calendar, None, case, now)
         entry = build_entry(
             case_id=case_id,
             seq=1,
@@ -377,19 +412,59 @@ class Engine:
             UnknownCase, UnknownEvent, InvalidInput: for input that cannot be used.
             ListenerFailed: the step was committed but a listener raised.
         """
+        return self._step(
+            case_id,
+            event,
+            actor=actor,
+            data=data,
+            evidence=evidence,
+            reason=reason,
+            reason_code=reason_code,
+            expected_revision=expected_revision,
+        )
+
+    def _step(
+        self,
+        case_id: str,
+        event: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        reason_code: str | None = None,
+        expected_revision: int | None = None,
+        timer: str | None = None,
+        now: datetime | None = None,
+    ) -> Case:
         snap = self._store.load(_case_id(case_id))
         case = snap.case
         if expected_revision is not None and expected_revision != case.revision:
             raise ConcurrentModification(case.id, expected_revision, case.revision)
         reason = _reason(reason)
         compiled, ctx = self._context(
-            snap, event=event, actor=actor, data=data, evidence=evidence, reason_code=reason_code
+            snap,
+            event=event,
+            actor=actor,
+            data=data,
+            evidence=evidence,
+            reason_code=reason_code,
+            now=now,
         )
         decision = compiled.decide(ctx, reason)
-        new_case, committed = apply_decision(case, snap.head, ctx, decision, reason)
+        new_case, committed = apply_decision(
+            case,
+            snap.head,
+            ctx,
+            decision,
+            reason,
+            workflow=compiled.workflow,
+            calendar=self._calendar,
+            timer=timer,
+        )
         if not decision.allowed:
-            if self._record_refusals:
-                self._store.commit(case, [committed], expected_revision=case.revision)
+            if self._record_refusals or timer is not None:
+                self._store.commit(new_case, [committed], expected_revision=case.revision)
             raise TransitionRejected(case.id, event, case.state, decision.reasons)
         self._store.commit(new_case, [committed], expected_revision=case.revision)
         if self._listeners:
@@ -439,6 +514,50 @@ class Engine:
                 time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter only
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
+    # --- time ---------------------------------------------------------------------
+
+    def due(self, now: datetime | None = None, *, limit: int | None = None) -> Due:
+        """List the timers due and the deadlines passed at ``now`` (the clock's time).
+
+        Both come from the store's indexes (``timers_due`` and ``due_before``), never
+        from a scan of every case. ``limit`` caps each list.
+        """
+        return find_due(self._store, moment(now, self._clock), limit)
+
+    def run_due(
+        self, now: datetime | None = None, *, batch: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> RunReport:
+        """Fire every timer due at ``now`` (the clock's time), each exactly once.
+
+        Cases with a due timer are leased from the store in batches (on PostgreSQL with
+        ``FOR UPDATE SKIP LOCKED``), so several workers can run at once and share the
+        work. Each timer's event is fired as the system actor with every guard checked
+        and the timer named in its audit entry; a refusal is recorded too, and either way
+        the timer is spent for this stay in the state. A case that moved on in the
+        meantime is skipped; when two workers reach the same case, the store's revision
+        check lets one of them fire and the other finds nothing left to do. Calling it
+        again does nothing until another timer falls due.
+
+        Call it from whatever scheduler the host has (cron, a loop, a task queue).
+        """
+        return run_timers(
+            self._store,
+            self._compiled_for,
+            self._step,
+            self._system,
+            moment(now, self._clock),
+            batch=batch,
+            lease=lease,
+        )
+
+    def overdue(self, now: datetime | None = None, *, query: Query | None = None) -> OverdueReport:
+        """Report every case past its deadline at ``now``, by state and by assignee.
+
+        ``query`` narrows it (workflow, version, state, assignee). Reporting is all the
+        library does about a missed deadline: what follows is for people to decide.
+        """
+        return overdue_report(self._store, moment(now, self._clock), query)
+
     # --- helpers ------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -453,6 +572,7 @@ class Engine:
         data: Mapping[str, Any] | None,
         evidence: Mapping[str, str] | None,
         reason_code: str | None,
+        now: datetime | None = None,
     ) -> tuple[CompiledWorkflow, GuardContext]:
         case = snap.case
         _actor(actor)
@@ -474,7 +594,7 @@ class Engine:
             event=event,
             payload=payload,
             evidence=_evidence(evidence),
-            now=self._now(),
+            now=self._now() if now is None else now,
             reason_code=reason_code,
             history=lambda: store.trail(case.id),
         )

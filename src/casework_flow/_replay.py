@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._audit import AuditEntry, ChainHead, EntryKind, verify
+from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Case
 from ._definition import Workflow
+from ._timing import retime
 from .exceptions import ReplayError
 
 __all__ = ["replay"]
 
 
 def replay(
-    workflow: Workflow, trail: Sequence[AuditEntry], *, head: ChainHead | None = None
+    workflow: Workflow,
+    trail: Sequence[AuditEntry],
+    *,
+    head: ChainHead | None = None,
+    calendar: Calendar | None = None,
 ) -> Case:
     """Rebuild a case from its trail; equal to the stored case when all is well.
 
     The trail is verified first. Each committed transition must be one the workflow
-    defines from the state the case was in; refusals change nothing.
+    defines from the state the case was in; refusals change nothing but the timers a
+    refused timer step used up. Pass the engine's ``calendar`` when the workflow has
+    working-day deadlines or timers (Monday to Friday, UTC, by default).
 
     Raises:
         TrailBroken: if the trail does not verify (against ``head``, if given).
@@ -47,11 +55,15 @@ def replay(
         state_entered_at=first.at,
         assignee=first.assignee,
     )
+    cal = calendar or DEFAULT_CALENDAR
+    case = retime(workflow, cal, None, case, first.at)
     for entry in trail[1:]:
         if entry.kind is EntryKind.TRANSITION:
-            case = _apply(workflow, case, entry)
+            case = retime(workflow, cal, case, _apply(workflow, case, entry), entry.at, entry.timer)
         elif entry.from_state != case.state or entry.to_state != case.state:
             raise ReplayError(case.id, entry.seq, "a refusal that claims the state changed")
+        elif entry.timer is not None:
+            case = retime(workflow, cal, case, case, entry.at, entry.timer)
     return case
 
 

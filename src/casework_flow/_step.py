@@ -8,22 +8,34 @@ would commit.
 from __future__ import annotations
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry
+from ._calendar import Calendar
 from ._case import Case
 from ._decide import Decision
+from ._definition import Workflow
 from ._frozen import EMPTY
 from ._guards import GuardContext
+from ._timing import retime
 
 __all__ = ["apply_decision"]
 
 
 def apply_decision(
-    case: Case, head: ChainHead, ctx: GuardContext, decision: Decision, reason: str | None
+    case: Case,
+    head: ChainHead,
+    ctx: GuardContext,
+    decision: Decision,
+    reason: str | None,
+    *,
+    workflow: Workflow,
+    calendar: Calendar,
+    timer: str | None = None,
 ) -> tuple[Case, AuditEntry]:
     """Return the case after the step and the entry recording it.
 
     A refused decision leaves the case as it was and makes a ``REFUSED`` entry; an
     allowed one makes the new revision and a ``TRANSITION`` entry with the data changes
-    and the documents the step added.
+    and the documents the step added. Deadline and timers move along (`retime`); a
+    timer's step, even refused, marks the timer as fired for this stay.
     """
     allowed = decision.allowed
     changes = (
@@ -58,9 +70,12 @@ def apply_decision(
         changes=changes,
         evidence=added,
         verdicts=decision.verdicts,
+        timer=timer,
     )
     if not allowed:
-        return case, entry
+        if timer is None:
+            return case, entry
+        return retime(workflow, calendar, case, case, ctx.now, timer), entry
     moved = case.state != decision.dest
     new_case = Case(
         id=case.id,
@@ -74,4 +89,4 @@ def apply_decision(
         state_entered_at=ctx.now if moved else case.state_entered_at,
         assignee=case.assignee,
     )
-    return new_case, entry
+    return retime(workflow, calendar, case, new_case, ctx.now, timer), entry

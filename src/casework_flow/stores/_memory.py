@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Case
 from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
 from . import _cursor
-from ._protocol import Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Page, Query, Snapshot
 
 __all__ = ["InMemoryStore"]
 
@@ -28,12 +28,12 @@ class InMemoryStore:
     <InMemoryStore cases=0>
     """
 
-    __slots__ = ("_cases", "_due", "_lock", "_trails")
+    __slots__ = ("_cases", "_leases", "_lock", "_trails")
 
     def __init__(self) -> None:
         self._cases: dict[str, Case] = {}
         self._trails: dict[str, list[AuditEntry]] = {}
-        self._due: dict[str, datetime] = {}
+        self._leases: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -48,9 +48,7 @@ class InMemoryStore:
             cases = list(self._cases.values())
         return iter(cases)
 
-    def create(
-        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
-    ) -> None:
+    def create(self, case: Case, entries: Sequence[AuditEntry]) -> None:
         """Store a new case with its trail so far."""
         _same_case(case, entries, new=True)
         with self._lock:
@@ -58,8 +56,6 @@ class InMemoryStore:
                 raise CaseExists(case.id)
             self._cases[case.id] = case
             self._trails[case.id] = list(entries)
-            if due_at is not None:
-                self._due[case.id] = due_at
 
     def load(self, case_id: str) -> Snapshot:
         """Return the case and its trail's head."""
@@ -75,7 +71,6 @@ class InMemoryStore:
         entries: Sequence[AuditEntry],
         *,
         expected_revision: int,
-        due_at: datetime | None = None,
     ) -> None:
         """Replace the case and append entries if revision and head are as expected."""
         _same_case(case, entries)
@@ -91,10 +86,7 @@ class InMemoryStore:
                 raise ConcurrentModification(case.id, expected_revision, stored.revision)
             self._cases[case.id] = case
             trail.extend(entries)
-            if due_at is None:
-                self._due.pop(case.id, None)
-            else:
-                self._due[case.id] = due_at
+            self._leases.pop(case.id, None)
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return a copy of the case's trail."""
@@ -110,9 +102,10 @@ class InMemoryStore:
         """Return one page of matching cases, ordered by id (by due time for due queries)."""
         q = query or Query()
         _cursor.check_limit(limit)
-        by_due = q.due_before is not None
+        by_due = q.due_before is not None or q.timers_due is not None
+        when = _timer_at if q.timers_due is not None else _due_at
         with self._lock:
-            rows = [(self._due.get(c.id), c) for c in self._cases.values() if self._matches(q, c)]
+            rows = [(when(c), c) for c in self._cases.values() if self._matches(q, c)]
         if by_due:
             rows.sort(key=lambda r: (r[0], r[1].id))
         else:
@@ -134,8 +127,25 @@ class InMemoryStore:
         with self._lock:
             return dict(Counter(c.state for c in self._cases.values() if self._matches(q, c)))
 
+    def claim_timers(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> tuple[str, ...]:
+        """Lease up to ``limit`` cases whose timer is due, skipping cases leased already."""
+        _cursor.check_limit(limit)
+        with self._lock:
+            due = sorted(
+                (c.timer_at, c.id)
+                for c in self._cases.values()
+                if c.timer_at is not None
+                and c.timer_at <= now
+                and self._leases.get(c.id, now) <= now
+            )[:limit]
+            for _, case_id in due:
+                self._leases[case_id] = now + lease
+        return tuple(sorted(case_id for _, case_id in due))
+
     def _matches(self, q: Query, c: Case) -> bool:
-        due = self._due.get(c.id)
+        due = _due_at(c)
         return (
             (q.workflow is None or c.workflow == q.workflow)
             and (q.version is None or c.version == q.version)
@@ -144,6 +154,7 @@ class InMemoryStore:
             and (q.opened is None or q.opened[0] <= c.opened_at < q.opened[1])
             and (q.changed is None or q.changed[0] <= self._changed(c.id) < q.changed[1])
             and (q.due_before is None or (due is not None and due < q.due_before))
+            and (q.timers_due is None or (c.timer_at is not None and c.timer_at <= q.timers_due))
         )
 
     def _changed(self, case_id: str) -> datetime:
@@ -151,6 +162,14 @@ class InMemoryStore:
             if e.kind is not EntryKind.REFUSED:
                 return e.at
         return self._trails[case_id][0].at  # pragma: no cover - a trail starts with its opening
+
+
+def _due_at(case: Case) -> datetime | None:
+    return case.deadline.due_at if case.deadline is not None else None
+
+
+def _timer_at(case: Case) -> datetime | None:
+    return case.timer_at
 
 
 def _same_case(case: Case, entries: Sequence[AuditEntry], *, new: bool = False) -> None:

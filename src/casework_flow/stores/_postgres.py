@@ -80,6 +80,7 @@ class PostgresStore(SqlStore):
 
     _mark = "%s"
     _lock_row = " FOR UPDATE"
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
     _unique = (pg_errors.UniqueViolation,) if psycopg is not None else ()
 
     def __repr__(self) -> str:

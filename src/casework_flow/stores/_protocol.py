@@ -15,15 +15,17 @@ the second check for free from a primary key on (case id, sequence number).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Final, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
 
-__all__ = ["Page", "Query", "Snapshot", "Store"]
+__all__ = ["DEFAULT_LEASE", "Page", "Query", "Snapshot", "Store"]
+
+DEFAULT_LEASE: Final = timedelta(minutes=5)
 
 
 @frozen
@@ -48,10 +50,18 @@ def _window(value: tuple[datetime, datetime] | None) -> tuple[datetime, datetime
     return (to_utc(start, "from"), to_utc(end, "to"))
 
 
-def _moment(value: datetime | None) -> datetime | None:
+def _moment(value: datetime | None, where: str) -> datetime | None:
     from .._clock import to_utc  # noqa: PLC0415 - keeps the protocol module light
 
-    return None if value is None else to_utc(value, "due_before")
+    return None if value is None else to_utc(value, where)
+
+
+def _due_before(value: datetime | None) -> datetime | None:
+    return _moment(value, "due_before")
+
+
+def _timers_due(value: datetime | None) -> datetime | None:
+    return _moment(value, "timers_due")
 
 
 @frozen
@@ -65,7 +75,10 @@ class Query:
         assignee: Cases assigned to this worker id.
         opened: Cases opened in ``[start, end)``.
         changed: Cases whose last committed step is in ``[start, end)``.
-        due_before: Cases with a due time strictly before this; ordered by due time.
+        due_before: Cases whose running deadline falls due strictly before this (that
+            is, overdue at this time); ordered by due time.
+        timers_due: Cases whose next timer is due at or before this; ordered by when
+            it fell due.
     """
 
     workflow: str | None = None
@@ -74,14 +87,16 @@ class Query:
     assignee: str | None = None
     opened: tuple[datetime, datetime] | None = field(default=None, converter=_window)
     changed: tuple[datetime, datetime] | None = field(default=None, converter=_window)
-    due_before: datetime | None = field(default=None, converter=_moment)
+    due_before: datetime | None = field(default=None, converter=_due_before)
+    timers_due: datetime | None = field(default=None, converter=_timers_due)
 
 
 @frozen
 class Page:
     """One page of a query's results, in a stable order.
 
-    The order is by case id, or by due time and then case id for ``due_before``.
+    The order is by case id; for ``timers_due`` by the timer's time, for ``due_before``
+    by the deadline's, and then by case id.
 
     Attributes:
         cases: The cases on this page.
@@ -96,9 +111,7 @@ class Page:
 class Store(Protocol):
     """The store protocol. `InMemoryStore` is the reference implementation."""
 
-    def create(
-        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
-    ) -> None:
+    def create(self, case: Case, entries: Sequence[AuditEntry]) -> None:
         """Store a new case with its trail so far, atomically.
 
         The trail is the opening entry, or a whole imported trail.
@@ -140,6 +153,17 @@ class Store(Protocol):
 
     def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
         """Return how many cases matching ``query`` are in each state."""
+
+    def claim_timers(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> tuple[str, ...]:
+        """Lease up to ``limit`` cases whose next timer is due at ``now``.
+
+        A leased case is not handed to another caller until ``now + lease`` or until
+        the case is next committed, so several workers running timers at once share
+        the work instead of racing for it. The lease is an optimisation only: the
+        revision check of `commit` is what makes each timer fire once.
+        """
 
     def __len__(self) -> int:
         """Return how many cases are stored."""

@@ -63,6 +63,14 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE casework_cases ADD COLUMN due_at {big}",
         "CREATE INDEX casework_cases_due ON casework_cases (due_at, id) WHERE due_at IS NOT NULL",
     ),
+    (
+        "ALTER TABLE casework_cases ADD COLUMN timer_at {big}",
+        "ALTER TABLE casework_cases ADD COLUMN lease_until {big}",
+        (
+            "CREATE INDEX casework_cases_timer ON casework_cases (timer_at, id)"
+            " WHERE timer_at IS NOT NULL"
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -97,7 +105,7 @@ def stored_version(conn: Any) -> int:  # noqa: ANN401 - a DB-API connection
 
 CASE_COLUMNS: Final = (
     "id, workflow, version, state, revision, assignee, opened_at, changed_at,"
-    " head_seq, head_hash, body, due_at"
+    " head_seq, head_hash, body, due_at, timer_at"
 )
 
 
@@ -116,10 +124,13 @@ def _dumps(value: Any) -> str:  # noqa: ANN401 - JSON
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def case_row(
-    case: Case, changed_us: int, head: ChainHead, due_at: datetime | None
-) -> tuple[Any, ...]:
-    """Return the row for a case, in `CASE_COLUMNS` order."""
+def case_row(case: Case, changed_us: int, head: ChainHead) -> tuple[Any, ...]:
+    """Return the row for a case, in `CASE_COLUMNS` order.
+
+    ``due_at`` is when the case's running deadline falls due, ``timer_at`` when its
+    next timer does; both come from the case itself.
+    """
+    due_at = case.deadline.due_at if case.deadline is not None else None
     return (
         case.id,
         case.workflow,
@@ -133,6 +144,7 @@ def case_row(
         head.hash,
         _dumps(case.to_json()),
         None if due_at is None else micros(due_at),
+        None if case.timer_at is None else micros(case.timer_at),
     )
 
 
@@ -168,22 +180,31 @@ def select_cases(
     """Build the SELECT for one page of `Store.find`; ``mark`` is the placeholder."""
     _cursor.check_limit(limit)
     where, params = filters(query, mark)
-    by_due = query.due_before is not None
+    column = order_column(query)
     if after is not None:
-        last_id, last_due = _cursor.decode(after, by_due=by_due)
+        last_id, last_due = _cursor.decode(after, by_due=column is not None)
         if last_due is not None:
-            where.append(f"(due_at > {mark} OR (due_at = {mark} AND id > {mark}))")
+            where.append(f"({column} > {mark} OR ({column} = {mark} AND id > {mark}))")
             params += [micros(last_due), micros(last_due), last_id]
         else:
             where.append(f"id > {mark}")
             params.append(last_id)
-    order = "due_at, id" if by_due else "id"
+    order = f"{column}, id" if column else "id"
     sql = f"SELECT {CASE_COLUMNS} FROM casework_cases"  # noqa: S608 - fixed column names
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT {mark}"
     params.append(limit + 1)
     return sql, params
+
+
+def order_column(query: Query) -> str | None:
+    """The time column a query's pages are ordered by (then id), or None for id alone."""
+    if query.timers_due is not None:
+        return "timer_at"
+    if query.due_before is not None:
+        return "due_at"
+    return None
 
 
 def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
@@ -206,12 +227,17 @@ def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
     if query.due_before is not None:
         where.append(f"due_at IS NOT NULL AND due_at < {mark}")
         params.append(micros(query.due_before))
+    if query.timers_due is not None:
+        where.append(f"timer_at IS NOT NULL AND timer_at <= {mark}")
+        params.append(micros(query.timers_due))
     return where, params
 
 
-def page_cursor(rows: list[Any], limit: int, *, by_due: bool) -> str | None:
+def page_cursor(rows: list[Any], limit: int, *, column: str | None) -> str | None:
     """The cursor after ``rows[:limit]``, or None when there is no more."""
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return _cursor.encode(last[0], from_micros(last[11]) if by_due else None)
+    if column is None:
+        return _cursor.encode(last[0], None)
+    return _cursor.encode(last[0], from_micros(last[11 if column == "due_at" else 12]))

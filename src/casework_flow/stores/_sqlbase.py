@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from .._audit import AuditEntry, ChainHead
@@ -20,9 +20,9 @@ from ..exceptions import (
     TrailBroken,
     UnknownCase,
 )
-from . import _sql
+from . import _cursor, _sql
 from ._memory import _same_case
-from ._protocol import Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Page, Query, Snapshot
 
 __all__ = ["SqlStore"]
 
@@ -34,6 +34,8 @@ class SqlStore:
     """The parameter placeholder: ``?`` or ``%s``."""
     _lock_row: ClassVar[str]
     """Appended to the commit's SELECT to lock the case's row (or empty)."""
+    _skip_locked: ClassVar[str]
+    """Appended to the timer claim's SELECT to pass over rows others hold (or empty)."""
     _unique: ClassVar[tuple[type[BaseException], ...]]
     """The driver's exceptions for a primary-key clash."""
     _where: str
@@ -75,17 +77,15 @@ class SqlStore:
         )
         return int(rows[0][0]) if rows else 0
 
-    def create(
-        self, case: Case, entries: Sequence[AuditEntry], *, due_at: datetime | None = None
-    ) -> None:
+    def create(self, case: Case, entries: Sequence[AuditEntry]) -> None:
         """Store a new case with its trail so far, in one transaction."""
         _same_case(case, entries, new=True)
-        marks = ", ".join([self._mark] * 12)
+        marks = ", ".join([self._mark] * 13)
         with self._write("create a case") as conn:
             try:
                 conn.execute(
                     f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
-                    _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head, due_at),
+                    _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head),
                 )
             except self._unique:
                 raise CaseExists(case.id) from None
@@ -110,7 +110,6 @@ class SqlStore:
         entries: Sequence[AuditEntry],
         *,
         expected_revision: int,
-        due_at: datetime | None = None,
     ) -> None:
         """Replace the case and append entries, if revision and head are as expected."""
         _same_case(case, entries)
@@ -129,11 +128,12 @@ class SqlStore:
             ):
                 raise ConcurrentModification(case.id, expected_revision, revision)
             head = entries[-1].head if entries else ChainHead(head_seq, head_hash)
-            values = _sql.case_row(case, _sql.changed_at(entries, changed), head, due_at)
+            values = _sql.case_row(case, _sql.changed_at(entries, changed), head)
             conn.execute(
                 f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
                 f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
-                f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m} WHERE id = {m}",
+                f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m}, timer_at = {m},"
+                f" lease_until = NULL WHERE id = {m}",
                 (*values[1:], case.id),
             )
             try:
@@ -165,8 +165,27 @@ class SqlStore:
         rows = self._rows("find cases", sql, params)
         return Page(
             tuple(_sql.case_from_body(r[10], self._where) for r in rows[:limit]),
-            _sql.page_cursor(rows, limit, by_due=q.due_before is not None),
+            _sql.page_cursor(rows, limit, column=_sql.order_column(q)),
         )
+
+    def claim_timers(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> tuple[str, ...]:
+        """Lease up to ``limit`` cases whose timer is due, skipping cases leased already."""
+        _cursor.check_limit(limit)
+        m = self._mark
+        at, until = _sql.micros(now), _sql.micros(now + lease)
+        pick = (
+            f"SELECT id FROM casework_cases WHERE timer_at IS NOT NULL AND timer_at <= {m}"  # noqa: S608 - fixed names
+            f" AND (lease_until IS NULL OR lease_until <= {m})"
+            f" ORDER BY timer_at, id LIMIT {m}{self._skip_locked}"
+        )
+        with self._write("claim due timers") as conn:
+            rows = conn.execute(
+                f"UPDATE casework_cases SET lease_until = {m} WHERE id IN ({pick}) RETURNING id",  # noqa: S608 - fixed names
+                (until, at, at, limit),
+            ).fetchall()
+        return tuple(sorted(r[0] for r in rows))
 
     def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
         """Return how many matching cases are in each state."""

@@ -74,6 +74,7 @@ class SQLiteStore(SqlStore):
 
     _mark = "?"
     _lock_row = ""
+    _skip_locked = ""
     _unique = (sqlite3.IntegrityError,)
 
     def __repr__(self) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Final
 from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead, EntryKind
+from .._calendar import DEFAULT_CALENDAR
 from .._case import Actor, Case
 from .._decide import CompiledWorkflow
 from .._definition import Workflow
@@ -299,7 +300,10 @@ def _moves(
                     )
                     decision = compiled.decide(ctx, _REASON)
                     if decision.allowed:
-                        yield apply_decision(case, head, ctx, decision, _REASON)
+                        yield apply_decision(
+                            case, head, ctx, decision, _REASON,
+                            workflow=workflow, calendar=DEFAULT_CALENDAR,
+                        )  # fmt: skip
 
 
 def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:

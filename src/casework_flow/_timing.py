@@ -1,0 +1,210 @@
+"""Deadlines and timers: what a state declares, and the clock each case carries.
+
+A state may declare a `Deadline` (how long a case may stay in it, in calendar or working
+time, paused while the case waits in certain other states) and `Timer` s (after so long
+in the state, an event fires on its own as the system actor). The case carries the
+running `DeadlineClock` and its next timer; `retime` moves them along with every step.
+It is pure: the time of the step and the host's `Calendar` are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from attrs import field, frozen
+
+from ._calendar import Calendar
+
+if TYPE_CHECKING:
+    from ._case import Case
+    from ._definition import Workflow
+
+__all__ = ["Deadline", "DeadlineClock", "Timer", "retime"]
+
+
+def _states(value: Iterable[str] | str) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+@frozen
+class Deadline:
+    """How long a case may stay in a state before it is overdue.
+
+    Attributes:
+        within: The time allowed (``timedelta(days=3)``).
+        working: Count only time on the calendar's working days.
+        pause_in: States where the case waits on someone outside; while it is in one of
+            them the deadline stands still, and it runs on when the case comes back.
+    """
+
+    within: timedelta
+    working: bool = False
+    pause_in: frozenset[str] = field(default=frozenset(), converter=_states)
+
+    def describe(self) -> str:
+        """The deadline in words (``3 working days``)."""
+        return _span(self.within, working=self.working)
+
+
+@frozen
+class Timer:
+    """An event that fires on its own after a time in the state, as the system actor.
+
+    The time counts from when the case entered the state; a step that keeps the case in
+    the state does not restart it, leaving the state cancels it. When it falls due,
+    `Engine.run_due` fires ``event`` once, with every guard checked; a refusal is
+    recorded like any other, and the timer does not fire again during that stay.
+
+    Attributes:
+        after: How long the case must have been in the state.
+        event: The event to fire.
+        working: Count only time on the calendar's working days.
+        reason: The written reason recorded with the step.
+        reason_code: The reason code given with the step, if the transition wants one.
+        name: The name the trail records (the event's name by default).
+    """
+
+    after: timedelta
+    event: str
+    working: bool = False
+    reason: str | None = None
+    reason_code: str | None = None
+    name: str = field()
+
+    @name.default
+    def _name(self) -> str:
+        return self.event
+
+    def describe(self) -> str:
+        """The timer in words (``family_unresponsive after 14 days``)."""
+        return f"{self.event} after {_span(self.after, working=self.working)}"
+
+
+def _span(amount: timedelta, *, working: bool) -> str:
+    kind = "working day" if working else "day"
+    if amount % timedelta(days=1):
+        hours = amount / timedelta(hours=1)
+        return f"{hours:g} {'working hours' if working else 'hours'}"
+    days = amount.days
+    return f"{days} {kind}{'' if days == 1 else 's'}"
+
+
+@frozen
+class DeadlineClock:
+    """A case's running deadline.
+
+    Attributes:
+        state: The state whose deadline this is.
+        started_at: When the case entered that state.
+        used: Time counted before the current run (the deadline's own kind of time).
+        since: When the current run started; None while paused.
+        due_at: When the case falls overdue; None while paused.
+    """
+
+    state: str
+    started_at: datetime
+    used: timedelta
+    since: datetime | None
+    due_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form stores keep."""
+        return {
+            "state": self.state,
+            "started_at": self.started_at.isoformat(),
+            "used_us": _micros(self.used),
+            "since": None if self.since is None else self.since.isoformat(),
+            "due_at": None if self.due_at is None else self.due_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> DeadlineClock:
+        """Invert `to_json`."""
+        return cls(
+            state=raw["state"],
+            started_at=datetime.fromisoformat(raw["started_at"]),
+            used=timedelta(microseconds=raw["used_us"]),
+            since=None if raw["since"] is None else datetime.fromisoformat(raw["since"]),
+            due_at=None if raw["due_at"] is None else datetime.fromisoformat(raw["due_at"]),
+        )
+
+
+def _micros(d: timedelta) -> int:
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def _add(calendar: Calendar, start: datetime, amount: timedelta, *, working: bool) -> datetime:
+    if not working:
+        return start + amount
+    if amount <= timedelta(0):
+        return start + amount
+    return calendar.add(start, amount)
+
+
+def _elapsed(calendar: Calendar, start: datetime, end: datetime, *, working: bool) -> timedelta:
+    return calendar.between(start, end) if working else end - start
+
+
+def _clock(
+    workflow: Workflow, calendar: Calendar, clock: DeadlineClock | None, state: str, at: datetime
+) -> DeadlineClock | None:
+    """The deadline clock after the case moved to ``state`` at ``at``."""
+    if clock is not None:
+        spec = workflow.state(clock.state).deadline
+        if spec is not None and state == clock.state:
+            if clock.since is not None:
+                return clock
+            left = spec.within - clock.used
+            return attrs.evolve(
+                clock, since=at, due_at=_add(calendar, at, left, working=spec.working)
+            )
+        if spec is not None and state in spec.pause_in:
+            if clock.since is None:
+                return clock
+            used = clock.used + _elapsed(calendar, clock.since, at, working=spec.working)
+            return attrs.evolve(clock, used=used, since=None, due_at=None)
+    own = workflow.state(state).deadline
+    if own is None:
+        return None
+    due = _add(calendar, at, own.within, working=own.working)
+    return DeadlineClock(state=state, started_at=at, used=timedelta(0), since=at, due_at=due)
+
+
+def retime(  # noqa: PLR0917 - a pure function of everything a step's timing needs
+    workflow: Workflow,
+    calendar: Calendar,
+    before: Case | None,
+    case: Case,
+    at: datetime,
+    fired: str | None = None,
+) -> Case:
+    """Return ``case`` with its deadline clock and next timer brought up to date.
+
+    Args:
+        workflow: The case's workflow version.
+        calendar: The host's working-day calendar.
+        before: The case before the step (None for an opening).
+        case: The case after the step (its own timing fields are not read).
+        at: When the step happened.
+        fired: The name of the timer this step fired, if it was a timer's.
+    """
+    if not workflow.timed:
+        return case
+    moved = before is None or before.state != case.state
+    deadline = before.deadline if before is not None else None
+    if moved:
+        deadline = _clock(workflow, calendar, deadline, case.state, at)
+    done = () if moved or before is None else before.fired
+    if fired is not None:
+        done = (*done, fired)
+    timer, timer_at = None, None
+    for t in workflow.state(case.state).timers:
+        if t.name in done:
+            continue
+        due = _add(calendar, case.state_entered_at, t.after, working=t.working)
+        if timer_at is None or due < timer_at:
+            timer, timer_at = t.name, due
+    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
