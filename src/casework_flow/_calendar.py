@@ -144,7 +144,7 @@ def load_holidays(path: str | Path) -> frozenset[date]:
     """Read a holiday list: one ISO date per line (``2024-08-17,Independence Day``), or iCalendar.
 
     A text or CSV file has a date first on each line; what follows a comma is a name
-    and is ignored, as are blank lines and lines starting with ``#``. An ``.ics`` file
+    and is ignored, as are blank lines, lines starting with ``#`` and a header line. An ``.ics`` file
     contributes the start date of every event.
 
     Raises:
@@ -165,14 +165,16 @@ def load_holidays(path: str | Path) -> frozenset[date]:
                 raw = match.group(1)
                 days.add(date(int(raw[:4]), int(raw[4:6]), int(raw[6:])))
         return frozenset(days)
+    first = True
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
             continue
         raw = row[0].strip()
+        header, first = first and not raw[:1].isdigit(), False
         try:
             days.add(date.fromisoformat(raw))
         except ValueError:
-            if number == 1 and not raw[:1].isdigit():
+            if header:
                 continue
             raise InvalidInput(
                 f"{where}, line {number}", f"{raw!r} is not a date (use YYYY-MM-DD)"

@@ -67,7 +67,10 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     Codes: ``unreachable-state``, ``trap-state``, ``no-terminal-state``,
     ``dead-transition`` (unreachable sources or a guard that can never hold),
     ``shadowed-transition`` (a higher-priority candidate always wins), ``missing-label``,
-    ``unused-role``, ``unsupplied-data``.
+    ``unused-role``, ``unsupplied-data``, ``deadline-on-terminal-state``,
+    ``timer-on-terminal-state``, ``timer-cannot-fire`` (its event has no transition from
+    the state), ``timer-without-system-role`` (the event needs roles the system actor
+    lacks, so the timer would always be refused).
     """
     found = [
         *_reachability(workflow),
@@ -76,6 +79,7 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
         *_labels(workflow),
         *_roles(workflow),
         *_data(workflow),
+        *_timing(workflow),
     ]
     return tuple(sorted(found, key=lambda f: f.severity != "error"))
 
@@ -211,6 +215,38 @@ def _roles(wf: Workflow) -> Iterator[Finding]:
         yield Finding(
             "warning", "unused-role", f"role {role} is allowed to do nothing", "roles",
         )  # fmt: skip
+
+
+def _timing(wf: Workflow) -> Iterator[Finding]:
+    for i, s in enumerate(wf.states):
+        if s.terminal and s.deadline is not None:
+            yield Finding(
+                "error", "deadline-on-terminal-state",
+                f"terminal state {s.id} has a deadline: every closed case would fall overdue",
+                f"states[{i}].deadline",
+            )  # fmt: skip
+        for j, timer in enumerate(s.timers):
+            at = f"states[{i}].timers[{j}]"
+            candidates = wf.candidates(s.id, timer.event)
+            if s.terminal:
+                yield Finding(
+                    "error", "timer-on-terminal-state",
+                    f"terminal state {s.id} has timer {timer.name}: nothing can leave a"
+                    " terminal state", at,
+                )  # fmt: skip
+            elif not candidates:
+                yield Finding(
+                    "error", "timer-cannot-fire",
+                    f"timer {timer.name} fires {timer.event}, which has no transition from"
+                    f" {s.id}", at,
+                )  # fmt: skip
+            elif all(t.roles and "system" not in t.roles for t in candidates):
+                yield Finding(
+                    "warning", "timer-without-system-role",
+                    f"timer {timer.name} fires {timer.event}, which only"
+                    f" {' or '.join(sorted({r for t in candidates for r in t.roles}))} may do:"
+                    " the system actor (role system) would be refused", at,
+                )  # fmt: skip
 
 
 def _data(wf: Workflow) -> Iterator[Finding]:

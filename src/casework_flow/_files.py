@@ -15,14 +15,22 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import attrs
 
 from ._definition import State, Transition, Workflow
-from ._guard_data import CheckFunction, guard_from_data, guard_to_data
+from ._guard_data import (
+    CheckFunction,
+    duration_text,
+    guard_from_data,
+    guard_to_data,
+    parse_duration,
+)
 from ._guards import ALWAYS
+from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
 
 __all__ = [
@@ -45,7 +53,9 @@ _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
     "states", "transitions",
 )  # fmt: skip
-_STATE_KEYS: Final = ("id", "labels", "description", "terminal")
+_STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
+_DEADLINE_KEYS: Final = ("within", "working", "pause_in")
+_TIMER_KEYS: Final = ("after", "event", "working", "reason", "reason_code", "name")
 _TRANSITION_KEYS: Final = (
     "event", "source", "dest", "stay", "guard", "roles", "requires", "reason_required",
     "reason_codes", "priority", "labels", "description",
@@ -277,11 +287,63 @@ class _Builder:
         if doc is None:
             return None
         self.keys(doc, _STATE_KEYS, path)
+        timers = doc.get("timers", [])
+        if not isinstance(timers, list):
+            self.fail(_join(path, "timers"), "timers must be a list")
+            timers = []
+        built = [self.timer(t, f"{_join(path, 'timers')}[{i}]") for i, t in enumerate(timers)]
         return State(
             self.text(doc, "id", path, required=True),
             labels=self.labels(doc, path),
             description=self.text(doc, "description", path),
             terminal=self.flag(doc, "terminal", path),
+            deadline=self.deadline(doc["deadline"], _join(path, "deadline"))
+            if "deadline" in doc
+            else None,
+            timers=[t for t in built if t is not None],
+        )
+
+    def duration(self, raw: Mapping[str, Any], key: str, path: str) -> timedelta | None:
+        value = raw.get(key)
+        if value is None:
+            self.fail(path, f"{key} is required (an ISO 8601 duration such as P3D)")
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(_join(path, key), str(exc))
+            return None
+
+    def deadline(self, raw: object, path: str) -> Deadline | None:
+        doc = self.mapping(raw, path)
+        if doc is None:
+            return None
+        self.keys(doc, _DEADLINE_KEYS, path)
+        within = self.duration(doc, "within", path)
+        if within is None:
+            return None
+        return Deadline(
+            within,
+            working=self.flag(doc, "working", path),
+            pause_in=self.names(doc, "pause_in", path),
+        )
+
+    def timer(self, raw: object, path: str) -> Timer | None:
+        doc = self.mapping(raw, path)
+        if doc is None:
+            return None
+        self.keys(doc, _TIMER_KEYS, path)
+        after = self.duration(doc, "after", path)
+        event = self.text(doc, "event", path, required=True)
+        if after is None or not event:
+            return None
+        return Timer(
+            after,
+            event,
+            working=self.flag(doc, "working", path),
+            reason=self.text(doc, "reason", path) or None,
+            reason_code=self.text(doc, "reason_code", path) or None,
+            name=self.text(doc, "name", path) or event,
         )
 
     def transition(self, raw: object, path: str) -> Transition | None:
@@ -483,6 +545,28 @@ def _state_doc(s: State) -> dict[str, Any]:
         out["description"] = s.description
     if s.terminal:
         out["terminal"] = True
+    if s.deadline is not None:
+        d: dict[str, Any] = {"within": duration_text(s.deadline.within)}
+        if s.deadline.working:
+            d["working"] = True
+        if s.deadline.pause_in:
+            d["pause_in"] = sorted(s.deadline.pause_in)
+        out["deadline"] = d
+    if s.timers:
+        out["timers"] = [_timer_doc(t) for t in s.timers]
+    return out
+
+
+def _timer_doc(t: Timer) -> dict[str, Any]:
+    out: dict[str, Any] = {"after": duration_text(t.after), "event": t.event}
+    if t.working:
+        out["working"] = True
+    if t.reason:
+        out["reason"] = t.reason
+    if t.reason_code:
+        out["reason_code"] = t.reason_code
+    if t.name != t.event:
+        out["name"] = t.name
     return out
 
 

@@ -67,6 +67,8 @@ def _state_label(workflow: Workflow, state: str, locales: Sequence[str]) -> str:
 
 def _notes(e: AuditEntry, workflow: Workflow) -> list[str]:
     out = []
+    if e.timer:
+        out.append(f"timer: {e.timer}")
     if e.reason_code:
         out.append(f"reason code: {e.reason_code}")
     if e.reason:

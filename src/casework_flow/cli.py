@@ -3,6 +3,8 @@
     casework-flow check FILE...      static checks; exit 1 when any file has errors
     casework-flow diagram FILE       Mermaid or DOT, optionally with one case's path
     casework-flow verify TRAIL.jsonl verify an exported trail's hash chain
+    casework-flow overdue DB         cases past their deadline, by state and assignee
+    casework-flow run-due DB         fire the timers due (for cron), given the workflows
     casework-flow demo               play the seed case on SQLite
 
 Each command takes ``--help``. Where a script would read the output, ``--format json``
@@ -14,16 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ._audit import ChainHead, verify
+from ._calendar import Calendar, load_holidays
 from ._check import Finding, check_workflow
 from ._diagram import to_dot, to_mermaid
+from ._engine import Engine
 from ._export import read_jsonl
 from ._files import load_workflow
-from .exceptions import CaseworkError, TrailBroken, WorkflowError
+from .exceptions import CaseworkError, InvalidInput, TrailBroken, WorkflowError
+from .stores import Query, SQLiteStore
 
 __all__ = ["main"]
 
@@ -81,12 +87,124 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
 
     p = sub.add_parser(
+        "overdue",
+        help="report overdue cases in an SQLite database",
+        description="List every case past its state's deadline, grouped by state, with"
+        " its assignee and how late it is.",
+    )
+    p.add_argument("db", type=Path, metavar="DB", help="the SQLite file of a SQLiteStore")
+    p.add_argument("--at", type=_moment, help="report as of this ISO time (default: now)")
+    p.add_argument("--workflow", help="only cases of this workflow")
+    p.add_argument("--state", help="only cases in this state")
+    p.add_argument("--assignee", help="only this worker's cases")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser(
+        "run-due",
+        help="fire the timers that are due (run it from cron)",
+        description="Fire every timer due in an SQLite database, each exactly once, as the"
+        " system actor. Safe to run from several places at once.",
+    )
+    p.add_argument("db", type=Path, metavar="DB", help="the SQLite file of a SQLiteStore")
+    p.add_argument(
+        "--workflow",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a workflow file the cases run on (repeat for several)",
+    )
+    p.add_argument("--at", type=_moment, help="fire as of this ISO time (default: now)")
+    p.add_argument("--timezone", default="UTC", help="the office's time zone (Asia/Jakarta)")
+    p.add_argument("--holidays", type=Path, help="a holiday list for working-day timers")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser(
         "demo",
         help="play the seed case (Medan street-beggar referral)",
         description="Play the seed case on an SQLite database and print its trail.",
     )
     p.add_argument("--db", type=Path, help="SQLite file (a new temporary one by default)")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +07:00)")
+    return value
+
+
+def _database(path: Path) -> SQLiteStore:
+    if not path.is_file():
+        raise InvalidInput(str(path), "no such database file")
+    return SQLiteStore(path)
+
+
+def _overdue(args: argparse.Namespace) -> int:
+    with _database(args.db) as store:
+        query = Query(workflow=args.workflow, state=args.state, assignee=args.assignee)
+        report = Engine(store=store).overdue(args.at, query=query)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "at": report.at.isoformat(),
+                    "overdue": [
+                        {
+                            "case_id": o.case_id,
+                            "workflow": o.workflow,
+                            "state": o.state,
+                            "assignee": o.assignee,
+                            "due_at": o.due_at.isoformat(),
+                            "late_seconds": int(o.late.total_seconds()),
+                        }
+                        for o in report.cases
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(report.table())
+    return 0
+
+
+def _run_due(args: argparse.Namespace) -> int:
+    workflows = [load_workflow(path) for path in args.workflow]
+    holidays = load_holidays(args.holidays) if args.holidays else frozenset()
+    calendar = Calendar(args.timezone, holidays=holidays)
+    with _database(args.db) as store:
+        report = Engine(workflows, store=store, calendar=calendar).run_due(args.at)
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "case_id": r.case_id,
+                        "timer": r.timer,
+                        "event": r.event,
+                        "outcome": r.outcome.value,
+                        "from": r.from_state,
+                        "to": r.to_state,
+                        "why": list(r.why),
+                    }
+                    for r in report.runs
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for r in report.runs:
+            print(f"{r.case_id}: {r.timer} {r.outcome}: {r.event} {r.from_state} -> {r.to_state}")
+        print(
+            f"{len(report.fired)} fired, {len(report.refused)} refused,"
+            f" {len(report.skipped)} skipped at {report.at:%Y-%m-%d %H:%M} UTC"
+        )
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -178,16 +296,22 @@ def _report_broken(args: argparse.Namespace, seq: int | None, problem: str) -> i
     return 1
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "diagram": _diagram,
+    "verify": _verify,
+    "overdue": _overdue,
+    "run-due": _run_due,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "diagram":
-            return _diagram(args)
-        if args.command == "verify":
-            return _verify(args)
+        command = _COMMANDS.get(args.command)
+        if command is not None:
+            return command(args)
         from . import demo  # noqa: PLC0415 - only the demo needs it
 
         demo.main(["--db", str(args.db)] if args.db else [])

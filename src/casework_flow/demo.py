@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from . import (
     Actor,
+    Calendar,
+    Deadline,
     Engine,
     ManualClock,
     SQLiteStore,
     State,
+    Timer,
     Transition,
     TransitionRejected,
     Workflow,
@@ -48,19 +52,70 @@ SW, SPV, SYSTEM = "social_worker", "supervisor", "system"
 SHELTER_WORKER, SHELTER_HEAD = "shelter_worker", "shelter_head"
 
 
-def _s(state_id: str, en: str, id_: str, *, terminal: bool = False) -> State:
-    return State(state_id, labels={"en": en, "id": id_}, terminal=terminal)
+def _s(state_id: str, en: str, id_: str, **kw: Any) -> State:  # noqa: ANN401 - State's options
+    return State(state_id, labels={"en": en, "id": id_}, **kw)
+
+
+NATIONAL_HOLIDAYS_2024 = frozenset(
+    date.fromisoformat(d)
+    for d in (
+        "2024-01-01", "2024-02-08", "2024-02-10", "2024-03-11", "2024-03-29", "2024-03-31",
+        "2024-04-10", "2024-04-11", "2024-05-01", "2024-05-09", "2024-05-23", "2024-06-01",
+        "2024-06-17", "2024-07-07", "2024-08-17", "2024-09-16", "2024-12-25",
+    )
+)  # fmt: skip
+"""Indonesia's national holidays in 2024 (not the collective leave days), as in
+``examples/holidays-id-2024.txt``."""
+
+CALENDAR = Calendar("Asia/Jakarta", weekend={"sat", "sun"}, holidays=NATIONAL_HOLIDAYS_2024)
+"""The office calendar in Medan: Monday to Friday, Western Indonesian Time, and holidays."""
 
 
 STATES = (
     _s("reported", "Reported on the street", "Laporan / penjangkauan"),
     _s("engaged", "First approach", "Pendekatan awal"),
-    _s("sheltered", "Temporary shelter", "Penampungan sementara"),
-    _s("assessment", "Assessment", "Asesmen"),
-    _s("family_tracing", "Family tracing", "Penelusuran keluarga"),
-    _s("family_work", "Family visits and mediation", "Kunjungan dan mediasi keluarga"),
+    _s(
+        "sheltered",
+        "Temporary shelter",
+        "Penampungan sementara",
+        deadline=Deadline(timedelta(days=7)),
+    ),
+    _s("assessment", "Assessment", "Asesmen", deadline=Deadline(timedelta(days=2))),
+    _s(
+        "family_tracing",
+        "Family tracing",
+        "Penelusuran keluarga",
+        timers=[
+            Timer(
+                timedelta(days=5),
+                "tracing_failed",
+                working=True,
+                reason="No family found within 5 working days of tracing.",
+                name="tracing_5_working_days",
+            )
+        ],
+    ),
+    _s(
+        "family_work",
+        "Family visits and mediation",
+        "Kunjungan dan mediasi keluarga",
+        timers=[
+            Timer(
+                timedelta(days=14),
+                "family_unresponsive",
+                reason="No response from the family for 14 days.",
+                reason_code="FAMILY_UNRESPONSIVE",
+                name="family_response_14_days",
+            )
+        ],
+    ),
     _s("case_conference", "Case conference", "Temu bahas kasus"),
-    _s("referral_pending", "Referral sent to the shelter unit", "Rujukan ke UPT"),
+    _s(
+        "referral_pending",
+        "Referral sent to the shelter unit",
+        "Rujukan ke UPT",
+        deadline=Deadline(timedelta(days=3), working=True),
+    ),
     _s("placed", "Placed at the shelter unit", "Penempatan di UPT"),
     _s("rehabilitation", "Rehabilitation", "Rehabilitasi sosial"),
     _s("reintegration", "Reintegration", "Resosialisasi dan reintegrasi"),
@@ -428,7 +483,9 @@ def play(engine: Engine, clock: ManualClock) -> None:
     )
     clock.advance(hours=20)
     fire(CASE_ID, "begin_assessment", actor=WORKER)
-    clock.advance(days=1)
+    clock.advance(days=3)
+    print("\nThe psychologist's report is late; the supervisor's overdue list:\n")
+    print(engine.overdue().table())
     fire(
         CASE_ID,
         "complete_assessment",
@@ -467,13 +524,14 @@ def play(engine: Engine, clock: ManualClock) -> None:
         actor=WORKER,
         data={"contact_method": "phone", "contact_outcome": "call refused"},
     )
-    fire(
-        CASE_ID,
-        "family_unresponsive",
-        actor=WORKER,
-        reason_code="FAMILY_UNRESPONSIVE",
-        reason="Three attempts over eight days; the family shows no concern.",
-    )
+    clock.set(engine.get(CASE_ID).state_entered_at + timedelta(days=14))
+    for timer in engine.due().timers:
+        print(f"\nDue now: timer {timer.timer} on {timer.case_id} ({timer.state})")
+    for run in engine.run_due().runs:
+        print(
+            f"run_due: {run.timer} {run.outcome}: {run.event}, {run.from_state} -> {run.to_state}"
+        )
+    assert not engine.run_due().runs, "a timer fires once"
     clock.advance(days=1)
     referral_documents = {
         "case_conference_minutes": "DOC-0173-05 minutes",
@@ -560,7 +618,7 @@ def main(argv: list[str] | None = None) -> None:
     workflow = build_workflow()
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     with SQLiteStore(db) as store:
-        engine = Engine([workflow], store=store, clock=clock)
+        engine = Engine([workflow], store=store, clock=clock, calendar=CALENDAR)
         play(engine, clock)
         case = engine.get(CASE_ID)
         trail = engine.trail(CASE_ID)
@@ -568,7 +626,7 @@ def main(argv: list[str] | None = None) -> None:
         print(format_trail(trail, workflow))
         verification = engine.verify(CASE_ID)
         verification.raise_if_broken()
-        assert replay(workflow, trail, head=verification.head) == case
+        assert replay(workflow, trail, head=verification.head, calendar=CALENDAR) == case
         print(f"\nStored in {db} (SQLite).")
         print(
             f"Final state: {case.state} ({workflow.state(case.state).label('id')}),"
