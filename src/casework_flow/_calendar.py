@@ -144,8 +144,8 @@ def load_holidays(path: str | Path) -> frozenset[date]:
     """Read a holiday list: one ISO date per line (``2024-08-17,Independence Day``), or iCalendar.
 
     A text or CSV file has a date first on each line; what follows a comma is a name
-    and is ignored, as are blank lines, lines starting with ``#`` and a header line. An ``.ics`` file
-    contributes the start date of every event.
+    and is ignored, as are blank lines, lines starting with ``#`` and a header line.
+    An ``.ics`` file contributes the start date of every event.
 
     Raises:
         InvalidInput: naming the file and line of anything that is not a date.
