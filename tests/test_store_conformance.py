@@ -246,3 +246,44 @@ def test_every_store_records_the_same_bytes(tmp_path, kind_pair, step_list):
 def kind_pair(request: pytest.FixtureRequest) -> tuple[str, str]:
     pair: tuple[str, str] = request.param
     return pair
+
+
+def test_timer_and_deadline_times_come_from_the_case_and_are_queried_in_order(store):
+    engine = engine_on(store)
+    for i in range(6):
+        engine.open(seed.WORKFLOW, f"C-{i}", actor=WORKER)
+    for i in range(6):
+        snap = store.load(f"C-{i}")
+        timed = attrs.evolve(
+            due_by(snap.case, START + timedelta(days=10 - i)),
+            timer="t",
+            timer_at=START + timedelta(days=i),
+        )
+        store.commit(timed, [], expected_revision=snap.case.revision)
+    assert store.load("C-2").case.timer_at == START + timedelta(days=2)
+    q = Query(timers_due=START + timedelta(days=3))
+    first = store.find(q, limit=2)
+    rest = store.find(q, limit=5, after=first.cursor)
+    assert [c.id for c in first.cases + rest.cases] == ["C-0", "C-1", "C-2", "C-3"]
+    overdue = store.find(Query(due_before=START + timedelta(days=7)))
+    assert [c.id for c in overdue.cases] == ["C-5", "C-4"]
+
+
+def test_claimed_timers_are_leased_until_the_lease_ends_or_the_case_moves(store):
+    engine = engine_on(store)
+    for i in range(5):
+        engine.open(seed.WORKFLOW, f"C-{i}", actor=WORKER)
+        snap = store.load(f"C-{i}")
+        timed = attrs.evolve(snap.case, timer="t", timer_at=START + timedelta(hours=i))
+        store.commit(timed, [], expected_revision=snap.case.revision)
+    now = START + timedelta(hours=3)
+    assert store.claim_timers(now, limit=2, lease=timedelta(minutes=5)) == ("C-0", "C-1")
+    assert store.claim_timers(now, limit=10, lease=timedelta(minutes=5)) == ("C-2", "C-3")
+    assert store.claim_timers(now, limit=10) == ()
+    snap = store.load("C-0")
+    store.commit(snap.case, [], expected_revision=snap.case.revision)
+    assert store.claim_timers(now, limit=10) == ("C-0",)
+    later = now + timedelta(minutes=6)
+    assert store.claim_timers(later, limit=10) == ("C-0", "C-1", "C-2", "C-3")
+    with pytest.raises(InvalidInput):
+        store.claim_timers(now, limit=0)

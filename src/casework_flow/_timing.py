@@ -37,7 +37,8 @@ class Deadline:
         within: The time allowed (``timedelta(days=3)``).
         working: Count only time on the calendar's working days.
         pause_in: States where the case waits on someone outside; while it is in one of
-            them the deadline stands still, and it runs on when the case comes back.
+            them the deadline stands still, and it runs on when the case comes back. A
+            deadline already missed does not pause: the case stays overdue.
     """
 
     within: timedelta
@@ -162,7 +163,7 @@ def _clock(
                 clock, since=at, due_at=_add(calendar, at, left, working=spec.working)
             )
         if spec is not None and state in spec.pause_in:
-            if clock.since is None:
+            if clock.since is None or (clock.due_at is not None and at >= clock.due_at):
                 return clock
             used = clock.used + _elapsed(calendar, clock.since, at, working=spec.working)
             return attrs.evolve(clock, used=used, since=None, due_at=None)
