@@ -88,5 +88,11 @@ def apply_decision(
         opened_at=case.opened_at,
         state_entered_at=ctx.now if moved else case.state_entered_at,
         assignee=case.assignee,
+        deadline=case.deadline,
+        timer=case.timer,
+        timer_at=case.timer_at,
+        fired=case.fired,
     )
-    return retime(workflow, calendar, case, new_case, ctx.now, timer), entry
+    if moved or timer is not None:
+        new_case = retime(workflow, calendar, case, new_case, ctx.now, timer)
+    return new_case, entry

@@ -1,23 +1,26 @@
 """A hypothesis state machine built from a workflow, for stateful tests of a process.
 
-`workflow_machine` returns a `RuleBasedStateMachine` class whose rules open cases and
-fire steps on them through an `Engine` (any store), and whose invariants check, after
-every step, that each case's trail verifies against the store's head, that replaying it
-gives the stored case, and that every process rule given still holds. Subclass it to add
+`workflow_machine` returns a `RuleBasedStateMachine` class whose rules open cases, fire
+steps on them through an `Engine` (any store) and let days pass and run the due timers,
+and whose invariants check, after every step, that each case's trail verifies against
+the store's head, that replaying it gives the stored case, that every process rule given
+still holds, that every due timer fired and none fired twice in one stay. Subclass it to add
 rules and invariants of your own; run it with ``TestX = Machine.TestCase``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from .._audit import verify
+from .._audit import AuditEntry, EntryKind, verify
 from .._case import Actor
 from .._clock import ManualClock
 from .._definition import Workflow
+from .._due import Outcome, RunReport
 from .._engine import Engine
 from .._replay import replay
 from ..exceptions import ReplayError
@@ -28,7 +31,30 @@ from ._strategies import Step, _fact_values, fitting_steps, steps
 __all__ = ["workflow_machine"]
 
 
-def workflow_machine(
+def _timers_ran(engine: Engine, opened: Sequence[str], report: RunReport) -> None:
+    """Every timer due at the run fired (or was refused), and no case ran two at once."""
+    ran = [r.case_id for r in report.runs if r.outcome is not Outcome.SKIPPED]
+    if len(ran) != len(set(ran)):
+        raise AssertionError(f"a case ran two timers in one run: {ran}")
+    for case_id in opened:
+        case = engine.get(case_id)
+        if case.timer_at is not None and case.timer_at <= report.at:
+            raise AssertionError(f"{case_id}: timer {case.timer} was due and did not fire")
+
+
+def _once_per_stay(case_id: str, trail: Sequence[AuditEntry]) -> None:
+    """No timer appears twice in the trail during one stay in a state."""
+    seen: set[str] = set()
+    for entry in trail:
+        if entry.timer is not None:
+            if entry.timer in seen:
+                raise AssertionError(f"{case_id}: timer {entry.timer} fired twice in one stay")
+            seen.add(entry.timer)
+        if entry.kind is EntryKind.TRANSITION and entry.from_state != entry.to_state:
+            seen = set()
+
+
+def workflow_machine(  # noqa: C901 - the rules and invariants are closures over the workflow
     workflow: Workflow,
     *,
     rules: Sequence[Rule] = (),
@@ -86,6 +112,19 @@ def workflow_machine(
             actor = data.draw(st.sampled_from(doers), label="actor")
             wait = data.draw(st.sampled_from(_WAITS), label="wait")
             self.take_step(case_id, _kit_step(event, actor, kits[event], facts, wait))
+
+        @rule(days=st.integers(0, 20))
+        def run_due_timers(self, days: int) -> None:
+            """Let days pass and run the timers due; each fires once, for its own state."""
+            self.clock.advance(timedelta(days=days))
+            _timers_ran(self.engine, self.opened, self.engine.run_due())
+            for case_id in self.opened:
+                _check(workflow, rules, self.engine.trail(case_id))
+
+        @invariant()
+        def timers_fire_once_per_stay(self) -> None:
+            for case_id in self.opened:
+                _once_per_stay(case_id, self.engine.trail(case_id))
 
         @invariant()
         def trails_verify_and_replay(self) -> None:
