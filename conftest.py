@@ -1,4 +1,4 @@
-"""Root pytest hooks: the PostgreSQL page of the docs needs a reachable PostgreSQL."""
+"""Root pytest hooks: our plugin, and the PostgreSQL page of the docs needs PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import os
 
 import psycopg
 import pytest
+
+# Our own plugin is loaded here rather than from its entry point (turned off in
+# pyproject.toml), so that it is imported after coverage has started.
+pytest_plugins = ["casework_flow.pytest_plugin"]
 
 PG_PAGES = {"stores.md"}
 
