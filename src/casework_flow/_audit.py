@@ -16,11 +16,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from attrs import field, frozen
 
-from ._canonical import entry_bytes
+from ._canonical import ABSENT, FORMAT, entry_bytes
 from ._case import Actor, _map
 from ._clock import to_utc
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
@@ -39,8 +39,6 @@ __all__ = [
     "verify",
 ]
 
-FORMAT: Final = 1
-
 
 class EntryKind(StrEnum):
     """What an audit entry records."""
@@ -51,20 +49,6 @@ class EntryKind(StrEnum):
     """A transition was committed."""
     REFUSED = "refused"
     """A transition was attempted and refused; the case did not change."""
-
-
-class _Absent:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __reduce__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Final[Any] = _Absent()
-"""The ``before`` of a `Change` to a field that had no value."""
 
 
 @frozen

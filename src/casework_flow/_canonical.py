@@ -19,7 +19,24 @@ if TYPE_CHECKING:
     from ._audit import AuditEntry, Change
     from ._verdict import Verdict
 
-__all__ = ["canonical", "entry_bytes"]
+__all__ = ["ABSENT", "FORMAT", "canonical", "entry_bytes"]
+
+FORMAT: Final = 1
+"""The version of the entry encoding."""
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final[Any] = _Absent()
+"""The ``before`` of a `Change` to a field that had no value."""
 
 _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -43,8 +60,6 @@ def _opt(value: str | None) -> str:
 
 
 def _change(c: Change) -> str:
-    from ._audit import ABSENT  # noqa: PLC0415 - _audit imports this module
-
     before = "" if c.before is ABSENT else f',"before":{_value(c.before)}'
     return f'{{"after":{_value(c.after)}{before},"field":{_s(c.field)}}}'
 
@@ -58,8 +73,6 @@ def _verdict(v: Verdict) -> str:
 
 def entry_bytes(e: AuditEntry) -> bytes:
     """Encode ``e.body()`` canonically, without building the body."""
-    from ._audit import FORMAT  # noqa: PLC0415 - _audit imports this module
-
     roles = ",".join(map(_s, e.actor_roles))
     evidence = ",".join(f"{_s(k)}:{_s(e.evidence[k])}" for k in sorted(e.evidence))
     timer = "" if e.timer is None else f'"timer":{_s(e.timer)},'
