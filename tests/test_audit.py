@@ -145,11 +145,13 @@ def _edit(entry: AuditEntry, which: int) -> AuditEntry:
         {"prev_hash": "0" * 64},
         {"hash": "0" * 64},
         {"case_id": entry.case_id + "-x"},
+        {"timer": (entry.timer or "") + "forged"},
+        {"details": {**entry.details, "approved_by": "forged"}},
     ]
     return attrs.evolve(entry, **edits[which % len(edits)])
 
 
-EDITS = 18
+EDITS = 20
 
 
 @settings(max_examples=300)
@@ -201,8 +203,11 @@ def test_the_fast_encoding_equals_the_generic_one_on_the_story():
     after=json_values,
     before=st.one_of(st.just(ABSENT), json_values),
     docs=st.dictionaries(st.text(min_size=1), st.text(min_size=1), max_size=3),
+    details=st.dictionaries(st.text(min_size=1), st.text(), max_size=3),
 )
-def test_the_fast_encoding_equals_the_generic_one_on_any_content(base, text, after, before, docs):
+def test_the_fast_encoding_equals_the_generic_one_on_any_content(  # noqa: PLR0917 - drawn
+    base, text, after, before, docs, details
+):
     entry = attrs.evolve(
         base,
         actor_id=text or "x",
@@ -212,5 +217,7 @@ def test_the_fast_encoding_equals_the_generic_one_on_any_content(base, text, aft
         changes=(Change(text, freeze(after), freeze(before) if before is not ABSENT else ABSENT),),
         evidence=docs,
         verdicts=(Verdict(CheckKind.GUARD, text, passed=bool(text), why=text, dest=text or None),),
+        timer=text or None,
+        details=details,
     )
     assert entry_bytes(entry) == canonical(entry.body())

@@ -49,6 +49,14 @@ class EntryKind(StrEnum):
     """A transition was committed."""
     REFUSED = "refused"
     """A transition was attempted and refused; the case did not change."""
+    APPROVAL_REQUESTED = "approval_requested"
+    """A transition that needs approval was requested; it waits for an approver."""
+    APPROVAL_REJECTED = "approval_rejected"
+    """An approver rejected the pending request, with a reason."""
+    RECORDED = "recorded"
+    """Data or documents were recorded without a change of state."""
+    ASSIGNED = "assigned"
+    """The case was given to another worker."""
 
 
 @frozen
@@ -112,6 +120,9 @@ class AuditEntry:
         hash: SHA-256 over the canonical encoding of all the other fields.
         timer: The timer that fired this step, when the system did it on its own
             (left out of the encoding when None, so older entries keep their hashes).
+        details: What else this kind of step records: who requested an approved step,
+            who overrode a missing consent and which, the worker a case was assigned
+            from (left out of the encoding when empty).
     """
 
     case_id: str
@@ -134,6 +145,7 @@ class AuditEntry:
     prev_hash: str
     hash: str
     timer: str | None = None
+    details: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.case_id}#{self.seq} {self.kind.value} {self.event}>"
@@ -167,6 +179,8 @@ class AuditEntry:
         }
         if self.timer is not None:
             body["timer"] = self.timer
+        if self.details:
+            body["details"] = self.details.as_dict()
         return body
 
     def to_json(self) -> dict[str, Any]:
@@ -220,6 +234,7 @@ class AuditEntry:
                 prev_hash=_str(raw["prev_hash"]),
                 hash=_str(raw["hash"]),
                 timer=_opt_str(raw.get("timer")),
+                details={_str(k): _str(v) for k, v in raw.get("details", {}).items()},
             )
         except TrailBroken:
             raise
@@ -277,6 +292,7 @@ def build_entry(
     evidence: Mapping[str, str] = EMPTY,
     verdicts: Sequence[Verdict] = (),
     timer: str | None = None,
+    details: Mapping[str, str] = EMPTY,
 ) -> AuditEntry:
     """Build an entry and compute its hash. Pure: every input is an argument."""
     entry = AuditEntry(
@@ -300,6 +316,7 @@ def build_entry(
         prev_hash=prev_hash,
         hash="",
         timer=timer,
+        details=details,
     )
     object.__setattr__(entry, "hash", entry.computed_hash())
     return entry

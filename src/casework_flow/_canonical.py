@@ -76,10 +76,18 @@ def entry_bytes(e: AuditEntry) -> bytes:
     roles = ",".join(map(_s, e.actor_roles))
     evidence = ",".join(f"{_s(k)}:{_s(e.evidence[k])}" for k in sorted(e.evidence))
     timer = "" if e.timer is None else f'"timer":{_s(e.timer)},'
+    details = (
+        ""
+        if not e.details
+        else '"details":{'
+        + ",".join(f"{_s(k)}:{_s(e.details[k])}" for k in sorted(e.details))
+        + "},"
+    )
     return (
         f'{{"actor":{{"id":{_s(e.actor_id)},"roles":[{roles}]}},'
         f'"assignee":{_opt(e.assignee)},"at":{_s(e.at.isoformat())},'
         f'"case_id":{_s(e.case_id)},"changes":[{",".join(map(_change, e.changes))}],'
+        f"{details}"
         f'"event":{_s(e.event)},"evidence":{{{evidence}}},"format":{FORMAT},'
         f'"from":{_opt(e.from_state)},"kind":{_s(e.kind)},"prev_hash":{_s(e.prev_hash)},'
         f'"reason":{_opt(e.reason)},"reason_code":{_opt(e.reason_code)},"seq":{e.seq},'
