@@ -68,9 +68,9 @@ def play_cases(spec: str, prefix: str, cases: int) -> tuple[int, float]:
     for n in range(cases):
         case_id = f"{prefix}-{n:06d}"
         engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id)
-        for event, actor, data, evidence, code, days in seed.HAPPY_PATH:
-            clock.advance(timedelta(days=days))
-            engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
+        for step in seed.HAPPY_PATH:
+            clock.advance(timedelta(days=step[-1]))
+            seed.take(engine, case_id, step)
             fires += 1
     seconds = time.perf_counter() - start
     store.close()  # type: ignore[attr-defined]

@@ -57,7 +57,12 @@ def test_the_story_trail_verifies_and_reports_its_head():
     result.raise_if_broken()
     assert [e.seq for e in STORY] == list(range(1, len(STORY) + 1))
     assert STORY[0].prev_hash == genesis_hash(seed.CASE_ID)
-    assert {e.kind for e in STORY} == {EntryKind.OPENED, EntryKind.TRANSITION, EntryKind.REFUSED}
+    assert {e.kind for e in STORY} == {
+        EntryKind.OPENED,
+        EntryKind.TRANSITION,
+        EntryKind.REFUSED,
+        EntryKind.APPROVAL_REQUESTED,
+    }
 
 
 def test_the_hash_is_sha256_over_the_canonical_body():

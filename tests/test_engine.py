@@ -229,7 +229,7 @@ def test_the_referral_rule_needs_three_attempts_over_a_week_and_a_supervisor(eng
         engine.fire(
             CASE,
             "refer_to_shelter_unit",
-            actor=WORKER,
+            actor=SUPERVISOR,
             data={"shelter_unit": "Binjai"},
             evidence={**docs, "consent:shelter_referral": "C"},
         )
@@ -237,14 +237,18 @@ def test_the_referral_rule_needs_three_attempts_over_a_week_and_a_supervisor(eng
     case = engine.fire(
         CASE,
         "refer_to_shelter_unit",
-        actor=SUPERVISOR,
+        actor=WORKER,
         data={"shelter_unit": "Binjai"},
         evidence={**docs, "consent:shelter_referral": "C"},
     )
+    assert case.state == "case_conference"
+    assert case.pending is not None
+    case = engine.approve(CASE, actor=SUPERVISOR)
     assert case.state == "referral_pending"
     entry = engine.trail(CASE)[-1]
     assert all(v.passed and v.kind is CheckKind.GUARD for v in entry.verdicts)
     assert [v.check for v in entry.verdicts][-1] == "count(record_contact_attempt) >= 3"
+    assert (entry.actor_id, entry.details["requested_by"]) == (SUPERVISOR.id, WORKER.id)
 
 
 def test_the_fourteen_day_alternative_lets_the_system_actor_fire(engine, seed, clock):

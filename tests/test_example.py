@@ -23,19 +23,22 @@ def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain(tmp_pat
     assert "sw-017 tries family_unresponsive: refused" in out
     assert "record_contact_attempt was recorded 1 time; at least 3 needed" in out
     assert "sw-017 tries refer_to_shelter_unit: refused" in out
-    assert "refer_to_shelter_unit needs supervisor" in out
+    assert "sw-017 requested refer_to_shelter_unit; someone else must approve it" in out
+    assert "spv-002 approves: the referral goes to the shelter unit" in out
+    assert "timer: family_response_14_days" in out
+    assert "late 1 day" in out
     assert "sw-017 did handover_done on this case; someone else must do terminate" in out
     assert "Penampungan sementara · Temporary shelter" in out
     assert "Rujuk ke UPT · Refer to the shelter unit" in out
     assert "client_alias='***'" in out
     assert "'R.'" not in out
     assert "Final state: closed_independent (Ditutup: mandiri)" in out
-    assert out.rstrip().splitlines()[-1].startswith("Chain verified: 23 entries")
+    assert out.rstrip().splitlines()[-1].startswith("Chain verified: 25 entries")
     assert out.rstrip().endswith("replay equals the stored case.")
     assert f"Stored in {db} (SQLite)." in out
     store = SQLiteStore(db)
     assert store.load("MDN-2024-0173").case.state == "closed_independent"
-    assert len(store.trail("MDN-2024-0173")) == 23
+    assert len(store.trail("MDN-2024-0173")) == 25
     store.close()
 
 

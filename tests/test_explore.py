@@ -81,6 +81,7 @@ def test_a_broken_seed_variant_gives_the_shortest_counterexample():
         "complete_assessment",
         "tracing_failed",
         "refer_to_shelter_unit",
+        "refer_to_shelter_unit",
     ]
     assert "record_contact_attempt was recorded 0 times" in found.violation.why
     with pytest.raises(RuleViolated, match="never reach referral_pending"):

@@ -84,6 +84,7 @@ def test_a_broken_seed_variant_is_caught_with_the_shortest_path():
         "complete_assessment",
         "tracing_failed",
         "refer_to_shelter_unit",
+        "refer_to_shelter_unit",
     ]
     assert "refer_to_shelter_unit (Rujuk ke UPT · Refer to the shelter unit)" in err.table
 

@@ -71,12 +71,9 @@ def stream(spec: str, prefix: str, log_path: str) -> None:
                     seed.WORKFLOW, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id
                 ).revision,
             )
-            for event, actor, data, evidence, code, days in seed.HAPPY_PATH:
-                clock.advance(timedelta(days=days))
-                case = engine.fire(
-                    case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code
-                )
-                committed(case_id, case.revision)
+            for step in seed.HAPPY_PATH:
+                clock.advance(timedelta(days=step[-1]))
+                committed(case_id, seed.take(engine, case_id, step).revision)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ that `verify` checks and `replay` rebuilds the case from.
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
 from ._calendar import Calendar, load_holidays
-from ._case import Actor, Case
+from ._case import Actor, Case, Pending
 from ._check import Finding, check_workflow
 from ._clock import Clock, ManualClock, system_clock
 from ._decide import Decision
-from ._definition import State, Transition, Workflow
+from ._definition import Approval, ConsentOverride, State, Transition, Workflow
 from ._diagram import to_dot, to_mermaid
 from ._due import Due, DueTimer, Outcome, Overdue, OverdueReport, RunReport, TimerRun
 from ._engine import Committed, Engine
@@ -66,6 +66,7 @@ __all__ = [
     "ABSENT",
     "MASK",
     "Actor",
+    "Approval",
     "AuditEntry",
     "Calendar",
     "Case",
@@ -77,6 +78,7 @@ __all__ = [
     "Clock",
     "Committed",
     "ConcurrentModification",
+    "ConsentOverride",
     "Deadline",
     "DeadlineClock",
     "Decision",
@@ -97,6 +99,7 @@ __all__ = [
     "Overdue",
     "OverdueReport",
     "Page",
+    "Pending",
     "PostgresStore",
     "Problem",
     "Query",

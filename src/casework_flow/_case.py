@@ -11,7 +11,7 @@ from attrs import field, frozen
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
 from ._timing import DeadlineClock
 
-__all__ = ["Actor", "Case"]
+__all__ = ["Actor", "Case", "Pending"]
 
 
 def _roles(value: Iterable[str] | str) -> frozenset[str]:
@@ -53,6 +53,70 @@ class Actor:
         return f"<Actor {self.id} {','.join(sorted(self.roles)) or '(no roles)'}>"
 
 
+@frozen
+class Pending:
+    """A requested step waiting for approval, with everything it was requested with.
+
+    Attributes:
+        event: The event requested.
+        requested_by: Who requested it.
+        requested_at: When.
+        request_seq: The sequence number of the request's audit entry.
+        requested_roles: The roles the requester acted with.
+        dest: Where the case goes if the request is approved.
+        approvers: The roles that may approve it.
+        data: Data given with the request.
+        evidence: Documents given with the request.
+        reason: The reason given.
+        reason_code: The reason code given.
+    """
+
+    event: str
+    requested_by: str
+    requested_at: datetime
+    request_seq: int
+    requested_roles: frozenset[str] = field(converter=_roles)
+    dest: str = field(kw_only=True)
+    approvers: frozenset[str] = field(converter=_roles, kw_only=True)
+    data: FrozenMap[Any] = field(converter=_map, factory=FrozenMap)
+    evidence: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
+    reason: str | None = None
+    reason_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form stores keep."""
+        return {
+            "event": self.event,
+            "requested_by": self.requested_by,
+            "requested_at": self.requested_at.isoformat(),
+            "request_seq": self.request_seq,
+            "requested_roles": sorted(self.requested_roles),
+            "dest": self.dest,
+            "approvers": sorted(self.approvers),
+            "data": thaw(self.data),
+            "evidence": dict(self.evidence),
+            "reason": self.reason,
+            "reason_code": self.reason_code,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Pending:
+        """Invert `to_json`."""
+        return cls(
+            event=raw["event"],
+            requested_by=raw["requested_by"],
+            requested_at=datetime.fromisoformat(raw["requested_at"]),
+            request_seq=raw["request_seq"],
+            requested_roles=raw["requested_roles"],
+            dest=raw["dest"],
+            approvers=raw["approvers"],
+            data=freeze(raw["data"]),
+            evidence=raw["evidence"],
+            reason=raw["reason"],
+            reason_code=raw["reason_code"],
+        )
+
+
 @frozen(repr=False)
 class Case:
     """One client's case at one revision. Only the `Engine` makes new ones.
@@ -72,6 +136,7 @@ class Case:
         timer: The name of the state's next timer to fall due, if any.
         timer_at: When that timer falls due.
         fired: Timers already fired during this stay in the state.
+        pending: A requested step waiting for approval, if any.
     """
 
     id: str
@@ -88,6 +153,7 @@ class Case:
     timer: str | None = None
     timer_at: datetime | None = None
     fired: tuple[str, ...] = ()
+    pending: Pending | None = None
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -109,6 +175,7 @@ class Case:
             "timer": self.timer,
             "timer_at": None if self.timer_at is None else self.timer_at.isoformat(),
             "fired": list(self.fired),
+            "pending": None if self.pending is None else self.pending.to_json(),
         }
 
     @classmethod
@@ -129,4 +196,5 @@ class Case:
             timer=raw.get("timer"),
             timer_at=datetime.fromisoformat(raw["timer_at"]) if raw.get("timer_at") else None,
             fired=tuple(raw.get("fired", ())),
+            pending=Pending.from_json(raw["pending"]) if raw.get("pending") else None,
         )

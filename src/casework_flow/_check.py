@@ -37,7 +37,8 @@ from ._guards import (
 
 __all__ = ["Finding", "check_workflow"]
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
+_ORDER: Final = {"error": 0, "warning": 1, "info": 2}
 _MAX_TERMS: Final = 256
 
 
@@ -46,7 +47,8 @@ class Finding:
     """One result of `check`.
 
     Attributes:
-        severity: ``error`` or ``warning``.
+        severity: ``error``, ``warning`` or ``info`` (for a reviewer's list, such as
+            the transitions that allow a consent override).
         code: A stable identifier (``unreachable-state``, ``trap-state``...).
         message: What is wrong, for a person.
         path: Where in the definition (``states[4]``, ``transitions[7].guard``).
@@ -70,7 +72,9 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     ``unused-role``, ``unsupplied-data``, ``deadline-on-terminal-state``,
     ``timer-on-terminal-state``, ``timer-cannot-fire`` (its event has no transition from
     the state), ``timer-without-system-role`` (the event needs roles the system actor
-    lacks, so the timer would always be refused).
+    lacks, so the timer would always be refused), and as ``info`` every transition that
+    allows a consent override (``consent-override``), needs approval (``approval``) or
+    reopens a closed case (``reopening``).
     """
     found = [
         *_reachability(workflow),
@@ -80,8 +84,9 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
         *_roles(workflow),
         *_data(workflow),
         *_timing(workflow),
+        *_operations(workflow),
     ]
-    return tuple(sorted(found, key=lambda f: f.severity != "error"))
+    return tuple(sorted(found, key=lambda f: _ORDER[f.severity]))
 
 
 def _edges(wf: Workflow) -> Iterator[tuple[str, str]]:
@@ -247,6 +252,30 @@ def _timing(wf: Workflow) -> Iterator[Finding]:
                     f" {' or '.join(sorted({r for t in candidates for r in t.roles}))} may do:"
                     " the system actor (role system) would be refused", at,
                 )  # fmt: skip
+
+
+def _operations(wf: Workflow) -> Iterator[Finding]:
+    for i, t in enumerate(wf.transitions):
+        at = f"transitions[{i}]"
+        if t.override is not None:
+            yield Finding(
+                "info", "consent-override",
+                f"{t.event} allows missing consent to be overridden by"
+                f" {' or '.join(sorted(t.override.roles))} with reason code"
+                f" {' or '.join(t.override.reason_codes)}", f"{at}.override",
+            )  # fmt: skip
+        if t.approval is not None:
+            yield Finding(
+                "info", "approval",
+                f"{t.event} waits for approval by {' or '.join(sorted(t.approval.roles))}",
+                f"{at}.approval",
+            )  # fmt: skip
+        if t.reopens:
+            yield Finding(
+                "info", "reopening",
+                f"{t.event} reopens closed cases ({', '.join(t.source)}) for"
+                f" {' or '.join(sorted(t.roles))}, with a reason", at,
+            )  # fmt: skip
 
 
 def _data(wf: Workflow) -> Iterator[Finding]:

@@ -21,11 +21,11 @@ from typing import Any, Final
 from attrs import field, frozen
 
 from ._case import _map, _roles
-from ._guards import ALWAYS, Guard, referenced_events
+from ._guards import ALWAYS, Consent, Guard, referenced_events
 from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
 
-__all__ = ["State", "Transition", "Workflow"]
+__all__ = ["Approval", "ConsentOverride", "State", "Transition", "Workflow"]
 
 _NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -70,6 +70,32 @@ class State:
         return f"<State {self.id}{' terminal' if self.terminal else ''}>"
 
 
+@frozen
+class Approval:
+    """Four eyes: the transition waits until someone else, holding one of ``roles``, approves.
+
+    Firing the event records the request (after every check has passed) and marks the
+    case as awaiting approval; `Engine.approve` by an actor with one of the roles who is
+    not the requester performs the transition, `Engine.reject` (with a reason) drops it.
+    """
+
+    roles: frozenset[str] = field(converter=_roles)
+
+
+@frozen
+class ConsentOverride:
+    """Where the client's consent is missing, a senior second actor may override it.
+
+    Only the transition's `consent` guards can be overridden, and only with a reason code
+    from ``reason_codes``, a written reason, and a second actor (not the one firing)
+    holding one of ``roles``. The audit entry names the overriding actor and the consent
+    overridden.
+    """
+
+    roles: frozenset[str] = field(converter=_roles)
+    reason_codes: tuple[str, ...] = field(converter=_tuple)
+
+
 @frozen(repr=False)
 class Transition:
     """A way from one or more states to another, on an event.
@@ -87,6 +113,10 @@ class Transition:
         priority: Order among transitions sharing the event and a source (ascending).
         labels: Display labels per locale.
         description: What the step means in practice.
+        approval: When set, the step waits for a second person's approval.
+        override: When set, missing consent may be overridden by a senior second actor.
+        reopens: Marks the one kind of transition allowed out of a terminal state: a
+            declared reopening, which must name roles and require a reason.
     """
 
     event: str
@@ -100,6 +130,9 @@ class Transition:
     priority: int | None = None
     labels: Mapping[str, str] = field(converter=_map, factory=dict)
     description: str = ""
+    approval: Approval | None = None
+    override: ConsentOverride | None = None
+    reopens: bool = False
     conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
     """The guard's parts that must all hold (none for `always`), each given a verdict."""
 
@@ -140,6 +173,10 @@ class Workflow:
         personal: Data fields holding personal data, masked in exports.
         roles: The roles the process knows; when given, transitions may name no other.
         description: What this process is for.
+        record_roles: Who may record data or documents without a change of state
+            (`Engine.record`); by default anyone holding a role some transition names.
+        assign_roles: Who may assign and reassign cases (`Engine.assign`,
+            `Engine.reassign`); by default ``supervisor``.
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -154,6 +191,10 @@ class Workflow:
     personal: frozenset[str] = field(converter=_roles, factory=frozenset)
     roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     description: str = ""
+    record_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    assign_roles: frozenset[str] = field(
+        converter=_roles, factory=lambda: frozenset({"supervisor"})
+    )
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
         init=False, eq=False, repr=False
@@ -382,8 +423,46 @@ def _check_references(at: str, t: Transition, wf: Workflow) -> list[Problem]:
     return problems
 
 
-def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
+def _check_operations(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
     problems = []
+    if t.approval is not None and (not isinstance(t.approval, Approval) or not t.approval.roles):
+        problems.append(
+            Problem(f"{t.event}: an approval must name the approving roles", f"{at}.approval")
+        )
+    if t.override is not None:
+        if not isinstance(t.override, ConsentOverride) or not t.override.roles:
+            problems.append(
+                Problem(f"{t.event}: an override must name the senior roles", f"{at}.override")
+            )
+        elif not t.override.reason_codes:
+            problems.append(
+                Problem(f"{t.event}: an override needs a list of reason codes", f"{at}.override")
+            )
+        if not any(isinstance(c, Consent) for c in t.conjuncts):
+            problems.append(
+                Problem(
+                    f"{t.event}: an override is declared but the guard asks for no consent",
+                    f"{at}.override",
+                )
+            )
+    if t.reopens:
+        if not t.roles or not t.reason_required:
+            problems.append(
+                Problem(f"{t.event}: a reopening must name roles and require a reason", at)
+            )
+        open_sources = [s for s in t.source if s in by_id and not by_id[s].terminal]
+        if open_sources:
+            problems.append(
+                Problem(
+                    f"{t.event} reopens from {', '.join(open_sources)}, which are not terminal",
+                    f"{at}.source",
+                )
+            )
+    return problems
+
+
+def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
+    problems = _check_operations(at, t, by_id)
     if not isinstance(t.event, str) or not _NAME.match(t.event):
         problems.append(Problem(f"event name {t.event!r} must be an identifier", f"{at}.event"))
     if not isinstance(t.guard, Guard):
@@ -399,7 +478,7 @@ def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[P
                     f"{t.event}: unknown source state {src!r}{_near(src, by_id)}", f"{at}.source"
                 )
             )
-        elif by_id[src].terminal:
+        elif by_id[src].terminal and not t.reopens:
             problems.append(
                 Problem(
                     f"{t.event} leaves terminal state {src!r}; terminal states have no way out",

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import difflib
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import attrs
 from attrs import frozen
 
 from ._audit import (
@@ -27,7 +29,7 @@ from ._audit import (
     verify,
 )
 from ._calendar import DEFAULT_CALENDAR, Calendar
-from ._case import Actor, Case
+from ._case import Actor, Case, Pending
 from ._clock import Clock, system_clock, to_utc
 from ._decide import CompiledWorkflow, Decision
 from ._definition import Workflow
@@ -35,10 +37,21 @@ from ._due import Due, OverdueReport, RunReport, find_due, moment, overdue_repor
 from ._export import read_jsonl
 from ._frozen import EMPTY, FrozenMap, freeze
 from ._guards import GuardContext
+from ._operations import (
+    approval_checks,
+    approval_details,
+    assigned,
+    consider_override,
+    record_roles,
+    recorded,
+    refusal,
+    rejected,
+    requested,
+)
 from ._replay import replay
 from ._step import apply_decision
 from ._timing import retime
-from ._verdict import CheckKind
+from ._verdict import CheckKind, Verdict
 from .exceptions import (
     ConcurrentModification,
     InvalidInput,
@@ -54,6 +67,7 @@ from .stores._protocol import DEFAULT_LEASE
 __all__ = ["Committed", "Engine"]
 
 OPEN_EVENT: Final = "open"
+_RECORD_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SYSTEM_ACTOR: Final = Actor("system", {"system"})
 _MAX_ID: Final = 200
 _SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
@@ -387,6 +401,7 @@ class Engine:
         reason: str | None = None,
         reason_code: str | None = None,
         expected_revision: int | None = None,
+        override_by: Actor | None = None,
     ) -> Case:
         """Fire ``event`` on the case: move it, or refuse and change nothing.
 
@@ -400,9 +415,14 @@ class Engine:
             reason_code: A code from the transition's list.
             expected_revision: The revision the caller's decision was based on; if the
                 case has moved past it, nothing is written.
+            override_by: A senior second actor overriding missing consent, where the
+                transition declares a `ConsentOverride` (``reason_code`` and ``reason``
+                are then required, and the entry names who overrode what).
 
         Returns:
-            The case at its new revision.
+            The case at its new revision. For a transition that needs approval, the
+            case stays where it is with the request pending (``case.pending``) until
+            `approve` or `reject`.
 
         Raises:
             TransitionRejected: with every failed check; the case is unchanged (the
@@ -421,6 +441,7 @@ class Engine:
             reason=reason,
             reason_code=reason_code,
             expected_revision=expected_revision,
+            override_by=override_by,
         )
 
     def _step(
@@ -436,6 +457,7 @@ class Engine:
         expected_revision: int | None = None,
         timer: str | None = None,
         now: datetime | None = None,
+        override_by: Actor | None = None,
     ) -> Case:
         snap = self._store.load(_case_id(case_id))
         case = snap.case
@@ -451,7 +473,20 @@ class Engine:
             reason_code=reason_code,
             now=now,
         )
-        decision = compiled.decide(ctx, reason)
+        details: dict[str, str] = {}
+        if case.pending is not None:
+            decision = _waiting(ctx, case.pending)
+        else:
+            decision = compiled.decide(ctx, reason)
+            if not decision.allowed and override_by is not None:
+                _actor(override_by)
+                decision, details = consider_override(
+                    compiled.workflow, ctx, reason, decision, override_by
+                )
+        transition = decision.transition
+        if transition is not None and transition.approval is not None and timer is None:
+            new_case, committed = requested(case, snap.head, ctx, decision, reason, details=details)
+            return self._commit(case, new_case, committed)
         new_case, committed = apply_decision(
             case,
             snap.head,
@@ -461,14 +496,18 @@ class Engine:
             workflow=compiled.workflow,
             calendar=self._calendar,
             timer=timer,
+            details=details,
         )
         if not decision.allowed:
             if self._record_refusals or timer is not None:
                 self._store.commit(new_case, [committed], expected_revision=case.revision)
             raise TransitionRejected(case.id, event, case.state, decision.reasons)
-        self._store.commit(new_case, [committed], expected_revision=case.revision)
+        return self._commit(case, new_case, committed)
+
+    def _commit(self, case: Case, new_case: Case, entry: AuditEntry) -> Case:
+        self._store.commit(new_case, [entry], expected_revision=case.revision)
         if self._listeners:
-            self._notify(Committed(case, new_case, committed))
+            self._notify(Committed(case, new_case, entry))
         return new_case
 
     def fire_retrying(
@@ -513,6 +552,235 @@ class Engine:
                     raise
                 time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter only
         raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    # --- approvals, records, assignment -------------------------------------------
+
+    def approve(self, case_id: str, *, actor: Actor, note: str | None = None) -> Case:
+        """Approve the case's pending request: the transition happens now.
+
+        The approver must hold one of the approving roles and must not be the requester.
+        Every check of the transition runs again, as of now, with what was requested.
+        The entry is by the approver and names the requester and the request's entry.
+
+        Raises:
+            TransitionRejected: for a self-approval, a missing role, nothing pending, or
+                checks that no longer pass; the refusal is recorded.
+        """
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        compiled = self._compiled_for(case.workflow, case.version)
+        now = self._now()
+        problems = approval_checks(case, actor, deciding="approve")
+        pending = case.pending
+        if problems or pending is None:
+            return self._refuse_approval(snap, actor, problems, now)
+        requester = Actor(pending.requested_by, pending.requested_roles)
+        _, ctx = self._context(
+            snap,
+            event=pending.event,
+            actor=requester,
+            data=pending.data,
+            evidence=pending.evidence,
+            reason_code=pending.reason_code,
+            now=now,
+        )
+        decision = compiled.decide(ctx, pending.reason)
+        if not decision.allowed or decision.dest != pending.dest:
+            return self._refuse_approval(snap, actor, list(decision.reasons), now)
+        ctx = GuardContext(
+            case=ctx.case,
+            actor=actor,
+            event=ctx.event,
+            payload=ctx.payload,
+            evidence=ctx.supplied_evidence,
+            now=now,
+            reason_code=ctx.reason_code,
+            history=lambda: (),
+        )
+        new_case, entry = apply_decision(
+            case,
+            snap.head,
+            ctx,
+            decision,
+            pending.reason,
+            workflow=compiled.workflow,
+            calendar=self._calendar,
+            details=approval_details(pending, _reason(note)),
+        )
+        return self._commit(case, attrs.evolve(new_case, pending=None), entry)
+
+    def reject(self, case_id: str, *, actor: Actor, reason: str) -> Case:
+        """Reject the case's pending request, with a reason; the case stays where it was.
+
+        Raises:
+            TransitionRejected: for a rejection by the requester, a missing role,
+                nothing pending, or no reason; the refusal is recorded.
+        """
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        now = self._now()
+        why = _reason(reason)
+        problems = approval_checks(case, actor, deciding="reject")
+        if not (why and why.strip()):
+            problems.append(
+                refusal("reason", kind=CheckKind.REASON, why="a rejection needs a written reason")
+            )
+        if problems:
+            return self._refuse_approval(snap, actor, problems, now)
+        assert why is not None  # noqa: S101 - checked just above
+        new_case, entry = rejected(case, snap.head, actor, now, why)
+        return self._commit(case, new_case, entry)
+
+    def _refuse_approval(
+        self, snap: Snapshot, actor: Actor, problems: Sequence[Verdict], now: datetime
+    ) -> Case:
+        case = snap.case
+        event = case.pending.event if case.pending is not None else "approve"
+        entry = build_entry(
+            case_id=case.id,
+            seq=snap.head.seq + 1,
+            kind=EntryKind.REFUSED,
+            at=now,
+            actor=actor,
+            event=event,
+            from_state=case.state,
+            to_state=case.state,
+            workflow=case.workflow,
+            workflow_version=case.version,
+            prev_hash=snap.head.hash,
+            assignee=case.assignee,
+            verdicts=problems,
+            details={"decision": "approval refused"},
+        )
+        if self._record_refusals:
+            self._store.commit(case, [entry], expected_revision=case.revision)
+        raise TransitionRejected(case.id, event, case.state, problems)
+
+    def record(
+        self,
+        case_id: str,
+        what: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+    ) -> Case:
+        """Record an observation, a document or a contact without moving the case.
+
+        ``what`` names the record (``home_visit_observation``); it becomes the entry's
+        event. The actor needs one of the workflow's ``record_roles`` (by default, any
+        role some transition names). Nothing can be recorded on a closed case.
+
+        Raises:
+            TransitionRejected: for a missing role or a closed case; recorded.
+            InvalidInput: for a bad name, data or documents.
+        """
+        if not isinstance(what, str) or not _RECORD_NAME.match(what):
+            raise InvalidInput("what", f"{what!r} must be an identifier like home_visit")
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        wf = self._compiled_for(case.workflow, case.version).workflow
+        payload: FrozenMap[Any] = freeze(data, "data") if data else EMPTY
+        docs = _evidence(evidence)
+        now = self._now()
+        problems = []
+        allowed = record_roles(wf)
+        if allowed and allowed.isdisjoint(actor.roles):
+            needed = " or ".join(sorted(allowed))
+            why = f"{actor.id} acts as {', '.join(actor.sorted_roles) or 'no role'};"
+            problems.append(
+                refusal("role", kind=CheckKind.ROLE, why=f"{why} recording needs {needed}")
+            )
+        if wf.state(case.state).terminal:
+            why = f"the case is closed ({case.state}); reopen it to record more"
+            problems.append(refusal("state", kind=CheckKind.STATE, why=why))
+        if problems:
+            entry = build_entry(
+                case_id=case.id, seq=snap.head.seq + 1, kind=EntryKind.REFUSED, at=now,
+                actor=actor, event=what, from_state=case.state, to_state=case.state,
+                workflow=case.workflow, workflow_version=case.version,
+                prev_hash=snap.head.hash, assignee=case.assignee, verdicts=problems,
+            )  # fmt: skip
+            if self._record_refusals:
+                self._store.commit(case, [entry], expected_revision=case.revision)
+            raise TransitionRejected(case.id, what, case.state, problems)
+        new_case, entry = recorded(
+            case, snap.head, what=what, actor=actor, at=now, data=payload, evidence=docs,
+            reason=_reason(reason),
+        )  # fmt: skip
+        return self._commit(case, new_case, entry)
+
+    def assign(
+        self, case_id: str, assignee: str, *, actor: Actor, reason: str | None = None
+    ) -> Case:
+        """Give the case to another worker (the actor needs one of ``assign_roles``).
+
+        Raises:
+            TransitionRejected: when the actor may not assign; recorded.
+        """
+        snap = self._store.load(_case_id(case_id))
+        new_case, entry = self._assignment(snap, assignee, actor, reason, self._now())
+        return self._commit(snap.case, new_case, entry)
+
+    def reassign(
+        self,
+        from_assignee: str,
+        to_assignee: str,
+        *,
+        actor: Actor,
+        reason: str,
+        query: Query | None = None,
+    ) -> tuple[Case, ...]:
+        """Move every case of one worker to another, all or nothing (a worker leaves).
+
+        Each case's trail records its reassignment. ``query`` narrows the cases
+        (workflow, state...). If any case may not be reassigned by ``actor``, or any
+        changes while this runs, nothing is written.
+
+        Raises:
+            TransitionRejected: naming the first case the actor may not reassign.
+            ConcurrentModification: a case changed meanwhile; nothing was written.
+        """
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("reason", "a bulk reassignment needs a written reason")
+        q = attrs.evolve(query or Query(), assignee=from_assignee)
+        now = self._now()
+        moves = []
+        after = None
+        while True:
+            page = self._store.find(q, limit=500, after=after)
+            for case in page.cases:
+                snap = self._store.load(case.id)
+                new_case, entry = self._assignment(snap, to_assignee, actor, reason, now)
+                moves.append((new_case, (entry,), snap.case.revision))
+            if page.cursor is None:
+                break
+            after = page.cursor
+        self._store.commit_many(moves)
+        return tuple(new for new, _, _ in moves)
+
+    def _assignment(
+        self, snap: Snapshot, assignee: str, actor: Actor, reason: str | None, now: datetime
+    ) -> tuple[Case, AuditEntry]:
+        case = snap.case
+        _actor(actor)
+        if not isinstance(assignee, str) or not assignee.strip():
+            raise InvalidInput("assignee", "must be a worker id")
+        wf = self._compiled_for(case.workflow, case.version).workflow
+        if wf.assign_roles.isdisjoint(actor.roles):
+            needed = " or ".join(sorted(wf.assign_roles))
+            held = ", ".join(actor.sorted_roles) or "no role"
+            why = f"{actor.id} acts as {held}; assigning cases needs {needed}"
+            raise TransitionRejected(
+                case.id, "assign", case.state, (refusal("role", kind=CheckKind.ROLE, why=why),)
+            )
+        return assigned(
+            case, snap.head, assignee=assignee, actor=actor, at=now, reason=_reason(reason)
+        )
 
     # --- time ---------------------------------------------------------------------
 
@@ -599,6 +867,22 @@ class Engine:
             history=lambda: store.trail(case.id),
         )
         return compiled, ctx
+
+
+def _waiting(ctx: GuardContext, pending: Pending) -> Decision:
+    why = (
+        f"{pending.event}, requested by {pending.requested_by}, is waiting for approval;"
+        " approve or reject it first"
+    )
+    verdict = Verdict(kind=CheckKind.STATE, check="pending", passed=False, why=why)
+    return Decision(
+        event=ctx.event,
+        state=ctx.case.state,
+        allowed=False,
+        transition=None,
+        dest=ctx.case.state,
+        verdicts=(verdict,),
+    )
 
 
 def _case_id(case_id: object) -> str:

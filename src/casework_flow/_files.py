@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._definition import State, Transition, Workflow
+from ._definition import Approval, ConsentOverride, State, Transition, Workflow
 from ._guard_data import (
     CheckFunction,
     duration_text,
@@ -51,15 +51,17 @@ _SUFFIXES: Final[dict[str, Format]] = {
 }
 _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
-    "states", "transitions",
+    "record_roles", "assign_roles", "states", "transitions",
 )  # fmt: skip
 _STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
 _DEADLINE_KEYS: Final = ("within", "working", "pause_in")
 _TIMER_KEYS: Final = ("after", "event", "working", "reason", "reason_code", "name")
 _TRANSITION_KEYS: Final = (
     "event", "source", "dest", "stay", "guard", "roles", "requires", "reason_required",
-    "reason_codes", "priority", "labels", "description",
+    "reason_codes", "priority", "labels", "description", "approval", "override", "reopens",
 )  # fmt: skip
+_APPROVAL_KEYS: Final = ("roles",)
+_OVERRIDE_KEYS: Final = ("roles", "reason_codes")
 _MAX_NODES: Final = 200_000
 _FLOW_MAX: Final = 4
 
@@ -379,6 +381,29 @@ class _Builder:
             priority=priority,
             labels=self.labels(doc, path),
             description=self.text(doc, "description", path),
+            approval=self.approval(doc.get("approval"), _join(path, "approval")),
+            override=self.override(doc.get("override"), _join(path, "override")),
+            reopens=self.flag(doc, "reopens", path),
+        )
+
+    def approval(self, raw: object, path: str) -> Approval | None:
+        if raw is None:
+            return None
+        doc = self.mapping(raw, path)
+        if doc is None:
+            return None
+        self.keys(doc, _APPROVAL_KEYS, path)
+        return Approval(self.names(doc, "roles", path))
+
+    def override(self, raw: object, path: str) -> ConsentOverride | None:
+        if raw is None:
+            return None
+        doc = self.mapping(raw, path)
+        if doc is None:
+            return None
+        self.keys(doc, _OVERRIDE_KEYS, path)
+        return ConsentOverride(
+            self.names(doc, "roles", path), self.names(doc, "reason_codes", path)
         )
 
     def workflow(self, raw: object) -> Workflow | None:
@@ -412,7 +437,10 @@ class _Builder:
             "personal": self.names(doc, "personal", ""),
             "roles": self.names(doc, "roles", ""),
             "description": self.text(doc, "description", ""),
+            "record_roles": self.names(doc, "record_roles", ""),
         }
+        if "assign_roles" in doc:
+            fields["assign_roles"] = self.names(doc, "assign_roles", "")
         if self.problems:
             return None
         try:
@@ -532,6 +560,10 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["roles"] = sorted(workflow.roles)
     if workflow.personal:
         doc["personal"] = sorted(workflow.personal)
+    if workflow.record_roles:
+        doc["record_roles"] = sorted(workflow.record_roles)
+    if workflow.assign_roles != frozenset({"supervisor"}):
+        doc["assign_roles"] = sorted(workflow.assign_roles)
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc
@@ -595,6 +627,20 @@ def _transition_doc(t: Transition) -> dict[str, Any]:
         out["labels"] = dict(t.labels)
     if t.description:
         out["description"] = t.description
+    return out | _operations_doc(t)
+
+
+def _operations_doc(t: Transition) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if t.approval is not None:
+        out["approval"] = {"roles": sorted(t.approval.roles)}
+    if t.override is not None:
+        out["override"] = {
+            "roles": sorted(t.override.roles),
+            "reason_codes": list(t.override.reason_codes),
+        }
+    if t.reopens:
+        out["reopens"] = True
     return out
 
 

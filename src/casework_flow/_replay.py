@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from ._audit import AuditEntry, ChainHead, EntryKind, verify
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Case
 from ._definition import Workflow
+from ._operations import pending_from, record_applied
 from ._timing import retime
 from .exceptions import ReplayError
 
@@ -61,10 +64,31 @@ def replay(
         if entry.kind is EntryKind.TRANSITION:
             case = retime(workflow, cal, case, _apply(workflow, case, entry), entry.at, entry.timer)
         elif entry.from_state != case.state or entry.to_state != case.state:
-            raise ReplayError(case.id, entry.seq, "a refusal that claims the state changed")
-        elif entry.timer is not None:
-            case = retime(workflow, cal, case, case, entry.at, entry.timer)
+            raise ReplayError(
+                case.id, entry.seq, f"a {entry.kind} entry that claims the state changed"
+            )
+        elif entry.kind is EntryKind.REFUSED:
+            if entry.timer is not None:
+                case = retime(workflow, cal, case, case, entry.at, entry.timer)
+        else:
+            case = _operation(case, entry)
     return case
+
+
+def _operation(case: Case, entry: AuditEntry) -> Case:
+    """Replay a step that does not move the case: a request, rejection, record, assignment."""
+    kind = entry.kind
+    if kind is EntryKind.APPROVAL_REQUESTED:
+        return pending_from(case, entry)
+    if kind is EntryKind.APPROVAL_REJECTED:
+        if case.pending is None:
+            raise ReplayError(case.id, entry.seq, "a rejection with no request pending")
+        return attrs.evolve(case, revision=case.revision + 1, pending=None)
+    if kind is EntryKind.RECORDED:
+        return record_applied(case, entry)
+    if kind is EntryKind.ASSIGNED:
+        return attrs.evolve(case, revision=case.revision + 1, assignee=entry.assignee)
+    raise ReplayError(case.id, entry.seq, f"a second {kind} entry")
 
 
 def _apply(workflow: Workflow, case: Case, entry: AuditEntry) -> Case:

@@ -7,6 +7,8 @@ would commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry
 from ._calendar import Calendar
 from ._case import Case
@@ -29,6 +31,7 @@ def apply_decision(
     workflow: Workflow,
     calendar: Calendar,
     timer: str | None = None,
+    details: Mapping[str, str] = EMPTY,
 ) -> tuple[Case, AuditEntry]:
     """Return the case after the step and the entry recording it.
 
@@ -71,6 +74,7 @@ def apply_decision(
         evidence=added,
         verdicts=decision.verdicts,
         timer=timer,
+        details=details,
     )
     if not allowed:
         if timer is None:

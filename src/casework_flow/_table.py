@@ -10,6 +10,13 @@ from ._definition import Workflow
 __all__ = ["format_trail"]
 
 _HEADERS = ("#", "when (UTC)", "actor", "step", "state after")
+_PREFIX = {
+    EntryKind.REFUSED: "REFUSED",
+    EntryKind.APPROVAL_REQUESTED: "REQUESTED",
+    EntryKind.APPROVAL_REJECTED: "REJECTED",
+    EntryKind.RECORDED: "RECORDED",
+    EntryKind.ASSIGNED: "ASSIGNED",
+}
 
 
 def format_trail(
@@ -24,8 +31,9 @@ def format_trail(
     notes: list[list[str]] = []
     for e in trail:
         step = e.event if e.kind is EntryKind.OPENED else _event_label(workflow, e, locales)
-        if e.kind is EntryKind.REFUSED:
-            step = f"REFUSED {step}"
+        prefix = _PREFIX.get(e.kind)
+        if prefix:
+            step = f"{prefix} {step}"
         rows.append(
             (
                 str(e.seq),
@@ -69,6 +77,13 @@ def _notes(e: AuditEntry, workflow: Workflow) -> list[str]:
     out = []
     if e.timer:
         out.append(f"timer: {e.timer}")
+    if e.details:
+        extra = {k: v for k, v in e.details.items() if k not in {"dest", "approvers"}}
+        if e.kind is EntryKind.APPROVAL_REQUESTED:
+            out.append(f"awaiting approval by {e.details.get('approvers', '')}")
+        if e.kind is EntryKind.ASSIGNED:
+            out.append(f"assigned from {extra.pop('from', '') or '(nobody)'} to {e.assignee}")
+        out.extend(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(extra.items()))
     if e.reason_code:
         out.append(f"reason code: {e.reason_code}")
     if e.reason:

@@ -216,7 +216,9 @@ def _check(args: argparse.Namespace) -> int:
             problems: list[str] = []
         except WorkflowError as exc:
             findings, problems = (), list(exc.problems)
-        errors = bool(problems) or any(f.severity == "error" or args.strict for f in findings)
+        errors = bool(problems) or any(
+            f.severity == "error" or (args.strict and f.severity == "warning") for f in findings
+        )
         failed = failed or errors
         results.append(
             {

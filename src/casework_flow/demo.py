@@ -23,7 +23,10 @@ from typing import Any
 
 from . import (
     Actor,
+    Approval,
     Calendar,
+    Case,
+    ConsentOverride,
     Deadline,
     Engine,
     ManualClock,
@@ -189,6 +192,7 @@ TRANSITIONS = (
         "Masuk penampungan sementara",
         roles={SW},
         guard=consent("shelter_admission"),
+        override=ConsentOverride({SPV}, ("URGENT_RISK",)),
     ),
     _t(
         "begin_assessment",
@@ -269,7 +273,8 @@ TRANSITIONS = (
         "referral_pending",
         "Refer to the shelter unit",
         "Rujuk ke UPT",
-        roles={SPV},
+        roles={SW},
+        approval=Approval({SPV}),
         requires=("shelter_unit",),
         guard=consent("shelter_referral")
         & evidence(
@@ -412,6 +417,8 @@ _ATTEMPT: dict[str, object] = {"contact_method": "phone", "contact_outcome": "no
 _FOLLOW: dict[str, object] = {"contact_method": "visit", "contact_outcome": "stable"}
 
 Step = tuple[str, Actor, dict[str, object], dict[str, str], str | None, float]
+APPROVE = "(approve)"
+"""In `HAPPY_PATH`, the step where the actor approves the pending request."""
 HAPPY_PATH: tuple[Step, ...] = (
     ("first_contact", WORKER, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
     ("admit_to_shelter", WORKER, {}, {"consent:shelter_admission": "D1"}, None, 0),
@@ -422,7 +429,8 @@ HAPPY_PATH: tuple[Step, ...] = (
     ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
     ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
     ("family_unresponsive", WORKER, {}, {}, "FAMILY_UNRESPONSIVE", 0),
-    ("refer_to_shelter_unit", SUPERVISOR, {"shelter_unit": "UPT Binjai"}, _REFERRAL_DOCS, None, 1),
+    ("refer_to_shelter_unit", WORKER, {"shelter_unit": "UPT Binjai"}, _REFERRAL_DOCS, None, 1),
+    (APPROVE, SUPERVISOR, {}, {}, None, 0),
     ("unit_accepts", SHELTER_HEAD_BINJAI, {}, {"handover_record": "D9"}, None, 2),
     (
         "start_rehabilitation",
@@ -444,6 +452,14 @@ HAPPY_PATH: tuple[Step, ...] = (
 reason code, days that pass before the step). Benchmarks and load tests replay it."""
 
 
+def take(engine: Engine, case_id: str, step: Step) -> Case:
+    """Take one step of `HAPPY_PATH` on a case (the clock is the caller's to move)."""
+    event, actor, data, evidence, code, _ = step
+    if event == APPROVE:
+        return engine.approve(case_id, actor=actor)
+    return engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
+
+
 def refused(engine: Engine, event: str, actor: Actor, **kw: object) -> None:
     """Try a step that must be refused, and print why."""
     try:
@@ -455,6 +471,42 @@ def refused(engine: Engine, event: str, actor: Actor, **kw: object) -> None:
     else:
         msg = f"{event} by {actor.id} should have been refused"
         raise AssertionError(msg)
+
+
+def _refer(engine: Engine, clock: ManualClock) -> None:
+    """The referral: refused without consent, requested, self-approval refused, approved."""
+    clock.advance(days=1)
+    referral_documents = {
+        "case_conference_minutes": "DOC-0173-05 minutes",
+        "referral_letter": "DOC-0173-06 surat rujukan",
+        "health_certificate": "DOC-0173-07 surat keterangan sehat",
+    }
+    refused(
+        engine,
+        "refer_to_shelter_unit",
+        WORKER,
+        data={"shelter_unit": "UPT Binjai"},
+        evidence=referral_documents,
+    )
+    requested = engine.fire(
+        CASE_ID,
+        "refer_to_shelter_unit",
+        actor=WORKER,
+        data={"shelter_unit": "UPT Pelayanan Sosial Gelandangan dan Pengemis Binjai"},
+        evidence={**referral_documents, "consent:shelter_referral": "DOC-0173-08 consent form"},
+        reason="Family unresponsive; the client consents to the Binjai unit.",
+    )
+    assert requested.pending is not None
+    print(f"\n{WORKER.id} requests refer_to_shelter_unit: waiting for a supervisor's approval")
+    try:
+        engine.approve(CASE_ID, actor=WORKER)
+    except TransitionRejected as exc:
+        print(f"{WORKER.id} tries to approve their own request: refused")
+        for r in exc.reasons:
+            print(f"   - {r.why}")
+    clock.advance(hours=3)
+    engine.approve(CASE_ID, actor=SUPERVISOR, note="Approved at the case conference.")
+    print(f"{SUPERVISOR.id} approves: the referral goes to the shelter unit")
 
 
 def play(engine: Engine, clock: ManualClock) -> None:
@@ -532,26 +584,7 @@ def play(engine: Engine, clock: ManualClock) -> None:
             f"run_due: {run.timer} {run.outcome}: {run.event}, {run.from_state} -> {run.to_state}"
         )
     assert not engine.run_due().runs, "a timer fires once"
-    clock.advance(days=1)
-    referral_documents = {
-        "case_conference_minutes": "DOC-0173-05 minutes",
-        "referral_letter": "DOC-0173-06 surat rujukan",
-        "health_certificate": "DOC-0173-07 surat keterangan sehat",
-    }
-    refused(
-        engine,
-        "refer_to_shelter_unit",
-        WORKER,
-        data={"shelter_unit": "UPT Binjai"},
-        evidence=referral_documents,
-    )
-    fire(
-        CASE_ID,
-        "refer_to_shelter_unit",
-        actor=SUPERVISOR,
-        data={"shelter_unit": "UPT Pelayanan Sosial Gelandangan dan Pengemis Binjai"},
-        evidence={**referral_documents, "consent:shelter_referral": "DOC-0173-08 consent form"},
-    )
+    _refer(engine, clock)
     clock.advance(days=2)
     fire(
         CASE_ID,

@@ -16,7 +16,7 @@ from .._audit import AuditEntry, EntryKind
 from .._case import Case
 from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
 from . import _cursor
-from ._protocol import DEFAULT_LEASE, Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot
 
 __all__ = ["InMemoryStore"]
 
@@ -73,20 +73,27 @@ class InMemoryStore:
         expected_revision: int,
     ) -> None:
         """Replace the case and append entries if revision and head are as expected."""
-        _same_case(case, entries)
+        self.commit_many([(case, entries, expected_revision)])
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Commit several cases under one lock, all or nothing."""
+        for case, entries, _ in changes:
+            _same_case(case, entries)
         with self._lock:
-            stored = self._cases.get(case.id)
-            if stored is None:
-                raise UnknownCase(case.id)
-            trail = self._trails[case.id]
-            if stored.revision != expected_revision or (
-                entries
-                and (entries[0].prev_hash != trail[-1].hash or entries[0].seq != len(trail) + 1)
-            ):
-                raise ConcurrentModification(case.id, expected_revision, stored.revision)
-            self._cases[case.id] = case
-            trail.extend(entries)
-            self._leases.pop(case.id, None)
+            for case, entries, expected in changes:
+                stored = self._cases.get(case.id)
+                if stored is None:
+                    raise UnknownCase(case.id)
+                trail = self._trails[case.id]
+                if stored.revision != expected or (
+                    entries
+                    and (entries[0].prev_hash != trail[-1].hash or entries[0].seq != len(trail) + 1)
+                ):
+                    raise ConcurrentModification(case.id, expected, stored.revision)
+            for case, entries, _ in changes:
+                self._cases[case.id] = case
+                self._trails[case.id].extend(entries)
+                self._leases.pop(case.id, None)
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return a copy of the case's trail."""

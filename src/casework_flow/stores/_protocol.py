@@ -23,9 +23,13 @@ from attrs import field, frozen
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
 
-__all__ = ["DEFAULT_LEASE", "Page", "Query", "Snapshot", "Store"]
+__all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store"]
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
+
+
+Change = tuple[Case, Sequence[AuditEntry], int]
+"""One case's part of `Store.commit_many`: the case, its new entries, the revision expected."""
 
 
 @frozen
@@ -133,6 +137,17 @@ class Store(Protocol):
         Raises:
             UnknownCase: if there is no such case.
             ConcurrentModification: if the revision or the trail's head moved on.
+        """
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Commit several cases at once, all or nothing.
+
+        Each change is ``(case, entries, expected_revision)``, checked as `commit`
+        checks one; if any check fails, nothing at all is written.
+
+        Raises:
+            UnknownCase: if a case is not stored.
+            ConcurrentModification: if any case moved on; nothing is written.
         """
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:

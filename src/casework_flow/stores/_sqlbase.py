@@ -22,7 +22,7 @@ from ..exceptions import (
 )
 from . import _cursor, _sql
 from ._memory import _same_case
-from ._protocol import DEFAULT_LEASE, Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot
 
 __all__ = ["SqlStore"]
 
@@ -112,34 +112,52 @@ class SqlStore:
         expected_revision: int,
     ) -> None:
         """Replace the case and append entries, if revision and head are as expected."""
-        _same_case(case, entries)
-        m = self._mark
+        self.commit_many([(case, entries, expected_revision)])
+
+    def commit_many(self, changes: Sequence[Change]) -> None:
+        """Commit several cases in one transaction, all or nothing.
+
+        Rows are locked in case-id order, so two bulk commits cannot deadlock.
+        """
+        for case, entries, _ in changes:
+            _same_case(case, entries)
         with self._write("commit a step") as conn:
-            row = conn.execute(
-                "SELECT revision, head_seq, head_hash, changed_at FROM casework_cases"  # noqa: S608 - fixed names
-                f" WHERE id = {m}{self._lock_row}",
-                (case.id,),
-            ).fetchone()
-            if row is None:
-                raise UnknownCase(case.id)
-            revision, head_seq, head_hash, changed = row
-            if revision != expected_revision or (
-                entries and (entries[0].prev_hash != head_hash or entries[0].seq != head_seq + 1)
-            ):
-                raise ConcurrentModification(case.id, expected_revision, revision)
-            head = entries[-1].head if entries else ChainHead(head_seq, head_hash)
-            values = _sql.case_row(case, _sql.changed_at(entries, changed), head)
-            conn.execute(
-                f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
-                f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
-                f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m}, timer_at = {m},"
-                f" lease_until = NULL WHERE id = {m}",
-                (*values[1:], case.id),
-            )
-            try:
-                self._insert_entries(conn, entries)
-            except self._unique:
-                raise ConcurrentModification(case.id, expected_revision, revision) from None
+            for case, entries, expected in sorted(changes, key=lambda c: c[0].id):
+                self._commit_in(conn, case, entries, expected)
+
+    def _commit_in(
+        self,
+        conn: Any,  # noqa: ANN401 - a DB-API connection of the dialect
+        case: Case,
+        entries: Sequence[AuditEntry],
+        expected_revision: int,
+    ) -> None:
+        m = self._mark
+        row = conn.execute(
+            "SELECT revision, head_seq, head_hash, changed_at FROM casework_cases"  # noqa: S608 - fixed names
+            f" WHERE id = {m}{self._lock_row}",
+            (case.id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownCase(case.id)
+        revision, head_seq, head_hash, changed = row
+        if revision != expected_revision or (
+            entries and (entries[0].prev_hash != head_hash or entries[0].seq != head_seq + 1)
+        ):
+            raise ConcurrentModification(case.id, expected_revision, revision)
+        head = entries[-1].head if entries else ChainHead(head_seq, head_hash)
+        values = _sql.case_row(case, _sql.changed_at(entries, changed), head)
+        conn.execute(
+            f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
+            f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
+            f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m}, timer_at = {m},"
+            f" lease_until = NULL WHERE id = {m}",
+            (*values[1:], case.id),
+        )
+        try:
+            self._insert_entries(conn, entries)
+        except self._unique:
+            raise ConcurrentModification(case.id, expected_revision, revision) from None
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's whole trail, oldest first."""

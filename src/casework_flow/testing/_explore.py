@@ -23,12 +23,13 @@ from datetime import timedelta
 from itertools import product
 from typing import Any, Final
 
+import attrs
 from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._calendar import DEFAULT_CALENDAR
 from .._case import Actor, Case
-from .._decide import CompiledWorkflow
+from .._decide import CompiledWorkflow, Decision
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import EMPTY, FrozenMap, freeze
@@ -45,6 +46,7 @@ from .._guards import (
     _TimeSinceOpened,
     walk,
 )
+from .._operations import approval_details, requested
 from .._step import apply_decision
 from .._table import format_trail
 from ..exceptions import InvalidInput
@@ -54,6 +56,7 @@ from ._strategies import _fact_values
 __all__ = ["Exploration", "explore"]
 
 _ASSIGNEE: Final = "worker-a"
+_APPROVER: Final = "approver-1"
 _REASON: Final = "as recorded"
 _TICK: Final = timedelta(seconds=1)
 
@@ -275,10 +278,34 @@ def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
     return case, tuple(engine.trail("CASE-1"))
 
 
+def _approved(
+    workflow: Workflow, case: Case, head: ChainHead, ctx: GuardContext, decision: Decision
+) -> tuple[Case, tuple[AuditEntry, ...]]:
+    """A request and its approval by someone else holding an approving role, as one move."""
+    asked, request = requested(case, head, ctx, decision, _REASON, details={})
+    assert asked.pending is not None  # noqa: S101 - requested() sets it
+    approver = Actor(_APPROVER, asked.pending.approvers)
+    by_approver = GuardContext(
+        case=asked, actor=approver, event=ctx.event, payload=ctx.payload,
+        evidence=ctx.supplied_evidence, now=ctx.now, reason_code=ctx.reason_code,
+        history=lambda: (),
+    )  # fmt: skip
+    done, approval = apply_decision(
+        asked, request.head, by_approver, decision, _REASON,
+        workflow=workflow, calendar=DEFAULT_CALENDAR,
+        details=approval_details(asked.pending, None),
+    )  # fmt: skip
+    return attrs.evolve(done, pending=None), (request, approval)
+
+
 def _moves(
     compiled: CompiledWorkflow, plan: _Plan, case: Case, trail: tuple[AuditEntry, ...]
-) -> Iterator[tuple[Case, AuditEntry]]:
-    """Every step that would commit from this case, as (case after, entry)."""
+) -> Iterator[tuple[Case, tuple[AuditEntry, ...]]]:
+    """Every step that would commit from this case, as (case after, entries).
+
+    A transition that needs approval is requested and approved at once, by someone
+    holding an approving role who is not the requester: two entries, one move.
+    """
     workflow = compiled.workflow
     head = ChainHead(trail[-1].seq, trail[-1].hash)
     last = trail[-1].at
@@ -299,11 +326,17 @@ def _moves(
                         history=lambda: trail,
                     )
                     decision = compiled.decide(ctx, _REASON)
-                    if decision.allowed:
-                        yield apply_decision(
-                            case, head, ctx, decision, _REASON,
-                            workflow=workflow, calendar=DEFAULT_CALENDAR,
-                        )  # fmt: skip
+                    if not decision.allowed:
+                        continue
+                    t = decision.transition
+                    if t is not None and t.approval is not None:
+                        yield _approved(workflow, case, head, ctx, decision)
+                        continue
+                    after, entry = apply_decision(
+                        case, head, ctx, decision, _REASON,
+                        workflow=workflow, calendar=DEFAULT_CALENDAR,
+                    )  # fmt: skip
+                    yield after, (entry,)
 
 
 def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
@@ -336,9 +369,9 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
     for _ in range(depth):
         following: list[tuple[Case, tuple[AuditEntry, ...]]] = []
         for case, trail in frontier:
-            for after, entry in _moves(compiled, plan, case, trail):
+            for after, entries in _moves(compiled, plan, case, trail):
                 taken += 1
-                path = (*trail, entry)
+                path = (*trail, *entries)
                 violation = _broken(workflow, rules, path)
                 if violation is not None:
                     break

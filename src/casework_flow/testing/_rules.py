@@ -71,6 +71,9 @@ class Rule:
         raise NotImplementedError
 
 
+_MOVES = frozenset({EntryKind.OPENED, EntryKind.TRANSITION})
+
+
 @frozen
 class Reach:
     """Entering a state (the subject of `never`)."""
@@ -116,7 +119,7 @@ class Never(Rule):
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the newest step."""
         step = trail[-1]
-        if step.kind is EntryKind.REFUSED or step.to_state != self.target.state:
+        if step.kind not in _MOVES or step.to_state != self.target.state:
             return None
         if step.kind is EntryKind.TRANSITION and step.from_state == step.to_state:
             return None
@@ -314,10 +317,15 @@ def _fresh(workflow: Workflow) -> tuple[Engine, ManualClock]:
 
 
 def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
-    """Let the step's time pass and fire it; False when it was refused or unknown."""
+    """Let the step's time pass and fire it; False when it was refused or unknown.
+
+    A step that needs approval is approved at once by someone else with an approving
+    role (if the approval is refused, the request stays pending and the step counts
+    as refused).
+    """
     clock.advance(step.advance)
     try:
-        engine.fire(
+        case = engine.fire(
             case_id,
             step.event,
             actor=step.actor,
@@ -326,6 +334,8 @@ def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
             reason=step.reason,
             reason_code=step.reason_code,
         )
+        if case.pending is not None:
+            engine.approve(case_id, actor=Actor("approver-1", case.pending.approvers))
     except (TransitionRejected, UnknownEvent):
         return False
     return True

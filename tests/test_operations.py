@@ -1,0 +1,463 @@
+"""Approvals, consent overrides, records, assignment and reopening."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casework_flow import (
+    Actor,
+    Approval,
+    ConcurrentModification,
+    ConsentOverride,
+    Engine,
+    EntryKind,
+    InvalidInput,
+    ManualClock,
+    State,
+    Store,
+    Transition,
+    TransitionRejected,
+    Workflow,
+    WorkflowError,
+    check_workflow,
+    consent,
+    demo,
+    dump_workflow,
+    evidence,
+    loads_workflow,
+    replay,
+)
+
+from .stores import make_store
+
+START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+SW = Actor("sw-031", {"social_worker"})
+SW2 = Actor("sw-044", {"social_worker"})
+SPV = Actor("spv-002", {"supervisor"})
+SPV2 = Actor("spv-007", {"supervisor"})
+HEAD = Actor("kabid-01", {"supervisor", "head_of_division"})
+
+
+def child_protection() -> Workflow:
+    """A child-protection process with a four-eyes removal and a consent override."""
+    return Workflow(
+        name="child-protection",
+        version=1,
+        initial="report",
+        states=[
+            State("report"),
+            State("investigation"),
+            State("safety_plan"),
+            State("placement"),
+            State("closed", terminal=True),
+        ],
+        transitions=[
+            Transition("investigate", source="report", dest="investigation",
+                       roles={"social_worker"}),
+            Transition(
+                "agree_safety_plan", source="investigation", dest="safety_plan",
+                roles={"social_worker"}, guard=consent("safety_plan"),
+                override=ConsentOverride({"head_of_division"}, ("IMMINENT_DANGER",)),
+            ),
+            Transition(
+                "place_in_care", source=("investigation", "safety_plan"), dest="placement",
+                roles={"social_worker"}, approval=Approval({"supervisor"}),
+                guard=evidence("risk_assessment"), requires=("placement_address",),
+            ),
+            Transition("close", source=("safety_plan", "placement"), dest="closed",
+                       roles={"supervisor"}, reason_required=True),
+            Transition("reopen", source="closed", dest="investigation", roles={"supervisor"},
+                       reason_required=True, reopens=True),
+        ],
+        record_roles={"social_worker", "supervisor"},
+        assign_roles={"supervisor"},
+    )  # fmt: skip
+
+
+WF = child_protection()
+
+
+def engine_with(store: Store | None = None) -> tuple[Engine, ManualClock]:
+    clock = ManualClock(START)
+    return Engine([WF], store=store, clock=clock), clock
+
+
+def investigating(engine: Engine, case_id: str = "CP-1") -> None:
+    engine.open(WF.name, case_id, actor=SW, assignee=SW.id)
+    engine.fire(case_id, "investigate", actor=SW)
+
+
+def request_placement(engine: Engine, case_id: str = "CP-1", by: Actor = SW) -> None:
+    engine.fire(
+        case_id,
+        "place_in_care",
+        actor=by,
+        data={"placement_address": "foster family, Medan Johor"},
+        evidence={"risk_assessment": "RA-7"},
+        reason="Severe neglect found on the home visit.",
+    )
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+def test_a_request_waits_and_blocks_other_steps_until_approved():
+    engine, clock = engine_with()
+    investigating(engine)
+    request_placement(engine)
+    case = engine.get("CP-1")
+    assert case.state == "investigation"
+    assert case.pending is not None
+    assert (case.pending.event, case.pending.requested_by) == ("place_in_care", SW.id)
+    with pytest.raises(TransitionRejected, match="waiting for approval"):
+        engine.fire("CP-1", "agree_safety_plan", actor=SW, evidence={"consent:safety_plan": "C"})
+    clock.advance(hours=2)
+    approved = engine.approve("CP-1", actor=SPV, note="Seen the file.")
+    assert approved.state == "placement"
+    assert approved.pending is None
+    assert approved.data["placement_address"] == "foster family, Medan Johor"
+    entry = engine.trail("CP-1")[-1]
+    assert (entry.kind, entry.actor_id, entry.event) == (
+        EntryKind.TRANSITION,
+        SPV.id,
+        "place_in_care",
+    )
+    assert entry.details["requested_by"] == SW.id
+    assert entry.details["decision"] == "approved"
+    assert entry.details["note"] == "Seen the file."
+    assert entry.reason == "Severe neglect found on the home visit."
+    request = engine.trail("CP-1")[int(entry.details["request_seq"]) - 1]
+    assert (request.kind, request.actor_id) == (EntryKind.APPROVAL_REQUESTED, SW.id)
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+    assert engine.verify("CP-1").ok
+
+
+def test_self_approval_and_the_wrong_role_are_refused_and_recorded():
+    engine, _ = engine_with()
+    investigating(engine)
+    request_placement(engine)
+    with pytest.raises(TransitionRejected) as info:
+        engine.approve("CP-1", actor=SW)
+    whys = [r.why for r in info.value.reasons]
+    assert "sw-031 requested place_in_care; someone else must approve it" in whys
+    assert "sw-031 acts as social_worker; to approve needs supervisor" in whys
+    with pytest.raises(TransitionRejected, match="to approve needs supervisor"):
+        engine.approve("CP-1", actor=SW2)
+    refusals = [e for e in engine.trail("CP-1") if e.kind is EntryKind.REFUSED]
+    assert [e.actor_id for e in refusals] == [SW.id, SW2.id]
+    assert engine.get("CP-1").pending is not None
+
+
+def test_a_supervisor_who_requested_cannot_approve_but_another_can():
+    engine, _ = engine_with()
+    investigating(engine)
+    dual = Actor("spv-002", {"supervisor", "social_worker"})
+    request_placement(engine, by=dual)
+    with pytest.raises(TransitionRejected, match="someone else must approve"):
+        engine.approve("CP-1", actor=dual)
+    assert engine.approve("CP-1", actor=SPV2).state == "placement"
+
+
+def test_a_rejection_needs_a_reason_and_drops_the_request():
+    engine, _ = engine_with()
+    investigating(engine)
+    request_placement(engine)
+    with pytest.raises(TransitionRejected, match="a rejection needs a written reason"):
+        engine.reject("CP-1", actor=SPV, reason=" ")
+    case = engine.reject("CP-1", actor=SPV, reason="Try a safety plan with the aunt first.")
+    assert case.pending is None
+    assert case.state == "investigation"
+    last = engine.trail("CP-1")[-1]
+    assert (last.kind, last.actor_id, last.reason) == (
+        EntryKind.APPROVAL_REJECTED, SPV.id, "Try a safety plan with the aunt first.",
+    )  # fmt: skip
+    assert last.details["requested_by"] == SW.id
+    with pytest.raises(TransitionRejected, match="nothing on CP-1 is waiting"):
+        engine.approve("CP-1", actor=SPV)
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+def test_an_approval_checks_the_transition_again():
+    engine, _ = engine_with()
+    investigating(engine)
+    engine.fire("CP-1", "agree_safety_plan", actor=SW, evidence={"consent:safety_plan": "C-1"})
+    request_placement(engine)
+    assert engine.approve("CP-1", actor=SPV).state == "placement"
+
+
+people = st.builds(
+    Actor,
+    st.sampled_from([SW.id, SW2.id, SPV.id, "spv-x"]),
+    st.sets(st.sampled_from(["social_worker", "supervisor", "visitor"]), max_size=2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(requester=people, approvers=st.lists(people, min_size=1, max_size=5))
+def test_no_approval_by_the_requester_ever_succeeds(requester, approvers):
+    engine, _ = engine_with()
+    investigating(engine)
+    requester = Actor(requester.id, requester.roles | {"social_worker"})
+    request_placement(engine, by=requester)
+    for approver in approvers:
+        may = approver.id != requester.id and "supervisor" in approver.roles
+        try:
+            case = engine.approve("CP-1", actor=approver)
+        except TransitionRejected:
+            assert not may
+            assert engine.get("CP-1").pending is not None
+            continue
+        assert may
+        assert case.state == "placement"
+        approval = engine.trail("CP-1")[-1]
+        assert approval.actor_id != approval.details["requested_by"]
+        break
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+# --- consent overrides --------------------------------------------------------------------
+
+
+def test_missing_consent_can_be_overridden_only_as_declared():
+    engine, _ = engine_with()
+    investigating(engine)
+    with pytest.raises(TransitionRejected, match="no consent to safety_plan"):
+        engine.fire("CP-1", "agree_safety_plan", actor=SW)
+    attempts = [
+        ({"override_by": SW}, "cannot override their own step"),
+        ({"override_by": SPV}, "an override of agree_safety_plan needs head_of_division"),
+        ({"override_by": HEAD, "reason": "x"}, "needs a reason code: one of IMMINENT_DANGER"),
+        ({"override_by": HEAD, "reason_code": "IMMINENT_DANGER"}, "needs a written reason"),
+    ]
+    for kw, why in attempts:
+        with pytest.raises(TransitionRejected, match=why):
+            engine.fire("CP-1", "agree_safety_plan", actor=SW, **kw)
+    case = engine.fire(
+        "CP-1",
+        "agree_safety_plan",
+        actor=SW,
+        override_by=HEAD,
+        reason_code="IMMINENT_DANGER",
+        reason="The mother cannot be reached and the child is at risk tonight.",
+    )
+    assert case.state == "safety_plan"
+    entry = engine.trail("CP-1")[-1]
+    assert entry.actor_id == SW.id
+    assert entry.details["overridden_by"] == HEAD.id
+    assert entry.details["overridden"] == "consent to safety_plan"
+    assert [v.passed for v in entry.verdicts] == [False]
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+def test_only_consent_can_be_overridden():
+    engine, _ = engine_with()
+    engine.open(WF.name, "CP-1", actor=SW)
+    with pytest.raises(TransitionRejected, match="only missing consent can be overridden"):
+        engine.fire(
+            "CP-1", "place_in_care", actor=SW, override_by=HEAD,
+            reason_code="IMMINENT_DANGER", reason="urgent",
+        )  # fmt: skip
+
+
+def test_the_checks_list_overrides_approvals_and_reopenings():
+    infos = {(f.code, f.path) for f in check_workflow(WF) if f.severity == "info"}
+    assert infos == {
+        ("consent-override", "transitions[1].override"),
+        ("approval", "transitions[2].approval"),
+        ("reopening", "transitions[4]"),
+    }
+    seed = {f.code for f in check_workflow(demo.build_workflow()) if f.severity == "info"}
+    assert {"consent-override", "approval"} <= seed
+
+
+# --- records, reopening ----------------------------------------------------------------------
+
+
+def test_records_change_data_without_moving_the_case():
+    engine, clock = engine_with()
+    investigating(engine)
+    clock.advance(days=1)
+    case = engine.record(
+        "CP-1", "home_visit", actor=SW, data={"school_attendance": "irregular"},
+        evidence={"home_visit_report": "HV-3"}, reason="Unannounced visit.",
+    )  # fmt: skip
+    assert (case.state, case.revision) == ("investigation", 3)
+    assert case.data["school_attendance"] == "irregular"
+    entry = engine.trail("CP-1")[-1]
+    assert (entry.kind, entry.event, entry.from_state, entry.to_state) == (
+        EntryKind.RECORDED, "home_visit", "investigation", "investigation",
+    )  # fmt: skip
+    with pytest.raises(TransitionRejected, match="recording needs social_worker or supervisor"):
+        engine.record("CP-1", "note", actor=Actor("clerk-1", {"clerk"}), data={"x": 1})
+    with pytest.raises(InvalidInput, match="must be an identifier"):
+        engine.record("CP-1", "home visit!", actor=SW)
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+def test_a_closed_case_reopens_only_through_its_declared_transition():
+    engine, _ = engine_with()
+    investigating(engine)
+    engine.fire("CP-1", "agree_safety_plan", actor=SW, evidence={"consent:safety_plan": "C"})
+    engine.fire("CP-1", "close", actor=SPV, reason="Plan working.")
+    before = list(engine.trail("CP-1"))
+    with pytest.raises(TransitionRejected, match="closed"):
+        engine.record("CP-1", "note", actor=SW)
+    with pytest.raises(TransitionRejected, match="a written reason is needed for reopen"):
+        engine.fire("CP-1", "reopen", actor=SPV)
+    with pytest.raises(TransitionRejected, match="reopen needs supervisor"):
+        engine.fire("CP-1", "reopen", actor=SW, reason="New report")
+    case = engine.fire("CP-1", "reopen", actor=SPV, reason="A new report from the school.")
+    assert case.state == "investigation"
+    assert list(engine.trail("CP-1"))[: len(before)] == before
+    assert replay(WF, engine.trail("CP-1")) == case
+
+
+def test_reopenings_and_operations_are_checked_when_built():
+    with pytest.raises(WorkflowError) as info:
+        Workflow(
+            name="bad", version=1, initial="a",
+            states=[State("a"), State("z", terminal=True)],
+            transitions=[
+                Transition("go", source="a", dest="z", approval=Approval(set()),
+                           override=ConsentOverride({"supervisor"}, ())),
+                Transition("back", source="z", dest="a", reopens=True),
+                Transition("again", source="a", dest="z", reopens=True, roles={"x"},
+                           reason_required=True),
+                Transition("leave", source="z", dest="a", roles={"x"}),
+            ],
+        )  # fmt: skip
+    text = str(info.value)
+    assert "go: an approval must name the approving roles" in text
+    assert "go: an override needs a list of reason codes" in text
+    assert "go: an override is declared but the guard asks for no consent" in text
+    assert "back: a reopening must name roles and require a reason" in text
+    assert "again reopens from a, which are not terminal" in text
+    assert "leave leaves terminal state 'z'" in text
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "toml"])
+def test_operations_round_trip_through_files(fmt):
+    assert loads_workflow(dump_workflow(WF, fmt), fmt) == WF
+
+
+# --- assignment ---------------------------------------------------------------------------
+
+
+def test_assignment_is_audited_and_needs_the_role():
+    engine, _ = engine_with()
+    investigating(engine)
+    with pytest.raises(TransitionRejected, match="assigning cases needs supervisor"):
+        engine.assign("CP-1", SW2.id, actor=SW)
+    case = engine.assign("CP-1", SW2.id, actor=SPV, reason="Caseload balance.")
+    assert case.assignee == SW2.id
+    entry = engine.trail("CP-1")[-1]
+    assert (entry.kind, entry.assignee, entry.details["from"]) == (
+        EntryKind.ASSIGNED, SW2.id, SW.id,
+    )  # fmt: skip
+    assert replay(WF, engine.trail("CP-1")) == case
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with make_store(request.param, tmp_path) as s:
+        yield s
+
+
+def test_bulk_reassignment_moves_every_case_of_a_worker(store):
+    engine, _ = engine_with(store)
+    for i in range(7):
+        engine.open(WF.name, f"CP-{i}", actor=SW, assignee=SW.id if i < 5 else SW2.id)
+    moved = engine.reassign(SW.id, "sw-050", actor=SPV, reason="sw-031 left the division.")
+    assert sorted(c.id for c in moved) == [f"CP-{i}" for i in range(5)]
+    assert {c.id for c in store.find(engine_query("sw-050")).cases} == {c.id for c in moved}
+    for case in moved:
+        last = engine.trail(case.id)[-1]
+        assert (last.kind, last.details["from"], last.reason) == (
+            EntryKind.ASSIGNED, SW.id, "sw-031 left the division.",
+        )  # fmt: skip
+    assert engine.get("CP-6").assignee == SW2.id
+
+
+def engine_query(assignee: str):  # type: ignore[no-untyped-def]
+    from casework_flow import Query  # noqa: PLC0415 - one use
+
+    return Query(assignee=assignee)
+
+
+class Meddling:
+    """A store that lets someone else change one case between its load and the commit."""
+
+    def __init__(self, inner: Store, victim: str, meddle) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.victim, self.meddle = inner, victim, meddle
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def load(self, case_id: str):  # type: ignore[no-untyped-def]
+        snap = self.inner.load(case_id)
+        if case_id == self.victim:
+            self.meddle()
+        return snap
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(n=st.integers(2, 12), data=st.data())
+def test_bulk_reassignment_is_all_or_nothing(store, n, data):
+    k = data.draw(st.integers(0, n - 1), label="failing case")
+    prefix = f"R{n}-{k}-{data.draw(st.integers(0, 10**6))}"
+    base, _ = engine_with(store)
+    ids = [f"{prefix}-{i:02d}" for i in range(n)]
+    for case_id in ids:
+        base.open(WF.name, case_id, actor=SW, assignee="sw-leaving")
+    trails = {c: list(base.trail(c)) for c in ids}
+
+    def someone_else_steps_in() -> None:
+        base.fire(ids[k], "investigate", actor=SW2)
+
+    engine = Engine([WF], store=Meddling(store, ids[k], someone_else_steps_in), clock=lambda: START)
+    with pytest.raises(ConcurrentModification):
+        engine.reassign("sw-leaving", "sw-new", actor=SPV, reason="left", query=None)
+    for case_id in ids:
+        case = store.load(case_id).case
+        assert case.assignee == "sw-leaving"
+        stored = list(store.trail(case_id))
+        # The meddled case has the other worker's step too, and nothing of ours.
+        assert stored[: len(trails[case_id])] == trails[case_id]
+        if case_id != ids[k]:
+            assert stored == trails[case_id]
+    assert not [e for c in ids for e in store.trail(c) if e.kind is EntryKind.ASSIGNED]
+
+
+def test_a_bulk_reassignment_by_the_wrong_role_writes_nothing():
+    engine, _ = engine_with()
+    for i in range(3):
+        engine.open(WF.name, f"CP-{i}", actor=SW, assignee=SW.id)
+    with pytest.raises(TransitionRejected, match="assigning cases needs supervisor"):
+        engine.reassign(SW.id, SW2.id, actor=SW, reason="swap")
+    assert all(engine.get(f"CP-{i}").assignee == SW.id for i in range(3))
+    with pytest.raises(InvalidInput, match="written reason"):
+        engine.reassign(SW.id, SW2.id, actor=SPV, reason="")
+
+
+def test_the_seed_story_shows_approval_and_a_refused_self_approval():
+    clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
+    engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
+    demo.play(engine, clock)
+    trail = engine.trail(demo.CASE_ID)
+    kinds = [(e.kind, e.actor_id, e.event) for e in trail]
+    assert (EntryKind.APPROVAL_REQUESTED, demo.WORKER.id, "refer_to_shelter_unit") in kinds
+    refused = [e for e in trail if e.details.get("decision") == "approval refused"]
+    assert [e.actor_id for e in refused] == [demo.WORKER.id]
+    approved = [e for e in trail if e.details.get("decision") == "approved"]
+    assert [(e.actor_id, e.to_state) for e in approved] == [
+        (demo.SUPERVISOR.id, "referral_pending")
+    ]
+    assert timedelta(0) < approved[0].at - trail[approved[0].seq - 3].at
