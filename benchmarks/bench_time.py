@@ -85,7 +85,7 @@ def build(path: Path, total: int, due: int) -> None:
     SQLiteStore(path).close()  # creates the schema
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
-    marks = ", ".join(["?"] * 13)
+    marks = ", ".join(["?"] * 14)
     start = time.perf_counter()
     moment = [NOW]
     for first in range(0, total, CHUNK):

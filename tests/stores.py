@@ -91,6 +91,7 @@ INDEXED_QUERIES = {
     "changed": Query(changed=(START, START + timedelta(days=1))),
     "due": Query(due_before=START),
     "timers": Query(timers_due=START),
+    "unit": Query(unit="upt-binjai"),
 }
 """One query of each kind a case system makes, to check index use."""
 Factory = Callable[[], Store]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from casework_flow import (
     EntryKind,
     InvalidInput,
     ManualClock,
+    Query,
     State,
     Store,
     Transition,
@@ -384,9 +386,7 @@ def test_bulk_reassignment_moves_every_case_of_a_worker(store):
     assert engine.get("CP-6").assignee == SW2.id
 
 
-def engine_query(assignee: str):  # type: ignore[no-untyped-def]
-    from casework_flow import Query  # noqa: PLC0415 - one use
-
+def engine_query(assignee: str) -> Query:
     return Query(assignee=assignee)
 
 
@@ -461,3 +461,78 @@ def test_the_seed_story_shows_approval_and_a_refused_self_approval():
         (demo.SUPERVISOR.id, "referral_pending")
     ]
     assert timedelta(0) < approved[0].at - trail[approved[0].seq - 3].at
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+MEDAN_SPV = Actor("spv-002", {"supervisor"}, units={"dinsos-medan"})
+UPT_HEAD = Actor("upt-head", {"supervisor"}, units={"upt-binjai"})
+UPT_CLERK = Actor("upt-clerk", {"clerk"}, units={"upt-binjai"})
+
+
+def test_a_transfer_is_accepted_by_the_receiving_unit(store):
+    engine, clock = engine_with(store)
+    engine.open(WF.name, "CP-1", actor=SW, assignee=SW.id, unit="dinsos-medan")
+    with pytest.raises(TransitionRejected, match="transferring a case needs supervisor"):
+        engine.transfer("CP-1", "upt-binjai", actor=SW, reason="needs a shelter")
+    with pytest.raises(InvalidInput, match="written reason"):
+        engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="")
+    asked = engine.transfer(
+        "CP-1", "upt-binjai", actor=MEDAN_SPV, to_assignee="upt-sw-3", reason="Shelter needed."
+    )
+    assert asked.transfer is not None
+    assert asked.unit == "dinsos-medan"
+    with pytest.raises(TransitionRejected, match="already waiting"):
+        engine.transfer("CP-1", "upt-deli", actor=MEDAN_SPV, reason="again")
+    with pytest.raises(TransitionRejected, match="the receiving unit must answer"):
+        engine.accept_transfer("CP-1", actor=MEDAN_SPV)
+    clock.advance(days=1)
+    moved = engine.accept_transfer("CP-1", actor=UPT_HEAD, reason="Bed available.")
+    assert (moved.unit, moved.assignee, moved.transfer) == ("upt-binjai", "upt-sw-3", None)
+    kinds = [e.kind for e in engine.trail("CP-1")]
+    assert kinds[-2:] == [EntryKind.TRANSFER_REQUESTED, EntryKind.TRANSFER_ACCEPTED]
+    assert [c.id for c in store.find(Query(unit="upt-binjai")).cases] == ["CP-1"]
+    assert not store.find(Query(unit="dinsos-medan")).cases
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+def test_a_transfer_can_be_refused_with_a_reason():
+    engine, _ = engine_with()
+    engine.open(WF.name, "CP-1", actor=SW, assignee=SW.id, unit="dinsos-medan")
+    engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="Shelter needed.")
+    with pytest.raises(TransitionRejected, match="a refusal needs a written reason"):
+        engine.refuse_transfer("CP-1", actor=UPT_HEAD, reason="")
+    refused = engine.refuse_transfer("CP-1", actor=UPT_HEAD, reason="The unit is full.")
+    assert (refused.unit, refused.assignee, refused.transfer) == ("dinsos-medan", SW.id, None)
+    last = engine.trail("CP-1")[-1]
+    assert (last.kind, last.reason) == (EntryKind.TRANSFER_REFUSED, "The unit is full.")
+    with pytest.raises(TransitionRejected, match="no transfer of CP-1 is waiting"):
+        engine.accept_transfer("CP-1", actor=UPT_HEAD)
+    assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
+
+
+def test_receiving_roles_are_checked():
+    wf = attrs.evolve(WF, receive_roles={"supervisor"}, version=2)
+    engine = Engine([wf], clock=lambda: START)
+    engine.open(wf.name, "CP-1", actor=SW, unit="dinsos-medan")
+    engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="Shelter needed.")
+    with pytest.raises(TransitionRejected, match="answering a transfer needs supervisor"):
+        engine.accept_transfer("CP-1", actor=UPT_CLERK)
+
+
+def test_the_seed_story_transfers_the_case_to_the_shelter_unit_and_back():
+    clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
+    engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
+    demo.play(engine, clock)
+    moves = [
+        (e.kind, e.actor_id, e.details.get("to_unit"))
+        for e in engine.trail(demo.CASE_ID)
+        if e.event == "transfer"
+    ]
+    assert moves == [
+        (EntryKind.TRANSFER_REQUESTED, demo.SUPERVISOR.id, demo.BINJAI),
+        (EntryKind.TRANSFER_ACCEPTED, demo.SHELTER_HEAD_BINJAI.id, demo.BINJAI),
+        (EntryKind.TRANSFER_REQUESTED, demo.SHELTER_HEAD_BINJAI.id, demo.MEDAN),
+        (EntryKind.TRANSFER_ACCEPTED, demo.SUPERVISOR.id, demo.MEDAN),
+    ]
+    assert engine.get(demo.CASE_ID).unit == demo.MEDAN

@@ -57,6 +57,12 @@ class EntryKind(StrEnum):
     """Data or documents were recorded without a change of state."""
     ASSIGNED = "assigned"
     """The case was given to another worker."""
+    TRANSFER_REQUESTED = "transfer_requested"
+    """A transfer to another unit was asked for; the receiving side must answer."""
+    TRANSFER_ACCEPTED = "transfer_accepted"
+    """The receiving unit accepted the case; it owns it now."""
+    TRANSFER_REFUSED = "transfer_refused"
+    """The receiving unit refused the case, with a reason; nothing moved."""
 
 
 @frozen

@@ -11,7 +11,7 @@ from attrs import field, frozen
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
 from ._timing import DeadlineClock
 
-__all__ = ["Actor", "Case", "Pending"]
+__all__ = ["Actor", "Case", "Pending", "Transfer"]
 
 
 def _roles(value: Iterable[str] | str) -> frozenset[str]:
@@ -35,6 +35,9 @@ class Actor:
     Attributes:
         id: A stable id from the host's user directory; never a client's name.
         roles: The roles this actor holds, such as ``social_worker`` or ``supervisor``.
+        units: The units or organisations the actor works for (``dinsos-medan``,
+            ``upt-binjai``); a transfer is accepted or refused by someone of the
+            receiving unit.
 
     >>> Actor("sw-017", {"social_worker"})
     <Actor sw-017 social_worker>
@@ -42,6 +45,7 @@ class Actor:
 
     id: str
     roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    units: frozenset[str] = field(converter=_roles, factory=frozenset, kw_only=True)
     sorted_roles: tuple[str, ...] = field(init=False, eq=False, repr=False)
     """The roles in sorted order, as audit entries record them."""
 
@@ -117,6 +121,46 @@ class Pending:
         )
 
 
+@frozen
+class Transfer:
+    """A transfer to another unit, waiting for the receiving side to accept or refuse.
+
+    Attributes:
+        to_unit: The receiving unit or organisation.
+        to_assignee: The worker proposed there, if any.
+        requested_by: Who asked for the transfer.
+        requested_at: When.
+        request_seq: The sequence number of the request's audit entry.
+    """
+
+    to_unit: str
+    to_assignee: str | None
+    requested_by: str
+    requested_at: datetime
+    request_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form stores keep."""
+        return {
+            "to_unit": self.to_unit,
+            "to_assignee": self.to_assignee,
+            "requested_by": self.requested_by,
+            "requested_at": self.requested_at.isoformat(),
+            "request_seq": self.request_seq,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Transfer:
+        """Invert `to_json`."""
+        return cls(
+            to_unit=raw["to_unit"],
+            to_assignee=raw["to_assignee"],
+            requested_by=raw["requested_by"],
+            requested_at=datetime.fromisoformat(raw["requested_at"]),
+            request_seq=raw["request_seq"],
+        )
+
+
 @frozen(repr=False)
 class Case:
     """One client's case at one revision. Only the `Engine` makes new ones.
@@ -137,6 +181,8 @@ class Case:
         timer_at: When that timer falls due.
         fired: Timers already fired during this stay in the state.
         pending: A requested step waiting for approval, if any.
+        unit: The unit or organisation that owns the case.
+        transfer: A transfer to another unit waiting for its answer, if any.
     """
 
     id: str
@@ -154,6 +200,8 @@ class Case:
     timer_at: datetime | None = None
     fired: tuple[str, ...] = ()
     pending: Pending | None = None
+    unit: str | None = None
+    transfer: Transfer | None = None
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -176,6 +224,8 @@ class Case:
             "timer_at": None if self.timer_at is None else self.timer_at.isoformat(),
             "fired": list(self.fired),
             "pending": None if self.pending is None else self.pending.to_json(),
+            "unit": self.unit,
+            "transfer": None if self.transfer is None else self.transfer.to_json(),
         }
 
     @classmethod
@@ -197,4 +247,6 @@ class Case:
             timer_at=datetime.fromisoformat(raw["timer_at"]) if raw.get("timer_at") else None,
             fired=tuple(raw.get("fired", ())),
             pending=Pending.from_json(raw["pending"]) if raw.get("pending") else None,
+            unit=raw.get("unit"),
+            transfer=Transfer.from_json(raw["transfer"]) if raw.get("transfer") else None,
         )

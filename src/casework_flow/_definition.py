@@ -177,6 +177,10 @@ class Workflow:
             (`Engine.record`); by default anyone holding a role some transition names.
         assign_roles: Who may assign and reassign cases (`Engine.assign`,
             `Engine.reassign`); by default ``supervisor``.
+        transfer_roles: Who may ask another unit to take a case (`Engine.transfer`);
+            by default ``supervisor``.
+        receive_roles: Which roles, in the receiving unit, may accept or refuse a
+            transfer; by default any.
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -195,6 +199,10 @@ class Workflow:
     assign_roles: frozenset[str] = field(
         converter=_roles, factory=lambda: frozenset({"supervisor"})
     )
+    transfer_roles: frozenset[str] = field(
+        converter=_roles, factory=lambda: frozenset({"supervisor"})
+    )
+    receive_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
         init=False, eq=False, repr=False

@@ -47,6 +47,9 @@ from ._operations import (
     refusal,
     rejected,
     requested,
+    transfer_answered,
+    transfer_checks,
+    transfer_requested,
 )
 from ._replay import replay
 from ._step import apply_decision
@@ -284,6 +287,7 @@ class Engine:
         evidence: Mapping[str, str] | None = None,
         assignee: str | None = None,
         version: int | None = None,
+        unit: str | None = None,
     ) -> Case:
         """Open a case in the workflow's initial state.
 
@@ -295,6 +299,7 @@ class Engine:
             evidence: Documents on file at intake: kind → reference.
             assignee: The worker who owns the case.
             version: The workflow version; the latest registered by default.
+            unit: The unit or organisation that owns the case.
 
         Raises:
             CaseExists: if the id is taken.
@@ -308,6 +313,8 @@ class Engine:
         docs = _evidence(evidence)
         if assignee is not None and not (isinstance(assignee, str) and assignee):
             raise InvalidInput("assignee", "must be a non-empty string or None")
+        if unit is not None and not (isinstance(unit, str) and unit.strip()):
+            raise InvalidInput("unit", "must be a non-empty string or None")
         now = self._now()
         case = Case(
             id=case_id,
@@ -320,6 +327,7 @@ class Engine:
             opened_at=now,
             state_entered_at=now,
             assignee=assignee,
+            unit=unit,
         )
         case = retime(wf, self._calendar, None, case, now)
         entry = build_entry(
@@ -337,6 +345,7 @@ class Engine:
             assignee=assignee,
             changes=[Change(k, v) for k, v in sorted(frozen_data.items())],
             evidence=docs,
+            details={"unit": unit} if unit else EMPTY,
         )
         self._store.create(case, [entry])
         if self._listeners:
@@ -762,6 +771,105 @@ class Engine:
             after = page.cursor
         self._store.commit_many(moves)
         return tuple(new for new, _, _ in moves)
+
+    def transfer(
+        self,
+        case_id: str,
+        to_unit: str,
+        *,
+        actor: Actor,
+        reason: str,
+        to_assignee: str | None = None,
+    ) -> Case:
+        """Ask another unit or organisation to take the case (the shelter unit, say).
+
+        The case stays with its unit until someone of the receiving unit accepts
+        (`accept_transfer`) or refuses (`refuse_transfer`). The actor needs one of the
+        workflow's ``transfer_roles``; a reason is required.
+
+        Raises:
+            TransitionRejected: for a missing role, a transfer already waiting, or a
+                transfer to the unit that owns the case.
+            InvalidInput: for a missing unit or reason.
+        """
+        if not isinstance(to_unit, str) or not to_unit.strip():
+            raise InvalidInput("to_unit", "must name the receiving unit")
+        why = _reason(reason)
+        if not (why and why.strip()):
+            raise InvalidInput("reason", "a transfer needs a written reason")
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        wf = self._compiled_for(case.workflow, case.version).workflow
+        problems = []
+        if wf.transfer_roles.isdisjoint(actor.roles):
+            needed = " or ".join(sorted(wf.transfer_roles))
+            problems.append(refusal("role", f"transferring a case needs {needed}"))
+        if case.transfer is not None:
+            problems.append(
+                refusal("transfer", f"a transfer to {case.transfer.to_unit} is already waiting",
+                        CheckKind.STATE)
+            )  # fmt: skip
+        if to_unit == case.unit:
+            problems.append(refusal("unit", f"the case already belongs to {to_unit}"))
+        if problems:
+            raise TransitionRejected(case.id, "transfer", case.state, problems)
+        new_case, entry = transfer_requested(
+            case, snap.head, to_unit=to_unit, to_assignee=to_assignee, actor=actor,
+            at=self._now(), reason=why,
+        )  # fmt: skip
+        return self._commit(case, new_case, entry)
+
+    def accept_transfer(
+        self,
+        case_id: str,
+        *,
+        actor: Actor,
+        assignee: str | None = None,
+        reason: str | None = None,
+    ) -> Case:
+        """Accept a waiting transfer for the receiving unit: the case and its worker move.
+
+        ``assignee`` is the receiving unit's worker (the one proposed by default).
+
+        Raises:
+            TransitionRejected: when the actor is not of the receiving unit (or lacks
+                one of ``receive_roles``), or no transfer is waiting.
+        """
+        return self._answer(case_id, actor, accept=True, reason=reason, assignee=assignee)
+
+    def refuse_transfer(self, case_id: str, *, actor: Actor, reason: str) -> Case:
+        """Refuse a waiting transfer for the receiving unit, with a reason; nothing moves.
+
+        Raises:
+            TransitionRejected: as `accept_transfer`, or when no reason is given.
+        """
+        return self._answer(case_id, actor, accept=False, reason=reason, assignee=None)
+
+    def _answer(
+        self,
+        case_id: str,
+        actor: Actor,
+        *,
+        accept: bool,
+        reason: str | None,
+        assignee: str | None,
+    ) -> Case:
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        wf = self._compiled_for(case.workflow, case.version).workflow
+        problems = transfer_checks(case, actor, wf)
+        why = _reason(reason)
+        if not accept and not (why and why.strip()):
+            problems.append(refusal("reason", "a refusal needs a written reason", CheckKind.REASON))
+        if problems:
+            raise TransitionRejected(case.id, "transfer", case.state, problems)
+        new_case, entry = transfer_answered(
+            case, snap.head, accept=accept, actor=actor, at=self._now(), reason=why,
+            assignee=assignee,
+        )  # fmt: skip
+        return self._commit(case, new_case, entry)
 
     def _assignment(
         self, snap: Snapshot, assignee: str, actor: Actor, reason: str | None, now: datetime

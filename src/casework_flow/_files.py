@@ -51,7 +51,7 @@ _SUFFIXES: Final[dict[str, Format]] = {
 }
 _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
-    "record_roles", "assign_roles", "states", "transitions",
+    "record_roles", "assign_roles", "transfer_roles", "receive_roles", "states", "transitions",
 )  # fmt: skip
 _STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
 _DEADLINE_KEYS: Final = ("within", "working", "pause_in")
@@ -406,6 +406,14 @@ class _Builder:
             self.names(doc, "roles", path), self.names(doc, "reason_codes", path)
         )
 
+    def operation_roles(self, doc: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        """Who may assign, transfer and receive, where the document says (defaults else)."""
+        out = {"receive_roles": self.names(doc, "receive_roles", "")}
+        for key in ("assign_roles", "transfer_roles"):
+            if key in doc:
+                out[key] = self.names(doc, key, "")
+        return out
+
     def workflow(self, raw: object) -> Workflow | None:
         doc = self.mapping(raw, "")
         if doc is None:
@@ -439,8 +447,7 @@ class _Builder:
             "description": self.text(doc, "description", ""),
             "record_roles": self.names(doc, "record_roles", ""),
         }
-        if "assign_roles" in doc:
-            fields["assign_roles"] = self.names(doc, "assign_roles", "")
+        fields.update(self.operation_roles(doc))
         if self.problems:
             return None
         try:
@@ -564,6 +571,10 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["record_roles"] = sorted(workflow.record_roles)
     if workflow.assign_roles != frozenset({"supervisor"}):
         doc["assign_roles"] = sorted(workflow.assign_roles)
+    if workflow.transfer_roles != frozenset({"supervisor"}):
+        doc["transfer_roles"] = sorted(workflow.transfer_roles)
+    if workflow.receive_roles:
+        doc["receive_roles"] = sorted(workflow.receive_roles)
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc

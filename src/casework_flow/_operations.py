@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry
-from ._case import Actor, Case, Pending
+from ._case import Actor, Case, Pending, Transfer
 from ._decide import Decision, check_transition
 from ._definition import Transition, Workflow
 from ._frozen import EMPTY, FrozenMap
@@ -337,3 +337,96 @@ def assigned(
         details={"from": case.assignee or ""},
     )
     return attrs.evolve(case, revision=case.revision + 1, assignee=assignee), entry
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+def transfer_requested(
+    case: Case,
+    head: ChainHead,
+    *,
+    to_unit: str,
+    to_assignee: str | None,
+    actor: Actor,
+    at: datetime,
+    reason: str,
+) -> tuple[Case, AuditEntry]:
+    """Ask another unit to take the case; it stays with its unit until they accept."""
+    details = {"from_unit": case.unit or "", "to_unit": to_unit}
+    if to_assignee:
+        details["to_assignee"] = to_assignee
+    entry = _entry(
+        case, head, EntryKind.TRANSFER_REQUESTED, at=at, actor=actor, event="transfer",
+        reason=reason, details=details,
+    )  # fmt: skip
+    return transfer_applied(case, entry), entry
+
+
+def transfer_answered(
+    case: Case,
+    head: ChainHead,
+    *,
+    accept: bool,
+    actor: Actor,
+    at: datetime,
+    reason: str | None,
+    assignee: str | None,
+) -> tuple[Case, AuditEntry]:
+    """The receiving side accepts (the case and its assignee move) or refuses."""
+    transfer = case.transfer
+    assert transfer is not None  # noqa: S101 - the engine checked
+    details = {
+        "from_unit": case.unit or "",
+        "to_unit": transfer.to_unit,
+        "request_seq": str(transfer.request_seq),
+    }
+    kind = EntryKind.TRANSFER_ACCEPTED if accept else EntryKind.TRANSFER_REFUSED
+    new_assignee = (assignee or transfer.to_assignee or "") if accept else None
+    entry = _entry(
+        case, head, kind, at=at, actor=actor, event="transfer", reason=reason,
+        assignee=new_assignee if accept else case.assignee, details=details,
+    )  # fmt: skip
+    return transfer_applied(case, entry), entry
+
+
+def transfer_applied(case: Case, entry: AuditEntry) -> Case:
+    """The case after a transfer entry (also used by replay)."""
+    revision = case.revision + 1
+    if entry.kind is EntryKind.TRANSFER_REQUESTED:
+        transfer = Transfer(
+            to_unit=entry.details["to_unit"],
+            to_assignee=entry.details.get("to_assignee"),
+            requested_by=entry.actor_id,
+            requested_at=entry.at,
+            request_seq=entry.seq,
+        )
+        return attrs.evolve(case, revision=revision, transfer=transfer)
+    if entry.kind is EntryKind.TRANSFER_ACCEPTED:
+        return attrs.evolve(
+            case,
+            revision=revision,
+            transfer=None,
+            unit=entry.details["to_unit"],
+            assignee=entry.assignee or None,
+        )
+    return attrs.evolve(case, revision=revision, transfer=None)
+
+
+def transfer_checks(case: Case, actor: Actor, workflow: Workflow) -> list[Verdict]:
+    """Why ``actor`` may not answer the case's transfer (empty: may)."""
+    transfer = case.transfer
+    if transfer is None:
+        return [refusal("transfer", f"no transfer of {case.id} is waiting", CheckKind.STATE)]
+    problems = []
+    if transfer.to_unit not in actor.units:
+        problems.append(
+            refusal(
+                "unit",
+                f"{actor.id} is not of {transfer.to_unit}; the receiving unit must answer",
+            )
+        )
+    if workflow.receive_roles and workflow.receive_roles.isdisjoint(actor.roles):
+        needed = " or ".join(sorted(workflow.receive_roles))
+        problems.append(refusal("role", f"answering a transfer needs {needed}"))
+    return problems

@@ -10,7 +10,7 @@ from ._audit import AuditEntry, ChainHead, EntryKind, verify
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Case
 from ._definition import Workflow
-from ._operations import pending_from, record_applied
+from ._operations import pending_from, record_applied, transfer_applied
 from ._timing import retime
 from .exceptions import ReplayError
 
@@ -57,6 +57,7 @@ def replay(
         opened_at=first.at,
         state_entered_at=first.at,
         assignee=first.assignee,
+        unit=first.details.get("unit"),
     )
     cal = calendar or DEFAULT_CALENDAR
     case = retime(workflow, cal, None, case, first.at)
@@ -75,6 +76,11 @@ def replay(
     return case
 
 
+_TRANSFERS = frozenset(
+    {EntryKind.TRANSFER_REQUESTED, EntryKind.TRANSFER_ACCEPTED, EntryKind.TRANSFER_REFUSED}
+)
+
+
 def _operation(case: Case, entry: AuditEntry) -> Case:
     """Replay a step that does not move the case: a request, rejection, record, assignment."""
     kind = entry.kind
@@ -88,6 +94,8 @@ def _operation(case: Case, entry: AuditEntry) -> Case:
         return record_applied(case, entry)
     if kind is EntryKind.ASSIGNED:
         return attrs.evolve(case, revision=case.revision + 1, assignee=entry.assignee)
+    if kind in _TRANSFERS:
+        return transfer_applied(case, entry)
     raise ReplayError(case.id, entry.seq, f"a second {kind} entry")
 
 
@@ -117,4 +125,6 @@ def _apply(workflow: Workflow, case: Case, entry: AuditEntry) -> Case:
         opened_at=case.opened_at,
         state_entered_at=entry.at if moved else case.state_entered_at,
         assignee=entry.assignee,
+        unit=case.unit,
+        transfer=case.transfer,
     )

@@ -96,6 +96,8 @@ def apply_decision(
         timer=case.timer,
         timer_at=case.timer_at,
         fired=case.fired,
+        unit=case.unit,
+        transfer=case.transfer,
     )
     if moved or timer is not None:
         new_case = retime(workflow, calendar, case, new_case, ctx.now, timer)

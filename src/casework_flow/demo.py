@@ -395,16 +395,19 @@ def build_workflow() -> Workflow:
         transitions=TRANSITIONS,
         locales=("en", "id"),
         personal={"client_alias", "family_contact_person", "found_at", "origin_region"},
+        transfer_roles={SPV, SHELTER_HEAD},
+        receive_roles={SPV, SHELTER_HEAD},
         description="A person begging on the street after family conflict, from outreach"
         " to reunification, independent living or referral to a shelter unit.",
     )
 
 
-OUTREACH = Actor("oo-04", {"outreach_officer"})
-WORKER = Actor("sw-017", {SW})
-SUPERVISOR = Actor("spv-002", {SPV})
-SHELTER_HEAD_BINJAI = Actor("upt-bnj-head", {SHELTER_HEAD})
-SHELTER_WORKER_BINJAI = Actor("upt-bnj-sw-11", {SHELTER_WORKER})
+MEDAN, BINJAI = "dinsos-medan", "upt-binjai"
+OUTREACH = Actor("oo-04", {"outreach_officer"}, units={MEDAN})
+WORKER = Actor("sw-017", {SW}, units={MEDAN})
+SUPERVISOR = Actor("spv-002", {SPV}, units={MEDAN})
+SHELTER_HEAD_BINJAI = Actor("upt-bnj-head", {SHELTER_HEAD}, units={BINJAI})
+SHELTER_WORKER_BINJAI = Actor("upt-bnj-sw-11", {SHELTER_WORKER}, units={BINJAI})
 
 
 _REFERRAL_DOCS = {
@@ -517,6 +520,7 @@ def play(engine: Engine, clock: ManualClock) -> None:
         CASE_ID,
         actor=OUTREACH,
         assignee=WORKER.id,
+        unit=MEDAN,
         data={"found_at": "Simpang Pos traffic lights", "referral_source": "street_outreach"},
     )
     clock.advance(hours=2)
@@ -585,7 +589,17 @@ def play(engine: Engine, clock: ManualClock) -> None:
         )
     assert not engine.run_due().runs, "a timer fires once"
     _refer(engine, clock)
+    clock.advance(hours=1)
+    engine.transfer(
+        CASE_ID,
+        BINJAI,
+        actor=SUPERVISOR,
+        to_assignee=SHELTER_WORKER_BINJAI.id,
+        reason="Referral approved; the Binjai unit takes over the case.",
+    )
     clock.advance(days=2)
+    engine.accept_transfer(CASE_ID, actor=SHELTER_HEAD_BINJAI, reason="Place available.")
+    print(f"{SHELTER_HEAD_BINJAI.id} accepts the transfer: the case now belongs to {BINJAI}")
     fire(
         CASE_ID,
         "unit_accepts",
@@ -609,7 +623,16 @@ def play(engine: Engine, clock: ManualClock) -> None:
         actor=SHELTER_WORKER_BINJAI,
         evidence={"evaluation_report": "UPT-BNJ-2024-340 evaluation"},
     )
-    clock.advance(days=10)
+    engine.transfer(
+        CASE_ID,
+        MEDAN,
+        actor=SHELTER_HEAD_BINJAI,
+        to_assignee=WORKER.id,
+        reason="Ready to live independently in Medan; back to the city caseworker.",
+    )
+    clock.advance(days=1)
+    engine.accept_transfer(CASE_ID, actor=SUPERVISOR)
+    clock.advance(days=9)
     fire(
         CASE_ID,
         "handover_done",

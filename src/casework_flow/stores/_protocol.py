@@ -77,6 +77,7 @@ class Query:
         version: ... and of this version (with ``workflow``).
         state: Cases in this state.
         assignee: Cases assigned to this worker id.
+        unit: Cases owned by this unit or organisation.
         opened: Cases opened in ``[start, end)``.
         changed: Cases whose last committed step is in ``[start, end)``.
         due_before: Cases whose running deadline falls due strictly before this (that
@@ -89,6 +90,7 @@ class Query:
     version: int | None = None
     state: str | None = None
     assignee: str | None = None
+    unit: str | None = None
     opened: tuple[datetime, datetime] | None = field(default=None, converter=_window)
     changed: tuple[datetime, datetime] | None = field(default=None, converter=_window)
     due_before: datetime | None = field(default=None, converter=_due_before)

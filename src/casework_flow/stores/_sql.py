@@ -71,6 +71,10 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             " WHERE timer_at IS NOT NULL"
         ),
     ),
+    (
+        "ALTER TABLE casework_cases ADD COLUMN unit TEXT",
+        "CREATE INDEX casework_cases_unit ON casework_cases (unit, id)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -105,7 +109,7 @@ def stored_version(conn: Any) -> int:  # noqa: ANN401 - a DB-API connection
 
 CASE_COLUMNS: Final = (
     "id, workflow, version, state, revision, assignee, opened_at, changed_at,"
-    " head_seq, head_hash, body, due_at, timer_at"
+    " head_seq, head_hash, body, due_at, timer_at, unit"
 )
 
 
@@ -145,6 +149,7 @@ def case_row(case: Case, changed_us: int, head: ChainHead) -> tuple[Any, ...]:
         _dumps(case.to_json()),
         None if due_at is None else micros(due_at),
         None if case.timer_at is None else micros(case.timer_at),
+        case.unit,
     )
 
 
@@ -216,6 +221,7 @@ def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
         ("version", query.version),
         ("state", query.state),
         ("assignee", query.assignee),
+        ("unit", query.unit),
     ):
         if value is not None:
             where.append(f"{column} = {mark}")

@@ -80,7 +80,7 @@ class SqlStore:
     def create(self, case: Case, entries: Sequence[AuditEntry]) -> None:
         """Store a new case with its trail so far, in one transaction."""
         _same_case(case, entries, new=True)
-        marks = ", ".join([self._mark] * 13)
+        marks = ", ".join([self._mark] * 14)
         with self._write("create a case") as conn:
             try:
                 conn.execute(
@@ -151,7 +151,7 @@ class SqlStore:
             f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
             f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
             f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m}, timer_at = {m},"
-            f" lease_until = NULL WHERE id = {m}",
+            f" unit = {m}, lease_until = NULL WHERE id = {m}",
             (*values[1:], case.id),
         )
         try:
