@@ -536,3 +536,43 @@ def test_the_seed_story_transfers_the_case_to_the_shelter_unit_and_back():
         (EntryKind.TRANSFER_ACCEPTED, demo.SUPERVISOR.id, demo.MEDAN),
     ]
     assert engine.get(demo.CASE_ID).unit == demo.MEDAN
+
+
+# --- reading personal fields -------------------------------------------------------------------
+
+
+def test_personal_fields_need_a_role_to_read_and_reads_are_logged():
+    wf = attrs.evolve(
+        WF,
+        version=3,
+        personal={"child_name", "address"},
+        personal_roles={"social_worker", "supervisor"},
+        log_personal_reads=True,
+    )
+    engine = Engine([wf], clock=lambda: START)
+    engine.open(wf.name, "CP-1", actor=SW, data={"child_name": "A.", "age": 7})
+    clerk = Actor("clerk-9", {"clerk"})
+    seen = engine.read("CP-1", actor=clerk)
+    assert seen.case.data["child_name"] == "***"
+    assert seen.case.data["age"] == 7
+    assert (seen.masked, seen.shown) == (("child_name",), ())
+    before = len(engine.trail("CP-1"))
+    assert len(engine.trail("CP-1")) == before
+    view = engine.read("CP-1", actor=SW, purpose="home visit planning")
+    assert view.case.data["child_name"] == "A."
+    assert view.shown == ("child_name",)
+    entry = engine.trail("CP-1")[-1]
+    assert (entry.kind, entry.actor_id) == (EntryKind.VIEWED, SW.id)
+    assert entry.details == {"fields": "child_name", "purpose": "home visit planning"}
+    assert engine.get("CP-1").revision == 1
+    assert replay(wf, engine.trail("CP-1")) == engine.get("CP-1")
+    assert engine.verify("CP-1").ok
+    assert loads_workflow(dump_workflow(wf, "yaml"), "yaml") == wf
+
+
+def test_reads_are_not_logged_unless_the_workflow_says_so():
+    wf = attrs.evolve(WF, version=4, personal={"child_name"})
+    engine = Engine([wf], clock=lambda: START)
+    engine.open(wf.name, "CP-1", actor=SW, data={"child_name": "A."})
+    assert engine.read("CP-1", actor=Actor("anyone", set())).case.data["child_name"] == "A."
+    assert len(engine.trail("CP-1")) == 1

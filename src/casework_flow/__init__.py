@@ -7,7 +7,7 @@ that `verify` checks and `replay` rebuilds the case from.
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
 from ._calendar import Calendar, load_holidays
-from ._case import Actor, Case, Pending
+from ._case import Actor, Case, CaseView, Pending, Transfer
 from ._check import Finding, check_workflow
 from ._clock import Clock, ManualClock, system_clock
 from ._decide import Decision
@@ -71,6 +71,7 @@ __all__ = [
     "Calendar",
     "Case",
     "CaseExists",
+    "CaseView",
     "CaseworkError",
     "ChainHead",
     "Change",
@@ -113,6 +114,7 @@ __all__ = [
     "Timer",
     "TimerRun",
     "TrailBroken",
+    "Transfer",
     "Transition",
     "TransitionRejected",
     "UnknownCase",

@@ -63,6 +63,10 @@ class EntryKind(StrEnum):
     """The receiving unit accepted the case; it owns it now."""
     TRANSFER_REFUSED = "transfer_refused"
     """The receiving unit refused the case, with a reason; nothing moved."""
+    VIEWED = "viewed"
+    """Someone read personal fields through `Engine.read`; the case did not change."""
+    MIGRATED = "migrated"
+    """The case moved to another version of its workflow."""
 
 
 @frozen

@@ -11,7 +11,7 @@ from attrs import field, frozen
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
 from ._timing import DeadlineClock
 
-__all__ = ["Actor", "Case", "Pending", "Transfer"]
+__all__ = ["Actor", "Case", "CaseView", "Pending", "Transfer"]
 
 
 def _roles(value: Iterable[str] | str) -> frozenset[str]:
@@ -250,3 +250,19 @@ class Case:
             unit=raw.get("unit"),
             transfer=Transfer.from_json(raw["transfer"]) if raw.get("transfer") else None,
         )
+
+
+@frozen
+class CaseView:
+    """A case as one actor may see it, from `Engine.read`.
+
+    Attributes:
+        case: The case, with the personal fields the actor may not read replaced by
+            ``"***"``.
+        masked: The personal fields masked for this actor.
+        shown: The personal fields shown (and, if the workflow says so, logged).
+    """
+
+    case: Case
+    masked: tuple[str, ...]
+    shown: tuple[str, ...]

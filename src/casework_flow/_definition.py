@@ -181,6 +181,10 @@ class Workflow:
             by default ``supervisor``.
         receive_roles: Which roles, in the receiving unit, may accept or refuse a
             transfer; by default any.
+        personal_roles: Who may read the ``personal`` fields through `Engine.read`;
+            others see them masked. Empty means anyone may.
+        log_personal_reads: Whether `Engine.read` records in the trail who read which
+            personal fields, and when.
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -203,6 +207,8 @@ class Workflow:
         converter=_roles, factory=lambda: frozenset({"supervisor"})
     )
     receive_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    log_personal_reads: bool = False
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
         init=False, eq=False, repr=False

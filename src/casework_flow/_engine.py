@@ -29,12 +29,12 @@ from ._audit import (
     verify,
 )
 from ._calendar import DEFAULT_CALENDAR, Calendar
-from ._case import Actor, Case, Pending
+from ._case import Actor, Case, CaseView, Pending
 from ._clock import Clock, system_clock, to_utc
 from ._decide import CompiledWorkflow, Decision
 from ._definition import Workflow
 from ._due import Due, OverdueReport, RunReport, find_due, moment, overdue_report, run_timers
-from ._export import read_jsonl
+from ._export import MASK, read_jsonl
 from ._frozen import EMPTY, FrozenMap, freeze
 from ._guards import GuardContext
 from ._operations import (
@@ -870,6 +870,37 @@ class Engine:
             assignee=assignee,
         )  # fmt: skip
         return self._commit(case, new_case, entry)
+
+    def read(self, case_id: str, *, actor: Actor, purpose: str | None = None) -> CaseView:
+        """Read a case as ``actor`` may see it: the audited way to show personal data.
+
+        Personal fields (``workflow.personal``) are masked unless the workflow names no
+        ``personal_roles`` or the actor holds one. When the workflow sets
+        ``log_personal_reads``, every read that shows personal fields appends a
+        ``viewed`` entry naming the reader, the fields and the ``purpose``; the case
+        itself does not change. (`get` stays the host's unaudited accessor.)
+        """
+        snap = self._store.load(_case_id(case_id))
+        case = snap.case
+        _actor(actor)
+        wf = self._compiled_for(case.workflow, case.version).workflow
+        present = sorted(k for k in wf.personal if k in case.data)
+        allowed = not wf.personal_roles or not wf.personal_roles.isdisjoint(actor.roles)
+        if not allowed:
+            masked = case.data.merged(dict.fromkeys(present, MASK))
+            return CaseView(attrs.evolve(case, data=masked), tuple(present), ())
+        if present and wf.log_personal_reads:
+            details = {"fields": ",".join(present)}
+            if purpose:
+                details["purpose"] = purpose
+            entry = build_entry(
+                case_id=case.id, seq=snap.head.seq + 1, kind=EntryKind.VIEWED,
+                at=self._now(), actor=actor, event="read", from_state=case.state,
+                to_state=case.state, workflow=case.workflow, workflow_version=case.version,
+                prev_hash=snap.head.hash, assignee=case.assignee, details=details,
+            )  # fmt: skip
+            self._store.commit(case, [entry], expected_revision=case.revision)
+        return CaseView(case, (), tuple(present))
 
     def _assignment(
         self, snap: Snapshot, assignee: str, actor: Actor, reason: str | None, now: datetime

@@ -51,7 +51,8 @@ _SUFFIXES: Final[dict[str, Format]] = {
 }
 _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
-    "record_roles", "assign_roles", "transfer_roles", "receive_roles", "states", "transitions",
+    "record_roles", "assign_roles", "transfer_roles", "receive_roles", "personal_roles",
+    "log_personal_reads", "states", "transitions",
 )  # fmt: skip
 _STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
 _DEADLINE_KEYS: Final = ("within", "working", "pause_in")
@@ -406,9 +407,13 @@ class _Builder:
             self.names(doc, "roles", path), self.names(doc, "reason_codes", path)
         )
 
-    def operation_roles(self, doc: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    def operation_roles(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Who may assign, transfer and receive, where the document says (defaults else)."""
-        out = {"receive_roles": self.names(doc, "receive_roles", "")}
+        out: dict[str, Any] = {
+            "receive_roles": self.names(doc, "receive_roles", ""),
+            "personal_roles": self.names(doc, "personal_roles", ""),
+            "log_personal_reads": self.flag(doc, "log_personal_reads", ""),
+        }
         for key in ("assign_roles", "transfer_roles"):
             if key in doc:
                 out[key] = self.names(doc, key, "")
@@ -575,6 +580,10 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["transfer_roles"] = sorted(workflow.transfer_roles)
     if workflow.receive_roles:
         doc["receive_roles"] = sorted(workflow.receive_roles)
+    if workflow.personal_roles:
+        doc["personal_roles"] = sorted(workflow.personal_roles)
+    if workflow.log_personal_reads:
+        doc["log_personal_reads"] = True
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc

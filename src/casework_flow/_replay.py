@@ -68,6 +68,8 @@ def replay(
             raise ReplayError(
                 case.id, entry.seq, f"a {entry.kind} entry that claims the state changed"
             )
+        elif entry.kind is EntryKind.VIEWED:
+            continue
         elif entry.kind is EntryKind.REFUSED:
             if entry.timer is not None:
                 case = retime(workflow, cal, case, case, entry.at, entry.timer)
