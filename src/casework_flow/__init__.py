@@ -40,6 +40,7 @@ from ._guards import (
     time_in_state,
     time_since_opened,
 )
+from ._migration import MigrationItem, MigrationPlan, MigrationReport
 from ._replay import replay
 from ._table import format_trail
 from ._timing import Deadline, DeadlineClock, Timer
@@ -96,6 +97,9 @@ __all__ = [
     "ListenerFailed",
     "ManualClock",
     "Measure",
+    "MigrationItem",
+    "MigrationPlan",
+    "MigrationReport",
     "Outcome",
     "Overdue",
     "OverdueReport",

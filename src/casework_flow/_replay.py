@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -10,6 +10,7 @@ from ._audit import AuditEntry, ChainHead, EntryKind, verify
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Case
 from ._definition import Workflow
+from ._migration import migrated
 from ._operations import pending_from, record_applied, transfer_applied
 from ._timing import retime
 from .exceptions import ReplayError
@@ -18,7 +19,7 @@ __all__ = ["replay"]
 
 
 def replay(
-    workflow: Workflow,
+    workflows: Workflow | Iterable[Workflow],
     trail: Sequence[AuditEntry],
     *,
     head: ChainHead | None = None,
@@ -29,14 +30,18 @@ def replay(
     The trail is verified first. Each committed transition must be one the workflow
     defines from the state the case was in; refusals change nothing but the timers a
     refused timer step used up. Pass the engine's ``calendar`` when the workflow has
-    working-day deadlines or timers (Monday to Friday, UTC, by default).
+    working-day deadlines or timers (Monday to Friday, UTC, by default). A case that was
+    migrated needs every version its trail passed through: pass them all (any order).
 
     Raises:
         TrailBroken: if the trail does not verify (against ``head``, if given).
         ReplayError: if the trail does not fit the workflow.
     """
     verify(trail, head=head).raise_if_broken()
+    given = [workflows] if isinstance(workflows, Workflow) else list(workflows)
+    versions = {w.version: w for w in given}
     first = trail[0]
+    workflow = versions.get(first.workflow_version) or next(iter(versions.values()))
     if (first.workflow, first.workflow_version) != workflow.key:
         raise ReplayError(
             first.case_id,
@@ -64,6 +69,9 @@ def replay(
     for entry in trail[1:]:
         if entry.kind is EntryKind.TRANSITION:
             case = retime(workflow, cal, case, _apply(workflow, case, entry), entry.at, entry.timer)
+        elif entry.kind is EntryKind.MIGRATED:
+            workflow = _version(versions, case, entry)
+            case = migrated(case, entry, workflow, cal)
         elif entry.from_state != case.state or entry.to_state != case.state:
             raise ReplayError(
                 case.id, entry.seq, f"a {entry.kind} entry that claims the state changed"
@@ -76,6 +84,19 @@ def replay(
         else:
             case = _operation(case, entry)
     return case
+
+
+def _version(versions: dict[int, Workflow], case: Case, entry: AuditEntry) -> Workflow:
+    """The workflow version a ``migrated`` entry moves the case to."""
+    new = versions.get(entry.workflow_version)
+    if new is None or new.name != case.workflow:
+        raise ReplayError(
+            case.id, entry.seq,
+            f"the case moved to {entry.workflow} v{entry.workflow_version}; pass that version too",
+        )  # fmt: skip
+    if not new.has_state(entry.to_state):
+        raise ReplayError(case.id, entry.seq, f"v{new.version} has no state {entry.to_state}")
+    return new
 
 
 _TRANSFERS = frozenset(

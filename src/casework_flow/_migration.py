@@ -1,0 +1,192 @@
+"""Moving live cases to a new workflow version: plan first, then apply case by case.
+
+A case stays on the version it was opened under until migrated. `plan` says, per case,
+where it would go and what would block it; `moved` builds the migrated case and its
+``migrated`` audit entry (pure, like every other step), carrying the deadline clock and
+timers over to the new version's definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import attrs
+from attrs import frozen
+
+from ._audit import AuditEntry, ChainHead, EntryKind, build_entry
+from ._calendar import Calendar
+from ._case import Actor, Case
+from ._definition import Workflow
+from ._timing import DeadlineClock, _add
+
+__all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "moved", "plan_case"]
+
+
+@frozen
+class MigrationItem:
+    """Where one case would go, and what blocks it.
+
+    Attributes:
+        case_id: The case.
+        revision: Its revision when planned; a case that moved since is re-planned.
+        from_state: Its state on the old version.
+        to_state: Its state on the new version, or None when it has no mapping.
+        blockers: Why it cannot move (empty when it can).
+    """
+
+    case_id: str
+    revision: int
+    from_state: str
+    to_state: str | None
+    blockers: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the case can move."""
+        return not self.blockers
+
+
+@frozen
+class MigrationPlan:
+    """A dry run of a migration over stored cases: nothing was changed to make it."""
+
+    workflow: str
+    from_version: int
+    to_version: int
+    state_map: Mapping[str, str]
+    items: tuple[MigrationItem, ...]
+
+    @property
+    def movable(self) -> tuple[MigrationItem, ...]:
+        """The cases that can move."""
+        return tuple(i for i in self.items if i.ok)
+
+    @property
+    def blocked(self) -> tuple[MigrationItem, ...]:
+        """The cases that cannot, each with its blockers."""
+        return tuple(i for i in self.items if not i.ok)
+
+    def table(self) -> str:
+        """The plan as text, a line per case."""
+        head = (
+            f"{self.workflow} v{self.from_version} -> v{self.to_version}:"
+            f" {len(self.movable)} can move, {len(self.blocked)} blocked"
+        )
+        lines = [head]
+        for i in self.items:
+            where = f"{i.from_state} -> {i.to_state or '?'}"
+            why = f"  BLOCKED: {'; '.join(i.blockers)}" if i.blockers else ""
+            lines.append(f"  {i.case_id}: {where}{why}")
+        return "\n".join(lines)
+
+
+@frozen
+class MigrationReport:
+    """What `Engine.migrate` did: cases moved, cases left on their version and why."""
+
+    migrated: tuple[str, ...]
+    skipped: tuple[MigrationItem, ...]
+    failed: tuple[tuple[str, str], ...]
+
+
+def plan_case(
+    case: Case, old: Workflow, new: Workflow, state_map: Mapping[str, str]
+) -> MigrationItem:
+    """Plan one case: its state on the new version, and what would block the move."""
+    blockers = []
+    target = state_map.get(case.state, case.state)
+    if not new.has_state(target):
+        blockers.append(f"state {case.state} has no mapping: v{new.version} has no state {target}")
+        to_state: str | None = None
+    else:
+        to_state = target
+        needed = sorted(
+            {f for t in new.transitions if t.dest == target for f in t.requires} - set(case.data)
+        )
+        if needed:
+            blockers.append(f"v{new.version} requires {', '.join(needed)} in {target}")
+        if new.state(target).terminal != old.state(case.state).terminal:
+            blockers.append(f"{case.state} and {target} differ in being closed")
+    if case.pending is not None:
+        blockers.append(f"{case.pending.event} is waiting for approval")
+    if case.transfer is not None:
+        blockers.append(f"a transfer to {case.transfer.to_unit} is waiting")
+    return MigrationItem(case.id, case.revision, case.state, to_state, tuple(blockers))
+
+
+def moved(
+    case: Case,
+    head: ChainHead,
+    new: Workflow,
+    to_state: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    calendar: Calendar,
+    reason: str | None,
+) -> tuple[Case, AuditEntry]:
+    """The case on the new version, and the ``migrated`` entry recording the move."""
+    entry = build_entry(
+        case_id=case.id,
+        seq=head.seq + 1,
+        kind=EntryKind.MIGRATED,
+        at=at,
+        actor=actor,
+        event="migrate",
+        from_state=case.state,
+        to_state=to_state,
+        workflow=new.name,
+        workflow_version=new.version,
+        prev_hash=head.hash,
+        assignee=case.assignee,
+        reason=reason,
+        details={"from_version": str(case.version), "to_version": str(new.version)},
+    )
+    return migrated(case, entry, new, calendar), entry
+
+
+def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -> Case:
+    """The case after a ``migrated`` entry (also used by replay).
+
+    A mapped state is the same stage of the work under its new name, so the time in
+    it carries over (timers count from when the case entered it), timers already fired
+    stay fired, and a running deadline keeps the time it used, recomputed on the new
+    version's definition; a state that gains a deadline starts one from when the case
+    entered it. A deadline paused while the case waits elsewhere stays paused if its
+    state still has one.
+    """
+    entered = case.state_entered_at
+    out = attrs.evolve(
+        case,
+        version=new.version,
+        state=entry.to_state,
+        revision=case.revision + 1,
+    )
+    state = new.state(entry.to_state)
+    clock = case.deadline
+    spec = state.deadline
+    if clock is not None and clock.state != case.state:
+        paused = new.has_state(clock.state) and new.state(clock.state).deadline is not None
+        deadline = clock if paused else None
+    elif spec is None:
+        deadline = None
+    elif clock is not None:
+        due = (
+            None
+            if clock.since is None
+            else _add(calendar, clock.since, spec.within - clock.used, working=spec.working)
+        )
+        deadline = attrs.evolve(clock, state=entry.to_state, due_at=due)
+    else:
+        due = _add(calendar, entered, spec.within, working=spec.working)
+        deadline = DeadlineClock(entry.to_state, entered, timedelta(0), entered, due)
+    fired = case.fired
+    timer, timer_at = None, None
+    for t in state.timers:
+        if t.name in fired:
+            continue
+        at = _add(calendar, entered, t.after, working=t.working)
+        if timer_at is None or at < timer_at:
+            timer, timer_at = t.name, at
+    return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
