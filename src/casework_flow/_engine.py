@@ -46,6 +46,7 @@ from ._operations import (
     record_roles,
     recorded,
     refusal,
+    refused_entry,
     rejected,
     requested,
     transfer_answered,
@@ -649,22 +650,10 @@ class Engine:
     ) -> Case:
         case = snap.case
         event = case.pending.event if case.pending is not None else "approve"
-        entry = build_entry(
-            case_id=case.id,
-            seq=snap.head.seq + 1,
-            kind=EntryKind.REFUSED,
-            at=now,
-            actor=actor,
-            event=event,
-            from_state=case.state,
-            to_state=case.state,
-            workflow=case.workflow,
-            workflow_version=case.version,
-            prev_hash=snap.head.hash,
-            assignee=case.assignee,
-            verdicts=problems,
+        entry = refused_entry(
+            case, snap.head, actor=actor, event=event, at=now, verdicts=problems,
             details={"decision": "approval refused"},
-        )
+        )  # fmt: skip
         if self._record_refusals:
             self._store.commit(case, [entry], expected_revision=case.revision)
         raise TransitionRejected(case.id, event, case.state, problems)
@@ -710,12 +699,9 @@ class Engine:
             why = f"the case is closed ({case.state}); reopen it to record more"
             problems.append(refusal("state", kind=CheckKind.STATE, why=why))
         if problems:
-            entry = build_entry(
-                case_id=case.id, seq=snap.head.seq + 1, kind=EntryKind.REFUSED, at=now,
-                actor=actor, event=what, from_state=case.state, to_state=case.state,
-                workflow=case.workflow, workflow_version=case.version,
-                prev_hash=snap.head.hash, assignee=case.assignee, verdicts=problems,
-            )  # fmt: skip
+            entry = refused_entry(
+                case, snap.head, actor=actor, event=what, at=now, verdicts=problems
+            )
             if self._record_refusals:
                 self._store.commit(case, [entry], expected_revision=case.revision)
             raise TransitionRejected(case.id, what, case.state, problems)

@@ -27,6 +27,7 @@ __all__ = [
     "consider_override",
     "recorded",
     "refusal",
+    "refused_entry",
     "rejected",
     "requested",
 ]
@@ -74,6 +75,23 @@ def _entry(
         verdicts=verdicts,
         details=details,
     )
+
+
+def refused_entry(
+    case: Case,
+    head: ChainHead,
+    *,
+    actor: Actor,
+    event: str,
+    at: datetime,
+    verdicts: Sequence[Verdict],
+    details: Mapping[str, str] = EMPTY,
+) -> AuditEntry:
+    """The entry recording a refused operation; the case does not change."""
+    return _entry(
+        case, head, EntryKind.REFUSED, at=at, actor=actor, event=event, verdicts=verdicts,
+        details=details,
+    )  # fmt: skip
 
 
 def _changes(data: FrozenMap[Any], payload: Mapping[str, Any]) -> list[Change]:
