@@ -343,6 +343,13 @@ def test_reopenings_and_operations_are_checked_when_built():
     assert "leave leaves terminal state 'z'" in text
 
 
+def test_approving_and_overriding_roles_must_be_declared_roles():
+    with pytest.raises(WorkflowError) as info:
+        attrs.evolve(WF, version=9, roles={"social_worker", "supervisor"})
+    text = str(info.value)
+    assert "transitions[1].override: agree_safety_plan: role 'head_of_division'" in text
+
+
 @pytest.mark.parametrize("fmt", ["yaml", "json", "toml"])
 def test_operations_round_trip_through_files(fmt):
     assert loads_workflow(dump_workflow(WF, fmt), fmt) == WF

@@ -426,13 +426,19 @@ def _check_references(at: str, t: Transition, wf: Workflow) -> list[Problem]:
             for event in sorted(referenced_events(t.guard) - events)
         )
     if wf.roles:
+        named = [("roles", t.roles)]
+        if isinstance(t.approval, Approval):
+            named.append(("approval", t.approval.roles))
+        if isinstance(t.override, ConsentOverride):
+            named.append(("override", t.override.roles))
         problems.extend(
             Problem(
                 f"{t.event}: role {role!r} is not one of the workflow's roles"
                 f"{_near(role, wf.roles)}",
-                f"{at}.roles",
+                f"{at}.{where}",
             )
-            for role in sorted(t.roles - wf.roles)
+            for where, roles in named
+            for role in sorted(roles - wf.roles)
         )
     return problems
 
