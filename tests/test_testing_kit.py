@@ -65,27 +65,35 @@ def test_the_seed_keeps_its_rules():
     )
 
 
-def test_a_broken_seed_variant_is_caught_with_the_shortest_path():
-    lax = [
+LAX_SEED = attrs.evolve(
+    SEED,
+    version=2,
+    transitions=[
         attrs.evolve(t, guard=t.conjuncts[0]) if t.event == "refer_to_shelter_unit" else t
         for t in SEED.transitions
-    ]
-    broken = attrs.evolve(SEED, transitions=lax, version=2)
+    ],
+)
+"""The seed with the attempts guard dropped from the referral: a planted defect."""
+SHORTEST_BREAK = [
+    "open",
+    "first_contact",
+    "admit_to_shelter",
+    "begin_assessment",
+    "complete_assessment",
+    "tracing_failed",
+    "refer_to_shelter_unit",
+    "refer_to_shelter_unit",
+]
+
+
+def test_a_broken_seed_variant_is_caught_with_the_shortest_path():
+    broken = LAX_SEED
     with pytest.raises(RuleViolated) as info:
         check_rules(broken, REFERRAL_RULE, max_examples=300)
     err = info.value
     assert err.rule == "never reach referral_pending unless count(record_contact_attempt) >= 3"
     assert "record_contact_attempt was recorded 0 times; at least 3 needed" in err.why
-    assert [e.event for e in err.trail] == [
-        "open",
-        "first_contact",
-        "admit_to_shelter",
-        "begin_assessment",
-        "complete_assessment",
-        "tracing_failed",
-        "refer_to_shelter_unit",
-        "refer_to_shelter_unit",
-    ]
+    assert [e.event for e in err.trail] == SHORTEST_BREAK
     assert "refer_to_shelter_unit (Rujuk ke UPT · Refer to the shelter unit)" in err.table
 
 
