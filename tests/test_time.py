@@ -225,7 +225,7 @@ def test_a_deadline_runs_pauses_resumes_and_is_reported_not_acted_on():
     report = engine.overdue()
     assert report.by_state() == {"tracing": due.overdue}
     assert report.by_assignee() == {"sw-017": due.overdue}
-    assert "C-1  due 2024-03-20 17:00  late 10 h" in report.table()
+    assert "C-1  due 2024-03-20 17:00  late 10 hours" in report.table()
     assert engine.get("C-1").state == "tracing"
 
 
@@ -433,6 +433,13 @@ def test_the_seed_story_uses_the_deadline_and_the_family_response_timer():
     )
 
 
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "casework_flow", *args],
+        capture_output=True, text=True, check=check,
+    )  # fmt: skip
+
+
 def test_the_command_line_reports_overdue_cases_and_runs_timers(tmp_path: Path):
     db = tmp_path / "cases.sqlite3"
     wf_file = tmp_path / "tracing.yaml"
@@ -441,28 +448,15 @@ def test_the_command_line_reports_overdue_cases_and_runs_timers(tmp_path: Path):
         engine, _ = engine_at(store=store, calendar=Calendar())
         for i in range(3):
             engine.open("tracing", f"C-{i}", actor=SW, assignee=f"sw-{i}")
-    cli = [sys.executable, "-m", "casework_flow"]
-    out = subprocess.run(
-        [*cli, "overdue", str(db), "--at", "2024-03-12T00:00:00+00:00"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    out = cli("overdue", str(db), "--at", "2024-03-12T00:00:00+00:00").stdout
     assert "3 overdue at 2024-03-12 00:00 UTC" in out
-    assert "sw-1  C-1  due 2024-03-11 03:00  late 21 h" in out
-    out = subprocess.run(
-        [*cli, "run-due", str(db), "--workflow", str(wf_file), "--at", "2024-03-07T04:00:00Z"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    assert "sw-1  C-1  due 2024-03-11 03:00  late 21 hours" in out
+    due = ("run-due", str(db), "--workflow", str(wf_file), "--at", "2024-03-07T04:00:00Z")
+    out = cli(*due).stdout
     assert "C-0: reminder fired: remind tracing -> tracing" in out
     assert "3 fired, 0 refused, 0 skipped" in out
-    again = subprocess.run(
-        [*cli, "run-due", str(db), "--workflow", str(wf_file), "--at", "2024-03-07T04:00:00Z"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    assert "0 fired" in again
-    missing = subprocess.run(
-        [*cli, "overdue", str(tmp_path / "none.sqlite3")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    assert "0 fired" in cli(*due).stdout
+    missing = cli("overdue", str(tmp_path / "none.sqlite3"), check=False)
     assert missing.returncode == 1
     assert "no such database file" in missing.stderr
 

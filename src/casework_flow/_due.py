@@ -16,6 +16,7 @@ from attrs import frozen
 
 from ._case import Actor, Case
 from ._clock import to_utc
+from ._guards import _duration
 from .exceptions import ConcurrentModification, InvalidInput, ListenerFailed, TransitionRejected
 from .stores import Query, Store
 from .stores._protocol import DEFAULT_LEASE
@@ -141,19 +142,6 @@ class RunReport:
         return self._with(Outcome.SKIPPED)
 
 
-def _late(delta: timedelta) -> str:
-    days, rest = delta.days, delta.seconds
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes and not days:
-        parts.append(f"{minutes} min")
-    return " ".join(parts) or "under a minute"
-
-
 @frozen
 class OverdueReport:
     """Overdue cases at a moment, latest first, groupable by state and by assignee."""
@@ -185,12 +173,12 @@ class OverdueReport:
             width = max(len(o.assignee or "(unassigned)") for o in cases)
             lines += [
                 f"  {(o.assignee or '(unassigned)'):<{width}}  {o.case_id}"
-                f"  due {o.due_at:%Y-%m-%d %H:%M}  late {_late(o.late)}"
+                f"  due {o.due_at:%Y-%m-%d %H:%M}  late {_duration(o.late)}"
                 for o in cases
             ]
         lines.append("")
         lines += [
-            f"{who}: {len(cases)} overdue, latest {_late(cases[0].late)}"
+            f"{who}: {len(cases)} overdue, latest {_duration(cases[0].late)}"
             for who, cases in self.by_assignee().items()
         ]
         return "\n".join(lines)
