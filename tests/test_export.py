@@ -67,6 +67,23 @@ def test_personal_fields_are_masked_unless_asked_for():
     assert "masked" not in full
 
 
+def test_csv_export_shows_details_of_approvals_and_transfers():
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW], clock=clock, calendar=seed.CALENDAR)
+    seed.play(engine, clock)
+    out = io.StringIO()
+    export_csv(engine.trail(seed.CASE_ID), out, workflow=WORKFLOW)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    approved = [r for r in rows if "decision=approved" in r["details"]]
+    assert len(approved) == 1
+    assert "requested_by=sw-017" in approved[0]["details"]
+    assert [r["kind"] for r in rows if "to_unit=upt-binjai" in r["details"]] == [
+        "transfer_requested",
+        "transfer_accepted",
+    ]
+    assert [r["timer"] for r in rows if r["timer"]] == ["family_response_14_days"]
+
+
 def test_csv_export_masks_too_and_has_one_row_per_entry():
     out = io.StringIO()
     assert export_csv(TRAIL, out, workflow=WORKFLOW) == len(TRAIL)

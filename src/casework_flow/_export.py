@@ -39,6 +39,7 @@ CSV_COLUMNS: Final = (
     "changes",
     "evidence",
     "failed_checks",
+    "details",
     "prev_hash",
     "hash",
 )
@@ -103,7 +104,9 @@ def export_csv(
     """Write a CSV table (one row per entry, header first); return the rows written.
 
     Changes are ``field=value`` pairs (values as JSON), documents ``kind=reference``
-    pairs and failed checks their sentences, each joined with ``; ``.
+    pairs, failed checks their sentences and details (who requested an approved step,
+    who overrode a consent, the units of a transfer) ``key=value`` pairs, each joined
+    with ``; ``.
     """
     personal = frozenset() if include_personal else workflow.personal
     writer = csv.writer(out, lineterminator="\n")
@@ -130,6 +133,7 @@ def export_csv(
                 changes,
                 "; ".join(f"{k}={v}" for k, v in sorted(entry.evidence.items())),
                 failed,
+                "; ".join(f"{k}={v}" for k, v in sorted(entry.details.items())),
                 entry.prev_hash,
                 entry.hash,
             )
