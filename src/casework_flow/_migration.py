@@ -18,7 +18,7 @@ from ._audit import AuditEntry, ChainHead, EntryKind, build_entry
 from ._calendar import Calendar
 from ._case import Actor, Case
 from ._definition import Workflow
-from ._timing import DeadlineClock, _add
+from ._timing import DeadlineClock, _add, next_timer
 
 __all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "moved", "plan_case"]
 
@@ -181,12 +181,5 @@ def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -
     else:
         due = _add(calendar, entered, spec.within, working=spec.working)
         deadline = DeadlineClock(entry.to_state, entered, timedelta(0), entered, due)
-    fired = case.fired
-    timer, timer_at = None, None
-    for t in state.timers:
-        if t.name in fired:
-            continue
-        at = _add(calendar, entered, t.after, working=t.working)
-        if timer_at is None or at < timer_at:
-            timer, timer_at = t.name, at
-    return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
+    timer, timer_at = next_timer(new, entry.to_state, entered, case.fired, calendar)
+    return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at)

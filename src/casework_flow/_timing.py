@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._case import Case
     from ._definition import Workflow
 
-__all__ = ["Deadline", "DeadlineClock", "Timer", "retime"]
+__all__ = ["Deadline", "DeadlineClock", "Timer", "next_timer", "retime"]
 
 
 def _states(value: Iterable[str] | str) -> frozenset[str]:
@@ -201,11 +201,23 @@ def retime(  # noqa: PLR0917 - a pure function of everything a step's timing nee
     done = () if moved or before is None else before.fired
     if fired is not None:
         done = (*done, fired)
+    timer, timer_at = next_timer(workflow, case.state, case.state_entered_at, done, calendar)
+    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
+
+
+def next_timer(
+    workflow: Workflow,
+    state: str,
+    entered: datetime,
+    fired: tuple[str, ...],
+    calendar: Calendar,
+) -> tuple[str | None, datetime | None]:
+    """The state's next timer not yet fired in this stay, and when it falls due."""
     timer, timer_at = None, None
-    for t in workflow.state(case.state).timers:
-        if t.name in done:
+    for t in workflow.state(state).timers:
+        if t.name in fired:
             continue
-        due = _add(calendar, case.state_entered_at, t.after, working=t.working)
+        due = _add(calendar, entered, t.after, working=t.working)
         if timer_at is None or due < timer_at:
             timer, timer_at = t.name, due
-    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
+    return timer, timer_at

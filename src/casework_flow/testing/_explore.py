@@ -41,6 +41,7 @@ from .._guards import (
     NotAssignee,
     Present,
     _Count,
+    _Fact,
     _Span,
     _TimeInState,
     _TimeSinceOpened,
@@ -251,8 +252,11 @@ def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
     caps, clocks = _measures(guards)
     thresholds = {v for _, marks in clocks for v in marks}
     pools = _fact_values(workflow)
-    facts = {g.measure.name for g in guards if isinstance(g, Compare | Present)}
-    facts = {n for n in facts if not n.startswith(("count(", "span(", "time_"))}
+    facts = {
+        g.measure.name
+        for g in guards
+        if isinstance(g, Compare | Present) and isinstance(g.measure, _Fact)
+    }
     who_matters = any(isinstance(g, NotActorOf | NotAssignee) for g in guards)
     kits = {event: _kit(workflow, event) for event in workflow.events}
     return _Plan(

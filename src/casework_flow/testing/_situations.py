@@ -39,6 +39,7 @@ from .._guards import (
 from .._replay import replay
 from ._explore import explore
 from ._rules import START
+from ._strategies import _around
 
 __all__ = ["Reached", "cases", "contexts"]
 
@@ -86,14 +87,10 @@ def _pool(guard: Guard) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for g in walk(guard):
         if isinstance(g, Compare) and isinstance(g.measure, _Fact):
-            pool = values.setdefault(g.measure.name, [None])
-            operand = g.value
-            if isinstance(operand, tuple):
-                pool.extend(operand)
-            elif isinstance(operand, int | float) and not isinstance(operand, bool):
-                pool.extend([operand - 1, operand, operand + 1])
-            else:
-                pool.extend([operand, f"not {operand}"])
+            near = _around(g.value)
+            if near == [g.value]:
+                near.append(f"not {g.value}")
+            values.setdefault(g.measure.name, [None]).extend(near)
         elif isinstance(g, Present) and isinstance(g.measure, _Fact):
             values.setdefault(g.measure.name, [None]).extend(["", "on file"])
     return values

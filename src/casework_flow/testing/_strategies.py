@@ -34,19 +34,24 @@ class Step:
     advance: timedelta
 
 
+def _around(operand: object) -> list[Any]:
+    """The values a comparison with ``operand`` tells apart.
+
+    Each listed value, or the number and its neighbours, or the value itself.
+    """
+    if isinstance(operand, tuple):
+        return list(operand)
+    if isinstance(operand, int | float) and not isinstance(operand, bool):
+        return [operand - 1, operand, operand + 1]
+    return [operand]
+
+
 def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for t in workflow.transitions:
         for g in walk(t.guard):
             if isinstance(g, Compare) and isinstance(g.measure, _Fact):
-                pool = values.setdefault(g.measure.name, [])
-                operand = g.value
-                if isinstance(operand, tuple):
-                    pool.extend(operand)
-                elif isinstance(operand, int | float) and not isinstance(operand, bool):
-                    pool.extend([operand - 1, operand, operand + 1])
-                else:
-                    pool.append(operand)
+                values.setdefault(g.measure.name, []).extend(_around(g.value))
         for name in t.requires:
             values.setdefault(name, []).append(f"{name} value")
     return values
