@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from hashlib import sha256
 from typing import Any
 
 from attrs import field, frozen
@@ -201,7 +202,7 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
-        return hashlib.sha256(entry_bytes(self)).hexdigest()
+        return sha256(entry_bytes(self)).hexdigest()
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
@@ -305,30 +306,12 @@ def build_entry(
     details: Mapping[str, str] = EMPTY,
 ) -> AuditEntry:
     """Build an entry and compute its hash. Pure: every input is an argument."""
-    entry = AuditEntry(
-        case_id=case_id,
-        seq=seq,
-        kind=kind,
-        at=at,
-        actor_id=actor.id,
-        actor_roles=actor.sorted_roles,
-        event=event,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        reason_code=reason_code,
-        changes=tuple(changes),
-        evidence=evidence,
-        verdicts=tuple(verdicts),
-        workflow=workflow,
-        workflow_version=workflow_version,
-        assignee=assignee,
-        prev_hash=prev_hash,
-        hash="",
-        timer=timer,
-        details=details,
-    )
-    object.__setattr__(entry, "hash", entry.computed_hash())
+    entry = AuditEntry(  # by position, in field order: this runs on every step
+        case_id, seq, kind, at, actor.id, actor.sorted_roles, event, from_state, to_state,
+        reason, reason_code, tuple(changes), evidence, tuple(verdicts), workflow,
+        workflow_version, assignee, prev_hash, "", timer, details,
+    )  # fmt: skip
+    object.__setattr__(entry, "hash", sha256(entry_bytes(entry)).hexdigest())
     return entry
 
 

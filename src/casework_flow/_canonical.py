@@ -42,6 +42,26 @@ _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
 _s: Final = encode_basestring
+_MEMO_SIZE: Final = 4096
+
+
+class _Memo(dict[str, str]):
+    """Encoded forms of the strings that recur in entries: ids, states, events, roles.
+
+    Bounded: once full, it is emptied and refilled, so unique strings (a client's
+    reason, a hash) cost a lookup more but never grow it without end.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+        value = self[key] = _s(key)
+        return value
+
+
+_m: Final = _Memo()
 
 
 def canonical(value: Mapping[str, Any]) -> bytes:
@@ -50,48 +70,67 @@ def canonical(value: Mapping[str, Any]) -> bytes:
 
 
 def _value(value: object) -> str:
-    if type(value) is str:
-        return _s(value)
+    kind = value.__class__
+    if kind is str:
+        return _s(value)  # type: ignore[arg-type]
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
     return _ENCODER.encode(thaw(value))
 
 
 def _opt(value: str | None) -> str:
-    return "null" if value is None else _s(value)
+    return "null" if value is None else _m[value]
 
 
 def _change(c: Change) -> str:
     before = "" if c.before is ABSENT else f',"before":{_value(c.before)}'
-    return f'{{"after":{_value(c.after)}{before},"field":{_s(c.field)}}}'
+    return f'{{"after":{_value(c.after)}{before},"field":{_m[c.field]}}}'
+
+
+class _Verdicts(dict["Verdict", str]):
+    """Encoded verdicts: the engine shares equal verdicts, so most are met again."""
+
+    __slots__ = ()
+
+    def __missing__(self, v: Verdict) -> str:
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+        value = self[v] = _verdict(v)
+        return value
 
 
 def _verdict(v: Verdict) -> str:
     return (
-        f'{{"check":{_s(v.check)},"dest":{_opt(v.dest)},"kind":{_s(v.kind)},'
+        f'{{"check":{_m[v.check]},"dest":{_opt(v.dest)},"kind":{_m[v.kind]},'
         f'"passed":{"true" if v.passed else "false"},"why":{_s(v.why)}}}'
     )
 
 
+def _pairs(m: Mapping[str, str]) -> str:
+    return ",".join([f"{_m[k]}:{_s(m[k])}" for k in sorted(m)])
+
+
+_v: Final = _Verdicts()
+
+
 def entry_bytes(e: AuditEntry) -> bytes:
     """Encode ``e.body()`` canonically, without building the body."""
-    roles = ",".join(map(_s, e.actor_roles))
-    evidence = ",".join(f"{_s(k)}:{_s(e.evidence[k])}" for k in sorted(e.evidence))
-    timer = "" if e.timer is None else f'"timer":{_s(e.timer)},'
-    details = (
-        ""
-        if not e.details
-        else '"details":{'
-        + ",".join(f"{_s(k)}:{_s(e.details[k])}" for k in sorted(e.details))
-        + "},"
-    )
+    m = _m
+    a, c, r, t = e.assignee, e.reason_code, e.reason, e.from_state
     return (
-        f'{{"actor":{{"id":{_s(e.actor_id)},"roles":[{roles}]}},'
-        f'"assignee":{_opt(e.assignee)},"at":{_s(e.at.isoformat())},'
-        f'"case_id":{_s(e.case_id)},"changes":[{",".join(map(_change, e.changes))}],'
-        f"{details}"
-        f'"event":{_s(e.event)},"evidence":{{{evidence}}},"format":{FORMAT},'
-        f'"from":{_opt(e.from_state)},"kind":{_s(e.kind)},"prev_hash":{_s(e.prev_hash)},'
-        f'"reason":{_opt(e.reason)},"reason_code":{_opt(e.reason_code)},"seq":{e.seq},'
-        f"{timer}"
-        f'"to":{_s(e.to_state)},"verdicts":[{",".join(map(_verdict, e.verdicts))}],'
-        f'"workflow":{_s(e.workflow)},"workflow_version":{e.workflow_version}}}'
+        f'{{"actor":{{"id":{m[e.actor_id]},"roles":[{",".join([m[r] for r in e.actor_roles])}]}},'
+        f'"assignee":{"null" if a is None else m[a]},"at":"{e.at.isoformat()}",'
+        f'"case_id":{m[e.case_id]},"changes":[{",".join([_change(c) for c in e.changes])}],'
+        f'{f""""details":{{{_pairs(e.details)}}},""" if e.details else ""}'
+        f'"event":{m[e.event]},"evidence":{{{_pairs(e.evidence) if e.evidence else ""}}},'
+        f'"format":{FORMAT},"from":{"null" if t is None else m[t]},"kind":{m[e.kind]},'
+        f'"prev_hash":{_s(e.prev_hash)},"reason":{"null" if r is None else _s(r)},'
+        f'"reason_code":{"null" if c is None else m[c]},"seq":{e.seq},'
+        f'{"" if e.timer is None else f""""timer":{m[e.timer]},"""}"to":{m[e.to_state]},'
+        f'"verdicts":[{",".join([_v[v] for v in e.verdicts])}],'
+        f'"workflow":{m[e.workflow]},"workflow_version":{e.workflow_version}}}'
     ).encode()

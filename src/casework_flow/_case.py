@@ -21,6 +21,8 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
 
 
 def _map(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
+    if value.__class__ is FrozenMap:
+        return value
     if not value:
         return EMPTY
     if isinstance(value, FrozenMap):

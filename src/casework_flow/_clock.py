@@ -32,6 +32,8 @@ def to_utc(value: datetime, where: str = "time") -> datetime:
     >>> to_utc(datetime(2024, 3, 4, 9, 0, tzinfo=timezone(timedelta(hours=7))))
     datetime.datetime(2024, 3, 4, 2, 0, tzinfo=datetime.timezone.utc)
     """
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value
     if not isinstance(value, datetime):
         raise InvalidInput(where, f"expected a datetime, got {type(value).__name__}")
     offset = value.utcoffset()

@@ -445,28 +445,21 @@ class Engine:
             ListenerFailed: the step was committed but a listener raised.
         """
         return self._step(
-            case_id,
-            event,
-            actor=actor,
-            data=data,
-            evidence=evidence,
-            reason=reason,
-            reason_code=reason_code,
-            expected_revision=expected_revision,
+            case_id, event, actor, data, evidence, reason, reason_code, expected_revision,
             override_by=override_by,
-        )
+        )  # fmt: skip
 
-    def _step(
+    def _step(  # noqa: PLR0917 - the hot path takes its arguments by position
         self,
         case_id: str,
         event: str,
-        *,
         actor: Actor,
         data: Mapping[str, Any] | None = None,
         evidence: Mapping[str, str] | None = None,
         reason: str | None = None,
         reason_code: str | None = None,
         expected_revision: int | None = None,
+        *,
         timer: str | None = None,
         now: datetime | None = None,
         override_by: Actor | None = None,
@@ -475,16 +468,9 @@ class Engine:
         case = snap.case
         if expected_revision is not None and expected_revision != case.revision:
             raise ConcurrentModification(case.id, expected_revision, case.revision)
-        reason = _reason(reason)
-        compiled, ctx = self._context(
-            snap,
-            event=event,
-            actor=actor,
-            data=data,
-            evidence=evidence,
-            reason_code=reason_code,
-            now=now,
-        )
+        if reason is not None:
+            reason = _reason(reason)
+        compiled, ctx = self._context(snap, event, actor, data, evidence, reason_code, now)
         details: dict[str, str] = {}
         if case.pending is not None:
             decision = _waiting(ctx, case.pending)
@@ -1031,10 +1017,9 @@ class Engine:
     def _now(self) -> datetime:
         return to_utc(self._clock(), "clock()")
 
-    def _context(
+    def _context(  # noqa: PLR0917 - the hot path passes its arguments by position
         self,
         snap: Snapshot,
-        *,
         event: str,
         actor: Actor,
         data: Mapping[str, Any] | None,
@@ -1045,7 +1030,7 @@ class Engine:
         case = snap.case
         _actor(actor)
         compiled = self._compiled_for(case.workflow, case.version)
-        if not isinstance(event, str):
+        if event.__class__ is not str and not isinstance(event, str):
             raise InvalidInput("event", f"expected an event name, got {event!r}")
         if not compiled.workflow.has_event(event):
             near = difflib.get_close_matches(event, compiled.workflow.events, n=2)
@@ -1053,18 +1038,18 @@ class Engine:
         if reason_code is not None and not isinstance(reason_code, str):
             raise InvalidInput("reason_code", f"expected a string, got {reason_code!r}")
         payload: FrozenMap[Any] = freeze(data, "data") if data else EMPTY
-        if not isinstance(payload, FrozenMap):
+        if payload.__class__ is not FrozenMap:
             raise InvalidInput("data", "must be a mapping of field names to values")
-        store = self._store
+        trail = self._store.trail
         ctx = GuardContext(
             case=case,
             actor=actor,
             event=event,
             payload=payload,
-            evidence=_evidence(evidence),
-            now=self._now() if now is None else now,
+            evidence=_evidence(evidence) if evidence else EMPTY,
+            now=to_utc(self._clock(), "clock()") if now is None else now,
             reason_code=reason_code,
-            history=lambda: store.trail(case.id),
+            history=lambda: trail(case.id),
         )
         return compiled, ctx
 
@@ -1086,6 +1071,13 @@ def _waiting(ctx: GuardContext, pending: Pending) -> Decision:
 
 
 def _case_id(case_id: object) -> str:
+    if (
+        case_id.__class__ is str
+        and 0 < len(case_id) <= _MAX_ID
+        and case_id.isprintable()
+        and case_id[0] != " " != case_id[-1]
+    ):
+        return case_id
     if not isinstance(case_id, str) or not case_id.strip():
         raise InvalidInput("case_id", f"must be a non-empty string, got {case_id!r}")
     if len(case_id) > _MAX_ID or not case_id.isprintable():
@@ -1096,6 +1088,8 @@ def _case_id(case_id: object) -> str:
 
 
 def _actor(actor: object) -> None:
+    if actor.__class__ is Actor and actor.id and actor.id.__class__ is str:
+        return
     if not isinstance(actor, Actor):
         raise InvalidInput("actor", f"expected an Actor, got {type(actor).__name__}")
     if not isinstance(actor.id, str) or not actor.id:

@@ -19,6 +19,7 @@ __all__ = ["EMPTY", "FrozenMap", "freeze", "thaw"]
 V = TypeVar("V")
 
 _MAX_DEPTH = 32
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
 
 
 @final
@@ -154,6 +155,9 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
     for key, item in value.items():
         if type(key) is not str:
             raise _Unusable(f"key {key!r} is not a string")
+        if item.__class__ in _PLAIN:
+            out[key] = item
+            continue
         try:
             out[key] = _freeze(item, depth + 1)
         except _Unusable as bad:

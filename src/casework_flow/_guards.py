@@ -459,6 +459,8 @@ class Compare(Guard):
     op: str
     value: object = field(converter=_freeze_operand)
     text: str = field(init=False, eq=False, repr=False)
+    need: str = field(init=False, eq=False, repr=False)
+    """What the comparison asks for, in words ("at least 3 needed")."""
 
     @text.default
     def _text(self) -> str:
@@ -466,10 +468,14 @@ class Compare(Guard):
             return f"{self.measure.name} {self.op} ({_show(self.value)})"
         return f"{self.measure.name} {self.op} {_show(self.value)}"
 
+    @need.default
+    def _need(self) -> str:
+        return _OPS[self.op][1].format(_show(self.value))
+
     def test(self, ctx: GuardContext) -> tuple[bool, str]:
         """Compare; a missing value or one of another type fails with a sentence."""
-        func, wording = _OPS[self.op]
-        need = wording.format(_show(self.value))
+        func = _OPS[self.op][0]
+        need = self.need
         actual = self.measure.read(ctx)
         if actual is _MISSING:
             return False, f"{self.measure.missing()}; {need}"

@@ -16,7 +16,7 @@ from ._decide import Decision
 from ._definition import Workflow
 from ._frozen import EMPTY
 from ._guards import GuardContext
-from ._timing import retime
+from ._timing import retime, timing
 
 __all__ = ["apply_decision"]
 
@@ -41,20 +41,23 @@ def apply_decision(
     timer's step, even refused, marks the timer as fired for this stay.
     """
     allowed = decision.allowed
-    changes = (
-        [
-            Change(k, v, case.data.get(k, ABSENT))
-            for k, v in sorted(ctx.payload.items())
-            if k not in case.data or case.data[k] != v
-        ]
-        if allowed
-        else []
-    )
-    added = (
-        {k: v for k, v in ctx.supplied_evidence.items() if case.evidence.get(k) != v}
-        if allowed
-        else EMPTY
-    )
+    if allowed:
+        data = case.data
+        payload = ctx.payload
+        changes = (
+            tuple(
+                Change(k, v, data.get(k, ABSENT))
+                for k, v in sorted(payload.items())
+                if k not in data or data[k] != v
+            )
+            if payload
+            else ()
+        )
+        supplied = ctx.supplied_evidence
+        on_file = case.evidence
+        added = {k: v for k, v in supplied.items() if on_file.get(k) != v} if supplied else EMPTY
+    else:
+        changes, added = (), EMPTY
     entry = build_entry(
         case_id=case.id,
         seq=head.seq + 1,
@@ -80,25 +83,18 @@ def apply_decision(
         if timer is None:
             return case, entry
         return retime(workflow, calendar, case, case, ctx.now, timer), entry
-    moved = case.state != decision.dest
-    new_case = Case(
-        id=case.id,
-        workflow=case.workflow,
-        version=case.version,
-        state=decision.dest,
-        data=ctx.data,
-        evidence=ctx.evidence,
-        revision=case.revision + 1,
-        opened_at=case.opened_at,
-        state_entered_at=ctx.now if moved else case.state_entered_at,
-        assignee=case.assignee,
-        deadline=case.deadline,
-        timer=case.timer,
-        timer_at=case.timer_at,
-        fired=case.fired,
-        unit=case.unit,
-        transfer=case.transfer,
-    )
-    if moved or timer is not None:
-        new_case = retime(workflow, calendar, case, new_case, ctx.now, timer)
+    dest = decision.dest
+    moved = case.state != dest
+    entered = ctx.now if moved else case.state_entered_at
+    if (moved or timer is not None) and workflow.timed:
+        deadline, next_timer, timer_at, fired = timing(
+            workflow, calendar, case, dest, entered, ctx.now, timer
+        )
+    else:
+        deadline, next_timer, timer_at, fired = case.deadline, case.timer, case.timer_at, case.fired
+    new_case = Case(  # by position, in field order: this runs on every step
+        case.id, case.workflow, case.version, dest, ctx.data, ctx.evidence, case.revision + 1,
+        case.opened_at, entered, case.assignee, deadline, next_timer, timer_at, fired, None,
+        case.unit, case.transfer,
+    )  # fmt: skip
     return new_case, entry

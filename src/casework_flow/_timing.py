@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._case import Case
     from ._definition import Workflow
 
-__all__ = ["Deadline", "DeadlineClock", "Timer", "next_timer", "retime"]
+__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "retime", "timing"]
 
 
 def _states(value: Iterable[str] | str) -> frozenset[str]:
@@ -194,15 +194,39 @@ def retime(  # noqa: PLR0917 - a pure function of everything a step's timing nee
     """
     if not workflow.timed:
         return case
-    moved = before is None or before.state != case.state
+    deadline, timer, timer_at, done = timing(
+        workflow, calendar, before, case.state, case.state_entered_at, at, fired
+    )
+    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
+
+
+Timing = tuple[DeadlineClock | None, str | None, datetime | None, tuple[str, ...]]
+"""A case's timing fields: deadline clock, next timer, when it is due, timers fired."""
+
+
+def timing(  # noqa: PLR0917 - a pure function of everything a step's timing needs
+    workflow: Workflow,
+    calendar: Calendar,
+    before: Case | None,
+    state: str,
+    entered: datetime,
+    at: datetime,
+    fired: str | None = None,
+) -> Timing:
+    """The timing fields of a case that is in ``state`` (entered at ``entered``) after a step.
+
+    The arguments are those of `retime`, with the new case given by its state and the
+    time it entered it, so a step builds its new case once.
+    """
+    moved = before is None or before.state != state
     deadline = before.deadline if before is not None else None
     if moved:
-        deadline = _clock(workflow, calendar, deadline, case.state, at)
+        deadline = _clock(workflow, calendar, deadline, state, at)
     done = () if moved or before is None else before.fired
     if fired is not None:
         done = (*done, fired)
-    timer, timer_at = next_timer(workflow, case.state, case.state_entered_at, done, calendar)
-    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
+    timer, timer_at = next_timer(workflow, state, entered, done, calendar)
+    return deadline, timer, timer_at, done
 
 
 def next_timer(

@@ -25,7 +25,7 @@ class CheckKind(StrEnum):
     """A guard on the case's facts, evidence, time or history."""
 
 
-@frozen
+@frozen(cache_hash=True)
 class Verdict:
     """One check's result.
 

@@ -73,7 +73,13 @@ class InMemoryStore:
         expected_revision: int,
     ) -> None:
         """Replace the case and append entries if revision and head are as expected."""
-        self.commit_many([(case, entries, expected_revision)])
+        _same_case(case, entries)
+        with self._lock:
+            self._check(case, entries, expected_revision)
+            self._cases[case.id] = case
+            self._trails[case.id].extend(entries)
+            if self._leases:
+                self._leases.pop(case.id, None)
 
     def commit_many(self, changes: Sequence[Change]) -> None:
         """Commit several cases under one lock, all or nothing."""
@@ -81,19 +87,21 @@ class InMemoryStore:
             _same_case(case, entries)
         with self._lock:
             for case, entries, expected in changes:
-                stored = self._cases.get(case.id)
-                if stored is None:
-                    raise UnknownCase(case.id)
-                trail = self._trails[case.id]
-                if stored.revision != expected or (
-                    entries
-                    and (entries[0].prev_hash != trail[-1].hash or entries[0].seq != len(trail) + 1)
-                ):
-                    raise ConcurrentModification(case.id, expected, stored.revision)
+                self._check(case, entries, expected)
             for case, entries, _ in changes:
                 self._cases[case.id] = case
                 self._trails[case.id].extend(entries)
                 self._leases.pop(case.id, None)
+
+    def _check(self, case: Case, entries: Sequence[AuditEntry], expected: int) -> None:
+        stored = self._cases.get(case.id)
+        if stored is None:
+            raise UnknownCase(case.id)
+        trail = self._trails[case.id]
+        if stored.revision != expected or (
+            entries and (entries[0].prev_hash != trail[-1].hash or entries[0].seq != len(trail) + 1)
+        ):
+            raise ConcurrentModification(case.id, expected, stored.revision)
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return a copy of the case's trail."""
