@@ -10,6 +10,7 @@ reads a holiday list from a file.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterable
@@ -87,11 +88,6 @@ class Calendar:
         """Whether ``day`` (a date in the calendar's time zone) is worked."""
         return day.weekday() not in self.weekend and day not in self.holidays
 
-    def _day_end(self, moment: datetime) -> tuple[date, datetime]:
-        local = moment.astimezone(self.timezone)
-        end = datetime.combine(local.date() + _DAY, time(0), tzinfo=self.timezone)
-        return local.date(), end.astimezone(UTC)
-
     def add(self, start: datetime, amount: timedelta) -> datetime:
         """The moment ``amount`` of working time after ``start``.
 
@@ -102,24 +98,25 @@ class Calendar:
         if amount < timedelta(0):
             raise InvalidInput("amount", "cannot be negative")
         left = amount
+        day = moment.astimezone(self.timezone).date()
         while True:
-            day, end = self._day_end(moment)
+            end = _midnight_after(self.timezone, day)
             if self.is_working_day(day):
                 if left <= end - moment:
                     return moment + left
                 left -= end - moment
-            moment = end
+            moment, day = end, day + _DAY
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """How much working time lies between ``start`` and ``end``."""
         moment, end = to_utc(start, "start"), to_utc(end, "end")
         total = timedelta(0)
+        day = moment.astimezone(self.timezone).date()
         while moment < end:
-            day, day_end = self._day_end(moment)
-            stop = min(day_end, end)
+            stop = min(_midnight_after(self.timezone, day), end)
             if self.is_working_day(day):
                 total += stop - moment
-            moment = stop
+            moment, day = stop, day + _DAY
         return total
 
     def day_of(self, moment: datetime) -> date:
@@ -132,6 +129,12 @@ class Calendar:
     def with_holidays(self, days: Iterable[date]) -> Calendar:
         """A copy with more holidays."""
         return Calendar(self.timezone, self.weekend, self.holidays | _holidays(days))
+
+
+@functools.lru_cache(maxsize=8192)
+def _midnight_after(zone: tzinfo, day: date) -> datetime:
+    """The UTC moment the local ``day`` ends in ``zone``: the same for every deadline."""
+    return datetime.combine(day + _DAY, time(0), tzinfo=zone).astimezone(UTC)
 
 
 DEFAULT_CALENDAR: Final = Calendar()

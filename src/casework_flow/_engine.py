@@ -606,7 +606,7 @@ class Engine:
             calendar=self._calendar,
             details=approval_details(pending, _reason(note)),
         )
-        return self._commit(case, attrs.evolve(new_case, pending=None), entry)
+        return self._commit(case, new_case, entry)
 
     def reject(self, case_id: str, *, actor: Actor, reason: str) -> Case:
         """Reject the case's pending request, with a reason; the case stays where it was.
@@ -1110,8 +1110,10 @@ def _evidence(evidence: Mapping[str, str] | None) -> FrozenMap[str]:
     if type(evidence) is not dict and not isinstance(evidence, Mapping):
         raise InvalidInput("evidence", "must map document kinds to references")
     for kind, ref in evidence.items():
-        if not (isinstance(kind, str) and kind and isinstance(ref, str) and ref):
+        if not (kind.__class__ is str and kind and ref.__class__ is str and ref) and not (
+            isinstance(kind, str) and kind and isinstance(ref, str) and ref
+        ):
             raise InvalidInput(
                 f"evidence.{kind}", "document kind and reference must be non-empty strings"
             )
-    return FrozenMap(evidence)
+    return FrozenMap.adopt(dict(evidence))

@@ -80,14 +80,22 @@ class FrozenMap(Mapping[str, V]):
     def __repr__(self) -> str:
         return f"FrozenMap({self._d!r})"
 
+    @staticmethod
+    def adopt(items: dict[str, V]) -> FrozenMap[V]:
+        """Wrap a dict that nobody else holds, without copying it."""
+        m: FrozenMap[V] = object.__new__(FrozenMap)
+        m._d = items
+        m._h = None
+        return m
+
     def merged(self, other: Mapping[str, V]) -> FrozenMap[V]:
         """Return a new map with ``other``'s items laid over these."""
-        if not other:
+        extra = other._d if other.__class__ is FrozenMap else other  # noqa: SLF001 - same class
+        if not extra:
             return self
         if not self._d:
-            return other if isinstance(other, FrozenMap) else FrozenMap(other)
-        extra = other._d if isinstance(other, FrozenMap) else other  # noqa: SLF001 - same class
-        return FrozenMap({**self._d, **extra})
+            return other if other.__class__ is FrozenMap else FrozenMap(other)
+        return FrozenMap.adopt({**self._d, **extra})
 
     def as_dict(self) -> dict[str, V]:
         """Return a shallow, mutable copy."""
@@ -113,6 +121,8 @@ def freeze(value: object, where: str = "data") -> Any:  # noqa: ANN401 - JSON is
     FrozenMap({'visits': (1, 2), 'note': None})
     """
     try:
+        if value.__class__ is dict:
+            return _freeze_mapping(value, 0)
         return _freeze(value, 0)
     except _Unusable as bad:
         raise InvalidInput(where + "".join(reversed(bad.path)), bad.message) from None
@@ -163,7 +173,7 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
         except _Unusable as bad:
             bad.path.append(f".{key}")
             raise
-    return FrozenMap(out)
+    return FrozenMap.adopt(out)
 
 
 def thaw(value: object) -> Any:  # noqa: ANN401 - JSON is untyped

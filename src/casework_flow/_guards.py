@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 _MISSING: Final = object()
+_TRANSITION: Final = EntryKind.TRANSITION
 
 
 class GuardContext:
@@ -120,7 +121,8 @@ class GuardContext:
 
     def committed(self, event: str) -> list[AuditEntry]:
         """Return the committed transitions of ``event`` in the trail, oldest first."""
-        return [e for e in self.history() if e.kind is EntryKind.TRANSITION and e.event == event]
+        transition = _TRANSITION
+        return [e for e in self.history() if e.kind is transition and e.event == event]
 
 
 def _duration(d: timedelta) -> str:

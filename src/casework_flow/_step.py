@@ -8,6 +8,7 @@ would commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry
 from ._calendar import Calendar
@@ -19,6 +20,9 @@ from ._guards import GuardContext
 from ._timing import retime, timing
 
 __all__ = ["apply_decision"]
+
+_TRANSITION: Final = EntryKind.TRANSITION
+_REFUSED: Final = EntryKind.REFUSED
 
 
 def apply_decision(
@@ -37,8 +41,9 @@ def apply_decision(
 
     A refused decision leaves the case as it was and makes a ``REFUSED`` entry; an
     allowed one makes the new revision and a ``TRANSITION`` entry with the data changes
-    and the documents the step added. Deadline and timers move along (`retime`); a
-    timer's step, even refused, marks the timer as fired for this stay.
+    and the documents the step added; a request waiting for approval is settled by it.
+    Deadline and timers move along (`retime`); a timer's step, even refused, marks the
+    timer as fired for this stay.
     """
     allowed = decision.allowed
     if allowed:
@@ -61,7 +66,7 @@ def apply_decision(
     entry = build_entry(
         case_id=case.id,
         seq=head.seq + 1,
-        kind=EntryKind.TRANSITION if allowed else EntryKind.REFUSED,
+        kind=_TRANSITION if allowed else _REFUSED,
         at=ctx.now,
         actor=ctx.actor,
         event=ctx.event,
