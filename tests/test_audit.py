@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import attrs
 import pytest
@@ -228,3 +229,18 @@ def test_the_fast_encoding_equals_the_generic_one_on_any_content(  # noqa: PLR09
         details=details,
     )
     assert entry_bytes(entry) == canonical(entry.body())
+
+
+@settings(max_examples=200)
+@given(texts=st.lists(st.text(), min_size=1, max_size=8), size=st.integers(1, 4))
+def test_the_encoding_stays_right_while_its_memory_of_strings_is_emptied(texts, size):
+    with mock.patch("casework_flow._canonical._MEMO_SIZE", size):
+        for i, text in enumerate(texts):
+            entry = attrs.evolve(
+                STORY[i % len(STORY)],
+                event=text or "e",
+                to_state=text or "s",
+                verdicts=(Verdict(CheckKind.GUARD, text, passed=True, why=text, dest=text),),
+            )
+            assert entry_bytes(entry) == canonical(entry.body())
+            assert entry_bytes(STORY[0]) == canonical(STORY[0].body())

@@ -35,7 +35,7 @@ from ._decide import CompiledWorkflow, Decision
 from ._definition import Workflow
 from ._due import Due, OverdueReport, RunReport, find_due, moment, overdue_report, run_timers
 from ._export import MASK, read_jsonl
-from ._frozen import EMPTY, FrozenMap, freeze
+from ._frozen import EMPTY, FrozenMap, adopt, freeze
 from ._guards import GuardContext
 from ._migration import MigrationPlan, MigrationReport, moved, plan_case
 from ._operations import (
@@ -1116,4 +1116,4 @@ def _evidence(evidence: Mapping[str, str] | None) -> FrozenMap[str]:
             raise InvalidInput(
                 f"evidence.{kind}", "document kind and reference must be non-empty strings"
             )
-    return FrozenMap.adopt(dict(evidence))
+    return adopt(dict(evidence))

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, final
 
 from .exceptions import InvalidInput
 
-__all__ = ["EMPTY", "FrozenMap", "freeze", "thaw"]
+__all__ = ["EMPTY", "FrozenMap", "adopt", "freeze", "thaw"]
 
 V = TypeVar("V")
 
@@ -80,14 +80,6 @@ class FrozenMap(Mapping[str, V]):
     def __repr__(self) -> str:
         return f"FrozenMap({self._d!r})"
 
-    @staticmethod
-    def adopt(items: dict[str, V]) -> FrozenMap[V]:
-        """Wrap a dict that nobody else holds, without copying it."""
-        m: FrozenMap[V] = object.__new__(FrozenMap)
-        m._d = items
-        m._h = None
-        return m
-
     def merged(self, other: Mapping[str, V]) -> FrozenMap[V]:
         """Return a new map with ``other``'s items laid over these."""
         extra = other._d if other.__class__ is FrozenMap else other  # noqa: SLF001 - same class
@@ -95,11 +87,19 @@ class FrozenMap(Mapping[str, V]):
             return self
         if not self._d:
             return other if other.__class__ is FrozenMap else FrozenMap(other)
-        return FrozenMap.adopt({**self._d, **extra})
+        return adopt({**self._d, **extra})
 
     def as_dict(self) -> dict[str, V]:
         """Return a shallow, mutable copy."""
         return dict(self._d)
+
+
+def adopt(items: dict[str, V]) -> FrozenMap[V]:
+    """Wrap a dict that nobody else holds, without copying it (the engine's fast path)."""
+    m: FrozenMap[V] = object.__new__(FrozenMap)
+    m._d = items  # noqa: SLF001 - this module's own class
+    m._h = None  # noqa: SLF001
+    return m
 
 
 EMPTY: FrozenMap[Any] = FrozenMap()
@@ -173,7 +173,7 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
         except _Unusable as bad:
             bad.path.append(f".{key}")
             raise
-    return FrozenMap.adopt(out)
+    return adopt(out)
 
 
 def thaw(value: object) -> Any:  # noqa: ANN401 - JSON is untyped

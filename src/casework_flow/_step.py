@@ -15,7 +15,7 @@ from ._calendar import Calendar
 from ._case import Case
 from ._decide import Decision
 from ._definition import Workflow
-from ._frozen import EMPTY
+from ._frozen import EMPTY, adopt
 from ._guards import GuardContext
 from ._timing import retime, timing
 
@@ -60,7 +60,9 @@ def apply_decision(
         )
         supplied = ctx.supplied_evidence
         on_file = case.evidence
-        added = {k: v for k, v in supplied.items() if on_file.get(k) != v} if supplied else EMPTY
+        added = (
+            adopt({k: v for k, v in supplied.items() if on_file.get(k) != v}) if supplied else EMPTY
+        )
     else:
         changes, added = (), EMPTY
     entry = build_entry(
