@@ -104,6 +104,20 @@ def test_fire_moves_the_case_and_records_the_step(engine, seed, clock):
     assert entry.prev_hash == engine.trail(CASE)[0].hash
 
 
+def test_what_the_caller_passes_is_copied_not_kept(engine, seed):
+    engine.open(seed.WORKFLOW, CASE, actor=seed.OUTREACH, data={"found_at": "Pos"})
+    data = {"client_alias": "R.", "found_at": "Pos"}
+    engine.fire(CASE, "first_contact", actor=WORKER, data=data)
+    documents = {"consent:shelter_admission": "DOC-1"}
+    engine.fire(CASE, "admit_to_shelter", actor=WORKER, evidence=documents)
+    data["client_alias"] = "changed"
+    documents["consent:shelter_admission"] = "changed"
+    case = engine.get(CASE)
+    assert case.data["client_alias"] == "R."
+    assert case.evidence["consent:shelter_admission"] == "DOC-1"
+    assert engine.verify(CASE).ok
+
+
 def test_a_step_that_stays_keeps_the_time_the_state_was_entered(engine, seed, clock):
     to_family_work(engine, clock, seed)
     entered = engine.get(CASE).state_entered_at

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
+import attrs
 import pytest
 from hypothesis import given
 
-from casework_flow import Actor, FrozenMap, InvalidInput, ManualClock
+from casework_flow import Actor, AuditEntry, Case, FrozenMap, InvalidInput, ManualClock
 from casework_flow._canonical import canonical
 from casework_flow._clock import system_clock, to_utc
 from casework_flow._frozen import freeze, thaw
@@ -84,3 +85,24 @@ def test_clocks():
 def test_actor_roles_accept_a_single_string():
     assert Actor("sw-1", "social_worker").roles == frozenset({"social_worker"})
     assert repr(Actor("x")) == "<Actor x (no roles)>"
+
+
+def test_the_values_built_by_position_keep_their_field_order():
+    # the engine's hot path builds these two by position; a reordered field must fail here
+    assert [f.name for f in attrs.fields(Case)] == [
+        "id", "workflow", "version", "state", "data", "evidence", "revision", "opened_at",
+        "state_entered_at", "assignee", "deadline", "timer", "timer_at", "fired", "pending",
+        "unit", "transfer",
+    ]  # fmt: skip
+    assert [f.name for f in attrs.fields(AuditEntry)] == [
+        "case_id", "seq", "kind", "at", "actor_id", "actor_roles", "event", "from_state",
+        "to_state", "reason", "reason_code", "changes", "evidence", "verdicts", "workflow",
+        "workflow_version", "assignee", "prev_hash", "hash", "timer", "details",
+    ]  # fmt: skip
+
+
+def test_freezing_a_flat_dict_copies_it():
+    data = {"age": 23, "found_at": "Simpang Pos", "note": None, "urgent": True}
+    frozen = freeze(data)
+    data["age"] = 24
+    assert frozen == {"age": 23, "found_at": "Simpang Pos", "note": None, "urgent": True}

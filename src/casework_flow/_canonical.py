@@ -120,17 +120,19 @@ _v: Final = _Verdicts()
 def entry_bytes(e: AuditEntry) -> bytes:
     """Encode ``e.body()`` canonically, without building the body."""
     m = _m
-    a, c, r, t = e.assignee, e.reason_code, e.reason, e.from_state
+    assignee, code, reason, source = e.assignee, e.reason_code, e.reason, e.from_state
+    roles = ",".join([m[role] for role in e.actor_roles])
+    details = f'"details":{{{_pairs(e.details)}}},' if e.details else ""
+    timer = "" if e.timer is None else f'"timer":{m[e.timer]},'
     return (
-        f'{{"actor":{{"id":{m[e.actor_id]},"roles":[{",".join([m[r] for r in e.actor_roles])}]}},'
-        f'"assignee":{"null" if a is None else m[a]},"at":"{e.at.isoformat()}",'
-        f'"case_id":{m[e.case_id]},"changes":[{",".join([_change(c) for c in e.changes])}],'
-        f'{f""""details":{{{_pairs(e.details)}}},""" if e.details else ""}'
-        f'"event":{m[e.event]},"evidence":{{{_pairs(e.evidence) if e.evidence else ""}}},'
-        f'"format":{FORMAT},"from":{"null" if t is None else m[t]},"kind":{m[e.kind]},'
-        f'"prev_hash":{_s(e.prev_hash)},"reason":{"null" if r is None else _s(r)},'
-        f'"reason_code":{"null" if c is None else m[c]},"seq":{e.seq},'
-        f'{"" if e.timer is None else f""""timer":{m[e.timer]},"""}"to":{m[e.to_state]},'
-        f'"verdicts":[{",".join([_v[v] for v in e.verdicts])}],'
+        f'{{"actor":{{"id":{m[e.actor_id]},"roles":[{roles}]}},'
+        f'"assignee":{"null" if assignee is None else m[assignee]},"at":"{e.at.isoformat()}",'
+        f'"case_id":{m[e.case_id]},"changes":[{",".join([_change(x) for x in e.changes])}],'
+        f'{details}"event":{m[e.event]},'
+        f'"evidence":{{{_pairs(e.evidence) if e.evidence else ""}}},"format":{FORMAT},'
+        f'"from":{"null" if source is None else m[source]},"kind":{m[e.kind]},'
+        f'"prev_hash":{_s(e.prev_hash)},"reason":{"null" if reason is None else _s(reason)},'
+        f'"reason_code":{"null" if code is None else m[code]},"seq":{e.seq},{timer}'
+        f'"to":{m[e.to_state]},"verdicts":[{",".join([_v[v] for v in e.verdicts])}],'
         f'"workflow":{m[e.workflow]},"workflow_version":{e.workflow_version}}}'
     ).encode()

@@ -1110,9 +1110,7 @@ def _evidence(evidence: Mapping[str, str] | None) -> FrozenMap[str]:
     if type(evidence) is not dict and not isinstance(evidence, Mapping):
         raise InvalidInput("evidence", "must map document kinds to references")
     for kind, ref in evidence.items():
-        if not (kind.__class__ is str and kind and ref.__class__ is str and ref) and not (
-            isinstance(kind, str) and kind and isinstance(ref, str) and ref
-        ):
+        if not (isinstance(kind, str) and kind and isinstance(ref, str) and ref):
             raise InvalidInput(
                 f"evidence.{kind}", "document kind and reference must be non-empty strings"
             )

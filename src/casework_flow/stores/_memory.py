@@ -76,10 +76,7 @@ class InMemoryStore:
         _same_case(case, entries)
         with self._lock:
             self._check(case, entries, expected_revision)
-            self._cases[case.id] = case
-            self._trails[case.id].extend(entries)
-            if self._leases:
-                self._leases.pop(case.id, None)
+            self._put(case, entries)
 
     def commit_many(self, changes: Sequence[Change]) -> None:
         """Commit several cases under one lock, all or nothing."""
@@ -89,9 +86,13 @@ class InMemoryStore:
             for case, entries, expected in changes:
                 self._check(case, entries, expected)
             for case, entries, _ in changes:
-                self._cases[case.id] = case
-                self._trails[case.id].extend(entries)
-                self._leases.pop(case.id, None)
+                self._put(case, entries)
+
+    def _put(self, case: Case, entries: Sequence[AuditEntry]) -> None:
+        self._cases[case.id] = case
+        self._trails[case.id].extend(entries)
+        if self._leases:
+            self._leases.pop(case.id, None)
 
     def _check(self, case: Case, entries: Sequence[AuditEntry], expected: int) -> None:
         stored = self._cases.get(case.id)
