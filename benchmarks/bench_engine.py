@@ -22,6 +22,7 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from transitions import Machine
 
@@ -34,8 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PATH = seed.HAPPY_PATH
 
 
-def bare_rate(workflow: Workflow, rounds: int) -> float:
-    """Fires per second of a bare Machine on one model, same states, transitions, events."""
+def bare_machine(workflow: Workflow) -> tuple[Any, list[str]]:
+    """A bare Machine on one model with the workflow's states and transitions; the events.
+
+    The events are the path's, in order, without the approval (not an event).
+    """
 
     class Model:
         state = workflow.initial
@@ -49,7 +53,12 @@ def bare_rate(workflow: Workflow, rounds: int) -> float:
     )
     for t in workflow.transitions:
         machine.add_transition(t.event, list(t.source), t.dest)
-    events = [p[0] for p in PATH if p[0] != seed.APPROVE]
+    return model, [p[0] for p in PATH if p[0] != seed.APPROVE]
+
+
+def bare_rate(workflow: Workflow, rounds: int) -> float:
+    """Fires per second of a bare Machine on one model, same states, transitions, events."""
+    model, events = bare_machine(workflow)
     start = time.perf_counter()
     for _ in range(rounds):
         model.state = workflow.initial

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from transitions import Machine
-
 from casework_flow import Engine, ManualClock, Workflow
 from casework_flow import demo as seed
 from casework_flow._audit import AuditEntry
@@ -31,7 +29,7 @@ from casework_flow._canonical import entry_bytes
 from casework_flow._case import Case
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engine import engine_rate
+from bench_engine import bare_machine, engine_rate
 
 
 def per_call(fn: Callable[[], object], calls: int, loops: int = 300) -> float:
@@ -53,20 +51,7 @@ def story() -> tuple[Workflow, tuple[AuditEntry, ...], Case]:
 
 def bare_trigger(workflow: Workflow) -> float:
     """Microseconds per event of a bare Machine firing the story's events on one model."""
-
-    class Model:
-        state = workflow.initial
-
-    model = Model()
-    machine = Machine(
-        model=model,
-        states=[s.id for s in workflow.states],
-        initial=workflow.initial,
-        auto_transitions=False,
-    )
-    for t in workflow.transitions:
-        machine.add_transition(t.event, list(t.source), t.dest)
-    events = [p[0] for p in seed.HAPPY_PATH if p[0] != seed.APPROVE]
+    model, events = bare_machine(workflow)
 
     def bare() -> None:
         model.state = workflow.initial

@@ -9,9 +9,9 @@ test suite checks the two agree on every kind of entry and on random data.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ._frozen import thaw
 
@@ -45,23 +45,30 @@ _s: Final = encode_basestring
 _MEMO_SIZE: Final = 4096
 
 
-class _Memo(dict[str, str]):
-    """Encoded forms of the strings that recur in entries: ids, states, events, roles.
+K = TypeVar("K")
 
-    Bounded: once full, it is emptied and refilled, so unique strings (a client's
-    reason, a hash) cost a lookup more but never grow it without end.
+
+class _Memo(dict[K, str]):
+    """Encoded forms of what recurs in entries: ids, states, events, roles, verdicts.
+
+    Bounded: once full, it is emptied and refilled, so what is met once (a client's
+    reason, a hash) costs a lookup more but never grows it without end.
     """
 
-    __slots__ = ()
+    __slots__ = ("_encode",)
 
-    def __missing__(self, key: str) -> str:
+    def __init__(self, encode: Callable[[K], str]) -> None:
+        super().__init__()
+        self._encode = encode
+
+    def __missing__(self, key: K) -> str:
         if len(self) >= _MEMO_SIZE:
             self.clear()
-        value = self[key] = _s(key)
+        value = self[key] = self._encode(key)
         return value
 
 
-_m: Final = _Memo()
+_m: Final[_Memo[str]] = _Memo(_s)
 
 
 def canonical(value: Mapping[str, Any]) -> bytes:
@@ -91,18 +98,6 @@ def _change(c: Change) -> str:
     return f'{{"after":{_value(c.after)}{before},"field":{_m[c.field]}}}'
 
 
-class _Verdicts(dict["Verdict", str]):
-    """Encoded verdicts: the engine shares equal verdicts, so most are met again."""
-
-    __slots__ = ()
-
-    def __missing__(self, v: Verdict) -> str:
-        if len(self) >= _MEMO_SIZE:
-            self.clear()
-        value = self[v] = _verdict(v)
-        return value
-
-
 def _verdict(v: Verdict) -> str:
     return (
         f'{{"check":{_m[v.check]},"dest":{_opt(v.dest)},"kind":{_m[v.kind]},'
@@ -114,7 +109,7 @@ def _pairs(m: Mapping[str, str]) -> str:
     return ",".join([f"{_m[k]}:{_s(m[k])}" for k in sorted(m)])
 
 
-_v: Final = _Verdicts()
+_v: Final[_Memo[Verdict]] = _Memo(_verdict)
 
 
 def entry_bytes(e: AuditEntry) -> bytes:
