@@ -234,7 +234,7 @@ def test_the_fast_encoding_equals_the_generic_one_on_any_content(  # noqa: PLR09
 @settings(max_examples=200)
 @given(texts=st.lists(st.text(), min_size=1, max_size=8), size=st.integers(1, 4))
 def test_the_encoding_stays_right_while_its_memory_of_strings_is_emptied(texts, size):
-    with mock.patch("casework_flow._canonical._MEMO_SIZE", size):
+    with mock.patch("casework_flow._memo.MEMO_SIZE", size):
         for i, text in enumerate(texts):
             entry = attrs.evolve(
                 STORY[i % len(STORY)],

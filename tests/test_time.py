@@ -7,8 +7,10 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -464,25 +466,32 @@ def test_the_command_line_reports_overdue_cases_and_runs_timers(tmp_path: Path):
 # --- exactly once, under concurrency and at random ------------------------------------------
 
 
-def test_workers_on_threads_fire_each_timer_once(tmp_path: Path):
-    db = tmp_path / "cases.sqlite3"
-    with SQLiteStore(db) as store:
+def fired_by_four_workers(
+    connect: Callable[[], Any], cases: int, batch: int, now: datetime
+) -> Counter[str]:
+    """Open ``cases`` tracing cases, run timers on four threads, count fires per case."""
+    with connect() as store:
         engine, _ = engine_at(store=store)
-        for i in range(60):
+        for i in range(cases):
             engine.open("tracing", f"C-{i:02d}", actor=SW)
-    now = MONDAY + timedelta(days=3, hours=1)
     reports = []
 
     def work() -> None:
-        with SQLiteStore(db) as own:
-            reports.append(Engine([TRACING], store=own, calendar=JAKARTA).run_due(now, batch=5))
+        with connect() as own:
+            reports.append(Engine([TRACING], store=own, calendar=JAKARTA).run_due(now, batch=batch))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    fired = Counter(r.case_id for rep in reports for r in rep.fired)
+    return Counter(r.case_id for rep in reports for r in rep.fired)
+
+
+def test_workers_on_threads_fire_each_timer_once(tmp_path: Path):
+    db = tmp_path / "cases.sqlite3"
+    now = MONDAY + timedelta(days=3, hours=1)
+    fired = fired_by_four_workers(lambda: SQLiteStore(db), 60, 5, now)
     assert fired == Counter({f"C-{i:02d}": 1 for i in range(60)})
     with SQLiteStore(db) as store:
         for i in range(60):
@@ -562,24 +571,8 @@ def test_workers_on_postgresql_share_the_timers_with_skip_locked():
     from .stores import pg_schema  # noqa: PLC0415 - only this test needs PostgreSQL
 
     with pg_schema() as dsn:
-        with PostgresStore(dsn) as store:
-            engine, _ = engine_at(store=store)
-            for i in range(40):
-                engine.open("tracing", f"C-{i:02d}", actor=SW)
         now = MONDAY + timedelta(days=3, hours=1)
-        reports = []
-
-        def work() -> None:
-            with PostgresStore(dsn) as own:
-                engine = Engine([TRACING], store=own, calendar=JAKARTA)
-                reports.append(engine.run_due(now, batch=4))
-
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        fired = Counter(r.case_id for rep in reports for r in rep.fired)
+        fired = fired_by_four_workers(lambda: PostgresStore(dsn), 40, 4, now)
         assert fired == Counter({f"C-{i:02d}": 1 for i in range(40)})
         with PostgresStore(dsn) as store:
             plan = "\n".join(store.explain(Query(timers_due=now)))

@@ -311,7 +311,7 @@ def build_entry(
         reason, reason_code, tuple(changes), evidence, tuple(verdicts), workflow,
         workflow_version, assignee, prev_hash, "", timer, details,
     )  # fmt: skip
-    object.__setattr__(entry, "hash", sha256(entry_bytes(entry)).hexdigest())
+    object.__setattr__(entry, "hash", entry.computed_hash())
     return entry
 
 

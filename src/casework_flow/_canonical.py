@@ -9,11 +9,12 @@ test suite checks the two agree on every kind of entry and on random data.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from ._frozen import thaw
+from ._memo import Memo
 
 if TYPE_CHECKING:
     from ._audit import AuditEntry, Change
@@ -42,33 +43,7 @@ _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
 _s: Final = encode_basestring
-_MEMO_SIZE: Final = 4096
-
-
-K = TypeVar("K")
-
-
-class _Memo(dict[K, str]):
-    """Encoded forms of what recurs in entries: ids, states, events, roles, verdicts.
-
-    Bounded: once full, it is emptied and refilled, so what is met once (a client's
-    reason, a hash) costs a lookup more but never grows it without end.
-    """
-
-    __slots__ = ("_encode",)
-
-    def __init__(self, encode: Callable[[K], str]) -> None:
-        super().__init__()
-        self._encode = encode
-
-    def __missing__(self, key: K) -> str:
-        if len(self) >= _MEMO_SIZE:
-            self.clear()
-        value = self[key] = self._encode(key)
-        return value
-
-
-_m: Final[_Memo[str]] = _Memo(_s)
+_m: Final[Memo[str, str]] = Memo(_s)
 
 
 def canonical(value: Mapping[str, Any]) -> bytes:
@@ -109,25 +84,25 @@ def _pairs(m: Mapping[str, str]) -> str:
     return ",".join([f"{_m[k]}:{_s(m[k])}" for k in sorted(m)])
 
 
-_v: Final[_Memo[Verdict]] = _Memo(_verdict)
+_v: Final[Memo[Verdict, str]] = Memo(_verdict)
 
 
 def entry_bytes(e: AuditEntry) -> bytes:
     """Encode ``e.body()`` canonically, without building the body."""
     m = _m
-    assignee, code, reason, source = e.assignee, e.reason_code, e.reason, e.from_state
+    reason = e.reason
     roles = ",".join([m[role] for role in e.actor_roles])
     details = f'"details":{{{_pairs(e.details)}}},' if e.details else ""
     timer = "" if e.timer is None else f'"timer":{m[e.timer]},'
     return (
         f'{{"actor":{{"id":{m[e.actor_id]},"roles":[{roles}]}},'
-        f'"assignee":{"null" if assignee is None else m[assignee]},"at":"{e.at.isoformat()}",'
+        f'"assignee":{_opt(e.assignee)},"at":"{e.at.isoformat()}",'
         f'"case_id":{m[e.case_id]},"changes":[{",".join([_change(x) for x in e.changes])}],'
         f'{details}"event":{m[e.event]},'
         f'"evidence":{{{_pairs(e.evidence) if e.evidence else ""}}},"format":{FORMAT},'
-        f'"from":{"null" if source is None else m[source]},"kind":{m[e.kind]},'
+        f'"from":{_opt(e.from_state)},"kind":{m[e.kind]},'
         f'"prev_hash":{_s(e.prev_hash)},"reason":{"null" if reason is None else _s(reason)},'
-        f'"reason_code":{"null" if code is None else m[code]},"seq":{e.seq},{timer}'
+        f'"reason_code":{_opt(e.reason_code)},"seq":{e.seq},{timer}'
         f'"to":{m[e.to_state]},"verdicts":[{",".join([_v[v] for v in e.verdicts])}],'
         f'"workflow":{m[e.workflow]},"workflow_version":{e.workflow_version}}}'
     ).encode()

@@ -32,15 +32,13 @@ def to_utc(value: datetime, where: str = "time") -> datetime:
     >>> to_utc(datetime(2024, 3, 4, 9, 0, tzinfo=timezone(timedelta(hours=7))))
     datetime.datetime(2024, 3, 4, 2, 0, tzinfo=datetime.timezone.utc)
     """
-    if value.__class__ is datetime and value.tzinfo is UTC:
-        return value
     if not isinstance(value, datetime):
         raise InvalidInput(where, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is UTC:
+        return value
     offset = value.utcoffset()
     if offset is None:
         raise InvalidInput(where, f"{value.isoformat()} has no timezone; pass an aware datetime")
-    if offset == timedelta(0) and value.tzinfo is UTC:
-        return value
     return value.astimezone(UTC)
 
 

@@ -17,29 +17,18 @@ from transitions import Machine
 
 from ._definition import Transition, Workflow
 from ._guards import GuardContext
+from ._memo import Memo
 from ._verdict import CheckKind, Verdict
 
 __all__ = ["CompiledWorkflow", "Decision", "check_transition"]
 
 _EMPTY_VALUES: Final = (None, "", ())
-_MEMO_SIZE: Final = 4096
-_verdicts: dict[tuple[str, bool, str, str], Verdict] = {}
-
-
-def _guard_verdict(check: str, passed: bool, why: str, dest: str) -> Verdict:  # noqa: FBT001
-    """The verdict of one guard part; equal verdicts are one shared value.
-
-    The same check usually ends the same way with the same words (a document on file, a
-    count reached), so sharing saves building a value, and lets the audit encoding
-    remember its JSON.
-    """
-    key = (check, passed, why, dest)
-    verdict = _verdicts.get(key)
-    if verdict is None:
-        if len(_verdicts) >= _MEMO_SIZE:
-            _verdicts.clear()
-        verdict = _verdicts[key] = Verdict(CheckKind.GUARD, check, passed, why, dest)
-    return verdict
+_verdicts: Final[Memo[tuple[str, bool, str, str], Verdict]] = Memo(
+    lambda key: Verdict(CheckKind.GUARD, *key)
+)
+"""Guard verdicts by (check, passed, why, dest): the same check usually ends the same way
+in the same words (a document on file, a count reached), so equal verdicts are one shared
+value, and the audit encoding remembers its JSON."""
 
 
 @frozen
@@ -131,7 +120,7 @@ def check_transition(
     for part in t.conjuncts:
         passed, why = part.test(ctx)
         ok = ok and passed
-        verdicts.append(_guard_verdict(part.text, passed, why, dest))
+        verdicts.append(_verdicts[part.text, passed, why, dest])
     return ok, verdicts
 
 
@@ -192,9 +181,13 @@ class CompiledWorkflow:
         self._machine.events[ctx.event].trigger(attempt)
         if attempt.chosen is None:
             return self._refused(ctx, tuple(attempt.failures))
-        allowed = True
         return Decision(
-            ctx.event, state, allowed, attempt.chosen, attempt.state, tuple(attempt.verdicts)
+            event=ctx.event,
+            state=state,
+            allowed=True,
+            transition=attempt.chosen,
+            dest=attempt.state,
+            verdicts=tuple(attempt.verdicts),
         )
 
     @staticmethod

@@ -1030,7 +1030,7 @@ class Engine:
         case = snap.case
         _actor(actor)
         compiled = self._compiled_for(case.workflow, case.version)
-        if event.__class__ is not str and not isinstance(event, str):
+        if not isinstance(event, str):
             raise InvalidInput("event", f"expected an event name, got {event!r}")
         if not compiled.workflow.has_event(event):
             near = difflib.get_close_matches(event, compiled.workflow.events, n=2)
@@ -1047,7 +1047,7 @@ class Engine:
             event=event,
             payload=payload,
             evidence=_evidence(evidence) if evidence else EMPTY,
-            now=to_utc(self._clock(), "clock()") if now is None else now,
+            now=self._now() if now is None else now,
             reason_code=reason_code,
             history=lambda: trail(case.id),
         )
@@ -1071,13 +1071,6 @@ def _waiting(ctx: GuardContext, pending: Pending) -> Decision:
 
 
 def _case_id(case_id: object) -> str:
-    if (
-        case_id.__class__ is str
-        and 0 < len(case_id) <= _MAX_ID
-        and case_id.isprintable()
-        and case_id[0] != " " != case_id[-1]
-    ):
-        return case_id
     if not isinstance(case_id, str) or not case_id.strip():
         raise InvalidInput("case_id", f"must be a non-empty string, got {case_id!r}")
     if len(case_id) > _MAX_ID or not case_id.isprintable():
@@ -1088,8 +1081,6 @@ def _case_id(case_id: object) -> str:
 
 
 def _actor(actor: object) -> None:
-    if actor.__class__ is Actor and actor.id and actor.id.__class__ is str:
-        return
     if not isinstance(actor, Actor):
         raise InvalidInput("actor", f"expected an Actor, got {type(actor).__name__}")
     if not isinstance(actor.id, str) or not actor.id:

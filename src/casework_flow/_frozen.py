@@ -121,8 +121,6 @@ def freeze(value: object, where: str = "data") -> Any:  # noqa: ANN401 - JSON is
     FrozenMap({'visits': (1, 2), 'note': None})
     """
     try:
-        if value.__class__ is dict:
-            return _freeze_mapping(value, 0)
         return _freeze(value, 0)
     except _Unusable as bad:
         raise InvalidInput(where + "".join(reversed(bad.path)), bad.message) from None
@@ -130,7 +128,7 @@ def freeze(value: object, where: str = "data") -> Any:  # noqa: ANN401 - JSON is
 
 def _freeze(value: object, depth: int) -> Any:  # noqa: ANN401 - JSON is untyped
     kind = type(value)
-    if kind is str or kind is int or value is None or kind is bool:
+    if kind in _PLAIN:
         return value
     if kind is dict or isinstance(value, Mapping):
         return _freeze_mapping(value, depth)  # type: ignore[arg-type]
@@ -165,9 +163,6 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
     for key, item in value.items():
         if type(key) is not str:
             raise _Unusable(f"key {key!r} is not a string")
-        if item.__class__ in _PLAIN:
-            out[key] = item
-            continue
         try:
             out[key] = _freeze(item, depth + 1)
         except _Unusable as bad:

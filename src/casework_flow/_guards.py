@@ -121,8 +121,7 @@ class GuardContext:
 
     def committed(self, event: str) -> list[AuditEntry]:
         """Return the committed transitions of ``event`` in the trail, oldest first."""
-        transition = _TRANSITION
-        return [e for e in self.history() if e.kind is transition and e.event == event]
+        return [e for e in self.history() if e.kind is _TRANSITION and e.event == event]
 
 
 def _duration(d: timedelta) -> str:
