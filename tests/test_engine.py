@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 import casework_flow
-import casework_flow._decide as decide
+import casework_flow._compiled as decide
 from casework_flow import (
     Actor,
     Case,

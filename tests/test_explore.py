@@ -323,7 +323,7 @@ def test_contexts_make_each_seed_guard_hold_or_fail(guard, wanted):
 @given(contexts(count("record_contact_attempt") >= 3, holds=True))
 def test_contexts_build_the_history_a_count_guard_reads(ctx):
     assert len(ctx.committed("record_contact_attempt")) >= 3
-    assert all(e.at <= ctx.now for e in ctx.history())
+    assert all(e.at <= ctx.now for e in ctx.history.entries)
 
 
 @settings(max_examples=30, deadline=None)

@@ -203,8 +203,8 @@ class _AlwaysStale(InMemoryStore):
         self.inner = inner
         self.tries = 0
 
-    def load(self, case_id):  # type: ignore[no-untyped-def]
-        return self.inner.load(case_id)  # type: ignore[attr-defined]
+    def load(self, case_id, **kw):  # type: ignore[no-untyped-def]
+        return self.inner.load(case_id, **kw)  # type: ignore[attr-defined]
 
     def trail(self, case_id):  # type: ignore[no-untyped-def]
         return self.inner.trail(case_id)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from casework_flow import (
     time_since_opened,
 )
 from casework_flow._audit import build_entry, genesis_hash
+from casework_flow._history import History
 from casework_flow._frozen import freeze
 
 from .conftest import START
@@ -69,7 +70,7 @@ def context(
         evidence=FrozenMap(),
         now=now,
         reason_code=None,
-        history=lambda: history or [],
+        history=History(history or ()),
     )
 
 

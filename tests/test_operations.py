@@ -406,8 +406,8 @@ class Meddling:
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self.inner, name)
 
-    def load(self, case_id: str):  # type: ignore[no-untyped-def]
-        snap = self.inner.load(case_id)
+    def load(self, case_id: str, **kw):  # type: ignore[no-untyped-def]
+        snap = self.inner.load(case_id, **kw)
         if case_id == self.victim:
             self.meddle()
         return snap
@@ -497,7 +497,14 @@ def test_a_transfer_is_accepted_by_the_receiving_unit(store):
     moved = engine.accept_transfer("CP-1", actor=UPT_HEAD, reason="Bed available.")
     assert (moved.unit, moved.assignee, moved.transfer) == ("upt-binjai", "upt-sw-3", None)
     kinds = [e.kind for e in engine.trail("CP-1")]
-    assert kinds[-2:] == [EntryKind.TRANSFER_REQUESTED, EntryKind.TRANSFER_ACCEPTED]
+    assert kinds[-4:] == [
+        EntryKind.TRANSFER_REQUESTED,
+        EntryKind.REFUSED,
+        EntryKind.REFUSED,
+        EntryKind.TRANSFER_ACCEPTED,
+    ]
+    accepted = engine.trail("CP-1")[-1]
+    assert accepted.details["from_assignee"] == SW.id
     assert [c.id for c in store.find(Query(unit="upt-binjai")).cases] == ["CP-1"]
     assert not store.find(Query(unit="dinsos-medan")).cases
     assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")

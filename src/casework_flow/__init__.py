@@ -7,15 +7,15 @@ that `verify` checks and `replay` rebuilds the case from.
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
 from ._calendar import Calendar, load_holidays
-from ._case import Actor, Case, CaseView, Pending, Transfer
+from ._case import MASK, Actor, Case, CaseView, Pending, Transfer
 from ._check import Finding, check_workflow
 from ._clock import Clock, ManualClock, system_clock
-from ._decide import Decision
+from ._compiled import Decision
 from ._definition import Approval, ConsentOverride, State, Transition, Workflow
 from ._diagram import to_dot, to_mermaid
 from ._due import Due, DueTimer, Outcome, Overdue, OverdueReport, RunReport, TimerRun
-from ._engine import Committed, Engine
-from ._export import MASK, export_csv, export_jsonl, read_jsonl
+from ._engine import Engine
+from ._export import export_csv, export_jsonl, read_jsonl
 from ._files import (
     dump_workflow,
     load_workflow,
@@ -42,6 +42,7 @@ from ._guards import (
 )
 from ._migration import MigrationItem, MigrationPlan, MigrationReport
 from ._replay import replay
+from ._shell import Committed
 from ._table import format_trail
 from ._timing import Deadline, DeadlineClock, Timer
 from ._verdict import CheckKind, Verdict

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from attrs import field, frozen
 
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
 from ._timing import DeadlineClock
 
-__all__ = ["Actor", "Case", "CaseView", "Pending", "Transfer"]
+__all__ = ["MASK", "Actor", "Case", "CaseView", "Pending", "Transfer"]
+
+MASK: Final = "***"
+"""What a personal value is replaced with for someone who may not see it."""
 
 
 def _roles(value: Iterable[str] | str) -> frozenset[str]:
@@ -75,6 +78,9 @@ class Pending:
         evidence: Documents given with the request.
         reason: The reason given.
         reason_code: The reason code given.
+        overridden_by: Who overrode missing consent for the request, if anyone; the
+            approval re-checks the step with the same override.
+        overridden_roles: The roles that person acted with.
     """
 
     event: str
@@ -88,6 +94,8 @@ class Pending:
     evidence: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
     reason: str | None = None
     reason_code: str | None = None
+    overridden_by: str | None = None
+    overridden_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form stores keep."""
@@ -103,6 +111,8 @@ class Pending:
             "evidence": dict(self.evidence),
             "reason": self.reason,
             "reason_code": self.reason_code,
+            "overridden_by": self.overridden_by,
+            "overridden_roles": sorted(self.overridden_roles),
         }
 
     @classmethod
@@ -120,6 +130,8 @@ class Pending:
             evidence=raw["evidence"],
             reason=raw["reason"],
             reason_code=raw["reason_code"],
+            overridden_by=raw.get("overridden_by"),
+            overridden_roles=raw.get("overridden_roles", ()),
         )
 
 

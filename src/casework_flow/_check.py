@@ -18,20 +18,20 @@ from typing import Final, Literal
 from attrs import frozen
 
 from ._definition import Transition, Workflow
+from ._guard_base import show
 from ._guards import (
     ALWAYS,
     AllOf,
     AnyOf,
     Compare,
+    Count,
+    Fact,
     Guard,
     Not,
     Present,
-    _Count,
-    _Fact,
-    _show,
-    _Span,
-    _TimeInState,
-    _TimeSinceOpened,
+    Span,
+    TimeInState,
+    TimeSinceOpened,
     walk,
 )
 
@@ -284,7 +284,7 @@ def _data(wf: Workflow) -> Iterator[Finding]:
         read = {
             g.measure.name
             for g in walk(t.guard)
-            if isinstance(g, Compare | Present) and isinstance(g.measure, _Fact)
+            if isinstance(g, Compare | Present) and isinstance(g.measure, Fact)
         }
         for name in sorted(read - supplied):
             yield Finding(
@@ -364,9 +364,9 @@ def _term_conflict(term: list[Literal_]) -> str | None:
 
 
 def _floor(measure: object) -> object:
-    if isinstance(measure, _Count):
+    if isinstance(measure, Count):
         return 0
-    if isinstance(measure, _Span | _TimeInState | _TimeSinceOpened):
+    if isinstance(measure, Span | TimeInState | TimeSinceOpened):
         return timedelta(0)
     return None
 
@@ -416,8 +416,8 @@ class _Range:
             (lo, lo_in), (hi, hi_in) = self.low, self.high
             try:
                 if lo > hi or (lo == hi and not (lo_in and hi_in)):  # type: ignore[operator]
-                    above = f"{'>=' if lo_in else '>'} {_show(lo)}"
-                    below = f"{'<=' if hi_in else '<'} {_show(hi)}"
+                    above = f"{'>=' if lo_in else '>'} {show(lo)}"
+                    below = f"{'<=' if hi_in else '<'} {show(hi)}"
                     return f"no value of {name} is both {above} and {below}"
             except TypeError:
                 return None

@@ -1,215 +1,511 @@
-"""Deciding whether a transition may fire: pure, clock-free, and driven by `transitions`.
+"""`decide`: every rule of a step, as one pure function.
 
-Each workflow version is compiled once into a `transitions.Machine` with no models. To
-decide, the engine hands the machine's event a small throw-away `_Attempt` that carries
-the case's state and the `GuardContext`; the machine tries the candidate transitions in
-evaluation order, calling `check_transition` as each one's condition, and moves the
-attempt (never the case, never a host object) to the destination of the first that passes.
+Given the registered workflows, the case as loaded (with its trail's head and the
+history its guards read), a command and the time of the step, `decide` returns the
+entries to append, or a refusal with every reason and the refusal's own entry. It does
+no I/O and reads no clock; `evolve` turns each entry into the next case. The engine,
+the timer runner, replay's checks and `testing.explore` all go through here.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any, Final
+import difflib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import singledispatch
+from typing import Any
 
+import attrs
 from attrs import frozen
-from transitions import Machine
 
-from ._definition import Transition, Workflow
-from ._guards import GuardContext
-from ._memo import Memo
-from ._verdict import CheckKind, Verdict
-
-__all__ = ["CompiledWorkflow", "Decision", "check_transition"]
-
-_EMPTY_VALUES: Final = (None, "", ())
-_verdicts: Final[Memo[tuple[str, bool, str, str], Verdict]] = Memo(
-    lambda key: Verdict(CheckKind.GUARD, *key)
+from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry, genesis_hash
+from ._case import MASK, Actor, Case, CaseView
+from ._catalog import Catalog
+from ._checks import (
+    approval_checks,
+    assign_checks,
+    check_transition,
+    override_problems,
+    record_checks,
+    refusal,
+    transfer_answer_checks,
+    transfer_request_checks,
+    waiting,
 )
-"""Guard verdicts by (check, passed, why, dest): the same check usually ends the same way
-in the same words (a document on file, a count reached), so equal verdicts are one shared
-value, and the audit encoding remembers its JSON."""
+from ._commands import (
+    AnswerTransfer,
+    Approve,
+    Assign,
+    Command,
+    Fire,
+    Migrate,
+    Open,
+    Record,
+    Reject,
+    Transfer,
+    View,
+)
+from ._compiled import CompiledWorkflow, Decision, refused
+from ._definition import Workflow
+from ._frozen import EMPTY, FrozenMap, adopt
+from ._guards import Consent, GuardContext
+from ._migration import plan_case
+from ._snapshot import Snapshot
+from ._verdict import CheckKind, Verdict
+from .exceptions import UnknownEvent
+
+__all__ = ["StepResult", "consider_override", "decide", "masked_view", "open_case"]
 
 
 @frozen
-class Decision:
-    """Whether an event may fire now, and why (not).
+class StepResult:
+    """What `decide` says of a command.
 
     Attributes:
-        event: The event considered.
-        state: The case's state when considered.
-        allowed: Whether a transition would fire.
-        transition: The transition that would fire, if allowed.
-        dest: The state the case would be in afterwards (its own state if not allowed).
-        verdicts: If allowed, the passing guard verdicts of that transition; otherwise
-            every failed check of every candidate, in evaluation order.
+        event: The event the command concerns (``assign``, ``transfer``...).
+        entries: The entries to append: the step's, or the refusal's own entry.
+        refused: Every failed check; empty when the command is allowed.
+        decision: For a fired or approved event, the `Decision` behind it.
+        binding: A refusal that must be committed whatever the shell's settings (a
+            timer's refused step spends the timer).
+        view: For a read, the case as the reader may see it.
     """
 
     event: str
-    state: str
-    allowed: bool
-    transition: Transition | None
-    dest: str
-    verdicts: tuple[Verdict, ...]
+    entries: tuple[AuditEntry, ...]
+    refused: tuple[Verdict, ...] = ()
+    decision: Decision | None = None
+    binding: bool = False
+    view: CaseView | None = None
 
     @property
-    def reasons(self) -> tuple[Verdict, ...]:
-        """The failed checks (empty when allowed)."""
-        return () if self.allowed else self.verdicts
+    def allowed(self) -> bool:
+        """Whether the command goes through."""
+        return not self.refused
 
 
-def check_transition(
-    t: Transition, ctx: GuardContext, reason: str | None
-) -> tuple[bool, list[Verdict]]:
-    """Run every check of one candidate transition, without stopping at the first failure.
+def _entry(  # noqa: PLR0917 - the common fields of every entry, by position
+    case: Case,
+    head: ChainHead,
+    kind: EntryKind,
+    now: datetime,
+    actor: Actor,
+    event: str,
+    *,
+    to_state: str | None = None,
+    assignee: str | None = None,
+    reason: str | None = None,
+    reason_code: str | None = None,
+    changes: Sequence[Change] = (),
+    evidence: Mapping[str, str] = EMPTY,
+    verdicts: Sequence[Verdict] = (),
+    timer: str | None = None,
+    details: Mapping[str, str] = EMPTY,
+    workflow: Workflow | None = None,
+) -> AuditEntry:
+    return build_entry(
+        case_id=case.id,
+        seq=head.seq + 1,
+        kind=kind,
+        at=now,
+        actor=actor,
+        event=event,
+        from_state=case.state,
+        to_state=to_state or case.state,
+        workflow=case.workflow if workflow is None else workflow.name,
+        workflow_version=case.version if workflow is None else workflow.version,
+        prev_hash=head.hash,
+        assignee=case.assignee if assignee is None else assignee,
+        reason=reason,
+        reason_code=reason_code,
+        changes=changes,
+        evidence=evidence,
+        verdicts=verdicts,
+        timer=timer,
+        details=details,
+    )
 
-    Returns:
-        Whether all passed, and the verdicts: failures of role, data and reason checks,
-        and every guard verdict, passing or not.
+
+def _refusal(  # noqa: PLR0917 - the refusal's own fields
+    snap: Snapshot,
+    actor: Actor,
+    event: str,
+    now: datetime,
+    problems: Sequence[Verdict],
+    details: Mapping[str, str] = EMPTY,
+) -> StepResult:
+    entry = _entry(
+        snap.case, snap.head, EntryKind.REFUSED, now, actor, event, verdicts=problems,
+        details=details,
+    )  # fmt: skip
+    return StepResult(event, (entry,), refused=tuple(problems))
+
+
+def _changes(data: FrozenMap[Any], payload: Mapping[str, Any]) -> tuple[Change, ...]:
+    if not payload:
+        return ()
+    return tuple(
+        Change(k, v, data.get(k, ABSENT))
+        for k, v in sorted(payload.items())
+        if k not in data or data[k] != v
+    )
+
+
+def _added(on_file: FrozenMap[str], supplied: Mapping[str, str]) -> FrozenMap[str]:
+    if not supplied:
+        return EMPTY
+    return adopt({k: v for k, v in supplied.items() if on_file.get(k) != v})
+
+
+def open_case(catalog: Catalog, command: Open, now: datetime) -> AuditEntry:
+    """The opening entry of a new case (opening is never refused by a rule)."""
+    wf = catalog.workflow(command.workflow, command.version)
+    return build_entry(
+        case_id=command.case_id,
+        seq=1,
+        kind=EntryKind.OPENED,
+        at=now,
+        actor=command.actor,
+        event="open",
+        from_state=None,
+        to_state=wf.initial,
+        workflow=wf.name,
+        workflow_version=wf.version,
+        prev_hash=genesis_hash(command.case_id),
+        assignee=command.assignee,
+        changes=[Change(k, v) for k, v in sorted(command.data.items())],
+        evidence=command.evidence,
+        details={"unit": command.unit} if command.unit else EMPTY,
+    )
+
+
+@frozen
+class _Step:
+    """What every handler of `decide` reads besides its command."""
+
+    catalog: Catalog
+    compiled: CompiledWorkflow
+    snap: Snapshot
+    now: datetime
+
+
+def decide(catalog: Catalog, snap: Snapshot, command: Command, now: datetime) -> StepResult:
+    """Decide a command on a loaded case: the entries it appends, or why it is refused.
+
+    Pure: the same arguments always give the same outcome, and nothing is read or
+    written. A refusal's outcome still carries the refusal's entry, for the shell to
+    record.
     """
-    dest = t.dest or ctx.case.state
-    verdicts: list[Verdict] = []
-    ok = True
-    if t.roles and t.roles.isdisjoint(ctx.actor.roles):
-        ok = False
-        held = ", ".join(sorted(ctx.actor.roles)) or "no role"
-        needed = " or ".join(sorted(t.roles))
-        verdicts.append(
-            Verdict(
-                kind=CheckKind.ROLE,
-                check="role",
-                passed=False,
-                why=f"{ctx.actor.id} acts as {held}; {ctx.event} needs {needed}",
-                dest=dest,
-            )
-        )
-    for name in t.requires:
-        if ctx.payload.get(name) in _EMPTY_VALUES:
-            ok = False
-            verdicts.append(
-                Verdict(
-                    kind=CheckKind.DATA,
-                    check=name,
-                    passed=False,
-                    why=f"{name} must be given with {ctx.event}",
-                    dest=dest,
-                )
-            )
-    if t.reason_required and not (reason and reason.strip()):
-        ok = False
-        verdicts.append(
-            Verdict(
-                kind=CheckKind.REASON,
-                check="reason",
-                passed=False,
-                why=f"a written reason is needed for {ctx.event}",
-                dest=dest,
-            )
-        )
-    if t.reason_codes and ctx.reason_code not in t.reason_codes:
-        ok = False
-        codes = ", ".join(t.reason_codes)
-        why = (
-            f"a reason code is needed for {ctx.event}: one of {codes}"
-            if ctx.reason_code is None
-            else f"reason code {ctx.reason_code} does not fit {ctx.event}: use one of {codes}"
-        )
-        verdicts.append(
-            Verdict(kind=CheckKind.REASON, check="reason_code", passed=False, why=why, dest=dest)
-        )
-    for part in t.conjuncts:
-        passed, why = part.test(ctx)
-        ok = ok and passed
-        verdicts.append(_verdicts[part.text, passed, why, dest])
-    return ok, verdicts
+    case = snap.case
+    compiled = catalog.compiled(case.workflow, case.version)
+    return _decide(command, _Step(catalog, compiled, snap, now))
 
 
-class _Attempt:
-    """The object the machine moves: carries the state and collects what it saw."""
-
-    __slots__ = ("chosen", "ctx", "failures", "reason", "state", "verdicts")
-
-    def __init__(self, ctx: GuardContext, reason: str | None) -> None:
-        self.state = ctx.case.state
-        self.ctx = ctx
-        self.reason = reason
-        self.chosen: Transition | None = None
-        self.verdicts: list[Verdict] = []
-        self.failures: list[Verdict] = []
+@singledispatch
+def _decide(command: object, step: _Step) -> StepResult:
+    raise TypeError(f"not a command: {command!r} at {step!r}")
 
 
-def _condition(t: Transition, event_data: Any) -> bool:  # noqa: ANN401 - transitions is untyped
-    attempt: _Attempt = event_data.model
-    ok, verdicts = check_transition(t, attempt.ctx, attempt.reason)
-    if ok:
-        attempt.chosen = t
-        attempt.verdicts = verdicts
+def _context(snap: Snapshot, actor: Actor, event: str, now: datetime, **kw: Any) -> GuardContext:  # noqa: ANN401 - the context's own fields
+    return GuardContext(
+        case=snap.case,
+        actor=actor,
+        event=event,
+        payload=kw.get("payload", EMPTY),
+        evidence=kw.get("evidence", EMPTY),
+        now=now,
+        reason_code=kw.get("reason_code"),
+        history=snap.history,
+    )
+
+
+def consider_override(
+    workflow: Workflow,
+    ctx: GuardContext,
+    reason: str | None,
+    refusal_: Decision,
+    override_by: Actor,
+) -> tuple[Decision, dict[str, str]]:
+    """Turn a refusal for missing consent into an overridden decision, if allowed.
+
+    Returns the decision (still refused, with the override's own failed checks added,
+    when the override cannot apply) and the details the audit entry records.
+    """
+    for t in workflow.candidates(ctx.case.state, ctx.event):
+        if t.override is None:
+            continue
+        _, verdicts = check_transition(t, ctx, reason)
+        consents = {c.text for c in t.conjuncts if isinstance(c, Consent)}
+        codes = t.override.reason_codes
+        failed = [
+            v
+            for v in verdicts
+            if not v.passed and not (v.check == "reason_code" and ctx.reason_code in codes)
+        ]
+        if not failed or not all(v.kind is CheckKind.GUARD and v.check in consents for v in failed):
+            continue
+        problems = override_problems(t, ctx, reason, override_by)
+        if problems:
+            return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
+        details = {
+            "overridden_by": override_by.id,
+            "overridden_by_roles": ",".join(override_by.sorted_roles),
+            "overridden": "; ".join(v.check for v in failed),
+        }
+        dest = t.dest or ctx.case.state
+        kept = tuple(v for v in verdicts if v.check != "reason_code" or v.passed)
+        allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept)  # noqa: FBT003 - positional fields
+        return allowed, details
+    why = "only missing consent can be overridden, and only where the workflow allows it"
+    return attrs.evolve(
+        refusal_, verdicts=(*refusal_.verdicts, refusal("override", why, CheckKind.GUARD))
+    ), {}
+
+
+@_decide.register
+def _fire(command: Fire, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    wf = compiled.workflow
+    if not wf.has_event(command.event):
+        near = difflib.get_close_matches(command.event, wf.events, n=2)
+        raise UnknownEvent(case.id, command.event, case.workflow, near)
+    ctx = GuardContext(
+        case=case,
+        actor=command.actor,
+        event=command.event,
+        payload=command.data,
+        evidence=command.evidence,
+        now=now,
+        reason_code=command.reason_code,
+        history=snap.history,
+    )
+    details: Mapping[str, str] = EMPTY
+    if case.pending is not None:
+        decision = refused(ctx, (waiting(case.pending),))
     else:
-        attempt.failures.extend(v for v in verdicts if not v.passed)
-    return ok
-
-
-class CompiledWorkflow:
-    """One workflow version compiled into one `transitions.Machine`, shared by all cases."""
-
-    __slots__ = ("_machine", "workflow")
-
-    def __init__(self, workflow: Workflow) -> None:
-        self.workflow = workflow
-        self._machine = Machine(
-            model=None,
-            states=[s.id for s in workflow.states],
-            initial=workflow.initial,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-            name=f"{workflow.name}@{workflow.version}",
+        decision = compiled.choose(ctx, command.reason)
+        if not decision.allowed and command.override_by is not None:
+            decision, details = consider_override(
+                compiled.workflow, ctx, command.reason, decision, command.override_by
+            )
+    if not decision.allowed:
+        entry = _entry(
+            case, snap.head, EntryKind.REFUSED, now, command.actor, command.event,
+            reason=command.reason, reason_code=command.reason_code,
+            verdicts=decision.verdicts, timer=command.timer,
+        )  # fmt: skip
+        return StepResult(
+            command.event,
+            (entry,),
+            refused=decision.reasons,
+            decision=decision,
+            binding=command.timer is not None,
         )
-        for state in workflow.states:
-            for event in workflow.events:
-                for t in workflow.candidates(state.id, event):
-                    self._machine.add_transition(
-                        event, state.id, t.dest, conditions=[partial(_condition, t)]
-                    )
+    t = decision.transition
+    if t is not None and t.approval is not None:
+        approvers = ",".join(sorted(t.approval.roles))
+        entry = _entry(
+            case, snap.head, EntryKind.APPROVAL_REQUESTED, now, command.actor, command.event,
+            reason=command.reason, reason_code=command.reason_code,
+            changes=[Change(k, v) for k, v in sorted(command.data.items())],
+            evidence=command.evidence, verdicts=decision.verdicts, timer=command.timer,
+            details={**details, "dest": decision.dest, "approvers": approvers},
+        )  # fmt: skip
+        return StepResult(command.event, (entry,), decision=decision)
+    entry = _entry(
+        case, snap.head, EntryKind.TRANSITION, now, command.actor, command.event,
+        to_state=decision.dest, reason=command.reason, reason_code=command.reason_code,
+        changes=_changes(case.data, command.data), evidence=_added(case.evidence, command.evidence),
+        verdicts=decision.verdicts, timer=command.timer, details=details,
+    )  # fmt: skip
+    return StepResult(command.event, (entry,), decision=decision)
 
-    def decide(self, ctx: GuardContext, reason: str | None) -> Decision:
-        """Decide the attempted transition described by ``ctx``."""
-        state = ctx.case.state
-        if not self.workflow.candidates(state, ctx.event):
-            return self._refused(ctx, (self._wrong_state(ctx),))
-        attempt = _Attempt(ctx, reason)
-        self._machine.events[ctx.event].trigger(attempt)
-        if attempt.chosen is None:
-            return self._refused(ctx, tuple(attempt.failures))
-        return Decision(
-            event=ctx.event,
-            state=state,
-            allowed=True,
-            transition=attempt.chosen,
-            dest=attempt.state,
-            verdicts=tuple(attempt.verdicts),
-        )
 
-    @staticmethod
-    def _refused(ctx: GuardContext, reasons: tuple[Verdict, ...]) -> Decision:
-        state = ctx.case.state
-        return Decision(
-            event=ctx.event,
-            state=state,
-            allowed=False,
-            transition=None,
-            dest=state,
-            verdicts=reasons,
+@_decide.register
+def _approve(command: Approve, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    pending = case.pending
+    problems = approval_checks(case, command.actor, deciding="approve")
+    if problems or pending is None:
+        event = pending.event if pending is not None else "approve"
+        return _refusal(snap, command.actor, event, now, problems, {"decision": "approval refused"})
+    requester = Actor(pending.requested_by, pending.requested_roles)
+    ctx = _context(
+        snap, requester, pending.event, now,
+        payload=pending.data, evidence=pending.evidence, reason_code=pending.reason_code,
+    )  # fmt: skip
+    decision = compiled.choose(ctx, pending.reason)
+    override: Mapping[str, str] = EMPTY
+    if not decision.allowed and pending.overridden_by is not None:
+        by = Actor(pending.overridden_by, pending.overridden_roles)
+        decision, override = consider_override(compiled.workflow, ctx, pending.reason, decision, by)
+    reasons = list(decision.reasons)
+    if decision.allowed and decision.dest != pending.dest:
+        why = (
+            f"{pending.event} would now lead to {decision.dest}, not to {pending.dest}"
+            " as requested; reject the request and ask again"
         )
+        reasons.append(refusal("dest", why, CheckKind.STATE))
+    if reasons:
+        return _refusal(
+            snap, command.actor, pending.event, now, reasons, {"decision": "approval refused"}
+        )
+    details = {
+        **override,
+        "decision": "approved",
+        "requested_by": pending.requested_by,
+        "requested_roles": ",".join(sorted(pending.requested_roles)),
+        "request_seq": str(pending.request_seq),
+    }
+    if command.note:
+        details["note"] = command.note
+    entry = _entry(
+        case, snap.head, EntryKind.TRANSITION, now, command.actor, pending.event,
+        to_state=decision.dest, reason=pending.reason, reason_code=pending.reason_code,
+        changes=_changes(case.data, pending.data), evidence=_added(case.evidence, pending.evidence),
+        verdicts=decision.verdicts, details=details,
+    )  # fmt: skip
+    return StepResult(pending.event, (entry,), decision=decision)
 
-    def _wrong_state(self, ctx: GuardContext) -> Verdict:
-        wf = self.workflow
-        sources = sorted({s for t in wf.transitions if t.event == ctx.event for s in t.source})
-        where = ", ".join(sources)
-        return Verdict(
-            kind=CheckKind.STATE,
-            check="state",
-            passed=False,
-            why=f"{ctx.event} is not possible while the case is in {ctx.case.state}"
-            f" ({wf.state(ctx.case.state).label('en')}); it is possible from {where}",
-        )
+
+@_decide.register
+def _reject(command: Reject, step: _Step) -> StepResult:
+    snap, now = step.snap, step.now
+    case = snap.case
+    pending = case.pending
+    problems = approval_checks(case, command.actor, deciding="reject")
+    if not (command.reason and command.reason.strip()):
+        why = "a rejection needs a written reason"
+        problems.append(refusal("reason", why, CheckKind.REASON))
+    if problems or pending is None:
+        event = pending.event if pending is not None else "approve"
+        return _refusal(snap, command.actor, event, now, problems, {"decision": "approval refused"})
+    details = {
+        "decision": "rejected",
+        "requested_by": pending.requested_by,
+        "request_seq": str(pending.request_seq),
+    }
+    entry = _entry(
+        case, snap.head, EntryKind.APPROVAL_REJECTED, now, command.actor, pending.event,
+        reason=command.reason, details=details,
+    )  # fmt: skip
+    return StepResult(pending.event, (entry,))
+
+
+@_decide.register
+def _record(command: Record, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    problems = record_checks(compiled.workflow, case, command.actor)
+    if problems:
+        return _refusal(snap, command.actor, command.what, now, problems)
+    entry = _entry(
+        case, snap.head, EntryKind.RECORDED, now, command.actor, command.what,
+        reason=command.reason, changes=_changes(case.data, command.data),
+        evidence=_added(case.evidence, command.evidence),
+    )  # fmt: skip
+    return StepResult(command.what, (entry,))
+
+
+@_decide.register
+def _assign(command: Assign, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    problems = assign_checks(compiled.workflow, command.actor)
+    if problems:
+        return _refusal(snap, command.actor, "assign", now, problems)
+    entry = _entry(
+        case, snap.head, EntryKind.ASSIGNED, now, command.actor, "assign",
+        assignee=command.assignee, reason=command.reason, details={"from": case.assignee or ""},
+    )  # fmt: skip
+    return StepResult("assign", (entry,))
+
+
+@_decide.register
+def _transfer(command: Transfer, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    problems = transfer_request_checks(compiled.workflow, case, command.actor, command.to_unit)
+    if problems:
+        return _refusal(snap, command.actor, "transfer", now, problems)
+    details = {"from_unit": case.unit or "", "to_unit": command.to_unit}
+    if command.to_assignee:
+        details["to_assignee"] = command.to_assignee
+    entry = _entry(
+        case, snap.head, EntryKind.TRANSFER_REQUESTED, now, command.actor, "transfer",
+        reason=command.reason, details=details,
+    )  # fmt: skip
+    return StepResult("transfer", (entry,))
+
+
+@_decide.register
+def _answer(command: AnswerTransfer, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    problems = transfer_answer_checks(
+        compiled.workflow, case, command.actor, accept=command.accept, reason=command.reason
+    )
+    transfer = case.transfer
+    if problems or transfer is None:
+        return _refusal(snap, command.actor, "transfer", now, problems)
+    details = {
+        "from_unit": case.unit or "",
+        "to_unit": transfer.to_unit,
+        "request_seq": str(transfer.request_seq),
+    }
+    if command.accept:
+        kind = EntryKind.TRANSFER_ACCEPTED
+        assignee = command.assignee or transfer.to_assignee or ""
+        details["from_assignee"] = case.assignee or ""
+    else:
+        kind, assignee = EntryKind.TRANSFER_REFUSED, None
+    entry = _entry(
+        case, snap.head, kind, now, command.actor, "transfer", reason=command.reason,
+        assignee=assignee, details=details,
+    )  # fmt: skip
+    return StepResult("transfer", (entry,))
+
+
+def masked_view(workflow: Workflow, case: Case, actor: Actor) -> CaseView:
+    """The case as ``actor`` may see it: personal fields masked without a personal role."""
+    present = sorted(k for k in workflow.personal if k in case.data)
+    allowed = not workflow.personal_roles or not workflow.personal_roles.isdisjoint(actor.roles)
+    if allowed:
+        return CaseView(case, (), tuple(present))
+    masked = case.data.merged(dict.fromkeys(present, MASK))
+    return CaseView(attrs.evolve(case, data=masked), tuple(present), ())
+
+
+@_decide.register
+def _view(command: View, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    wf = compiled.workflow
+    view = masked_view(wf, snap.case, command.actor)
+    if not (view.shown and wf.log_personal_reads):
+        return StepResult("read", (), view=view)
+    details = {"fields": ",".join(view.shown)}
+    if command.purpose:
+        details["purpose"] = command.purpose
+    entry = _entry(
+        snap.case, snap.head, EntryKind.VIEWED, now, command.actor, "read", details=details
+    )
+    return StepResult("read", (entry,), view=view)
+
+
+@_decide.register
+def _migrate(command: Migrate, step: _Step) -> StepResult:
+    compiled, snap, now = step.compiled, step.snap, step.now
+    case = snap.case
+    new = step.catalog.workflow(case.workflow, command.to_version)
+    item = plan_case(case, compiled.workflow, new, command.state_map)
+    if not item.ok or item.to_state is None:
+        problems = [refusal("migration", why, CheckKind.STATE) for why in item.blockers]
+        return StepResult("migrate", (), refused=tuple(problems))
+    entry = _entry(
+        case, snap.head, EntryKind.MIGRATED, now, command.actor, "migrate",
+        to_state=item.to_state, reason=command.reason, workflow=new,
+        details={"from_version": str(case.version), "to_version": str(new.version)},
+    )  # fmt: skip
+    return StepResult("migrate", (entry,))

@@ -10,24 +10,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final, Protocol
 
 from attrs import frozen
 
-from ._case import Actor, Case
+from ._case import Case
 from ._clock import to_utc
-from ._guards import _duration
-from .exceptions import ConcurrentModification, InvalidInput, ListenerFailed, TransitionRejected
+from ._guard_base import duration
+from .exceptions import InvalidInput
 from .stores import Query, Store
 from .stores._protocol import DEFAULT_LEASE
-
-if TYPE_CHECKING:
-    from ._decide import CompiledWorkflow
 
 __all__ = ["Due", "DueTimer", "Outcome", "Overdue", "OverdueReport", "RunReport", "TimerRun"]
 
 _PAGE: Final = 500
-_RETRIES: Final = 3
 
 
 @frozen
@@ -173,12 +169,12 @@ class OverdueReport:
             width = max(len(o.assignee or "(unassigned)") for o in cases)
             lines += [
                 f"  {(o.assignee or '(unassigned)'):<{width}}  {o.case_id}"
-                f"  due {o.due_at:%Y-%m-%d %H:%M}  late {_duration(o.late)}"
+                f"  due {o.due_at:%Y-%m-%d %H:%M}  late {duration(o.late)}"
                 for o in cases
             ]
         lines.append("")
         lines += [
-            f"{who}: {len(cases)} overdue, latest {_duration(cases[0].late)}"
+            f"{who}: {len(cases)} overdue, latest {duration(cases[0].late)}"
             for who, cases in self.by_assignee().items()
         ]
         return "\n".join(lines)
@@ -241,66 +237,28 @@ def overdue_report(store: Store, now: datetime, query: Query | None = None) -> O
     return OverdueReport(now, tuple(cases))
 
 
-Step = Callable[..., Case]
+class TimerRunner(Protocol):
+    """What `run_timers` needs of an engine: its public store and `run_timer`."""
+
+    @property
+    def store(self) -> Store:
+        """The store cases live in."""
+        ...
+
+    def run_timer(self, case_id: str, now: datetime | None = None) -> TimerRun:
+        """Fire the case's timer if due."""
+        ...
 
 
 def run_timers(
-    store: Store,
-    compiled: Callable[[str, int], CompiledWorkflow],
-    step: Step,
-    system: Actor,
-    now: datetime,
-    *,
-    batch: int,
-    lease: timedelta = DEFAULT_LEASE,
+    engine: TimerRunner, now: datetime, *, batch: int, lease: timedelta = DEFAULT_LEASE
 ) -> RunReport:
-    """Claim due timers batch by batch and run each once."""
+    """Claim due timers batch by batch and run each once, through the engine's public API."""
     if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 10_000:  # noqa: PLR2004 - page bound
         raise InvalidInput("batch", "must be an integer from 1 to 10000")
     runs: list[TimerRun] = []
     while True:
-        claimed = store.claim_timers(now, limit=batch, lease=lease)
+        claimed = engine.store.claim_timers(now, limit=batch, lease=lease)
         if not claimed:
             return RunReport(now, tuple(runs))
-        runs += [_run_one(store, compiled, step, system, now=now, case_id=c) for c in claimed]
-
-
-def _run_one(
-    store: Store,
-    compiled: Callable[[str, int], CompiledWorkflow],
-    step: Step,
-    system: Actor,
-    *,
-    now: datetime,
-    case_id: str,
-) -> TimerRun:
-    for _ in range(_RETRIES):
-        case = store.load(case_id).case
-        if case.timer is None or case.timer_at is None or case.timer_at > now:
-            return TimerRun(case_id, None, None, Outcome.SKIPPED, case.state, case.state)
-        workflow = compiled(case.workflow, case.version).workflow
-        spec = next(t for t in workflow.state(case.state).timers if t.name == case.timer)
-        run: dict[str, Any] = {"case_id": case_id, "timer": spec.name, "event": spec.event}
-        try:
-            after = step(
-                case_id,
-                spec.event,
-                actor=system,
-                reason=spec.reason,
-                reason_code=spec.reason_code,
-                expected_revision=case.revision,
-                timer=spec.name,
-                now=now,
-            )
-        except ConcurrentModification:
-            continue
-        except TransitionRejected as exc:
-            why = tuple(v.why for v in exc.reasons)
-            return TimerRun(**run, outcome=Outcome.REFUSED, from_state=case.state,
-                            to_state=case.state, why=why)  # fmt: skip
-        except ListenerFailed as exc:
-            return TimerRun(**run, outcome=Outcome.FIRED, from_state=case.state,
-                            to_state=exc.case.state, why=(str(exc),))  # fmt: skip
-        return TimerRun(**run, outcome=Outcome.FIRED, from_state=case.state, to_state=after.state)
-    case = store.load(case_id).case
-    return TimerRun(case_id, case.timer, None, Outcome.SKIPPED, case.state, case.state)
+        runs += [engine.run_timer(case_id, now) for case_id in claimed]

@@ -16,12 +16,11 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any, Final
 
 from ._audit import AuditEntry, ChainHead, verify
+from ._case import MASK
 from ._definition import Workflow
 from .exceptions import TrailBroken
 
 __all__ = ["MASK", "export_csv", "export_jsonl", "read_jsonl"]
-
-MASK: Final = "***"
 
 CSV_COLUMNS: Final = (
     "case_id",

@@ -33,7 +33,9 @@ from ._guards import (
     Check,
     Compare,
     Consent,
+    Count,
     Evidence,
+    Fact,
     Guard,
     GuardContext,
     Measure,
@@ -41,11 +43,9 @@ from ._guards import (
     NotActorOf,
     NotAssignee,
     Present,
-    _Count,
-    _Fact,
-    _Span,
-    _TimeInState,
-    _TimeSinceOpened,
+    Span,
+    TimeInState,
+    TimeSinceOpened,
 )
 from .exceptions import CaseworkError, Problem
 
@@ -107,15 +107,15 @@ def duration_text(d: timedelta) -> str:
 
 
 def _measure_data(m: Measure) -> dict[str, Any]:
-    if isinstance(m, _Fact):
+    if isinstance(m, Fact):
         return {"fact": m.name}
-    if isinstance(m, _Count):
+    if isinstance(m, Count):
         return {"count": m.event}
-    if isinstance(m, _Span):
+    if isinstance(m, Span):
         return {"span": m.event}
-    if isinstance(m, _TimeInState):
+    if isinstance(m, TimeInState):
         return {"time_in_state": True}
-    if isinstance(m, _TimeSinceOpened):
+    if isinstance(m, TimeSinceOpened):
         return {"time_since_opened": True}
     raise TypeError(f"measure {m!r} has no data form")  # pragma: no cover - all measures above
 
@@ -242,11 +242,11 @@ class _Reader:
             if subject is not True:
                 self.fail(f"{path}.{kind}", f"write {kind}: true")
                 return None
-            measure = _TimeInState() if kind == "time_in_state" else _TimeSinceOpened()
+            measure = TimeInState() if kind == "time_in_state" else TimeSinceOpened()
         else:
             if not self.name(subject, f"{path}.{kind}"):
                 return None
-            measure = {"fact": _Fact, "count": _Count, "span": _Span}[kind](subject)
+            measure = {"fact": Fact, "count": Count, "span": Span}[kind](subject)
         op = raw.get("op")
         if op not in OPS:
             self.fail(
@@ -271,7 +271,7 @@ class _Reader:
         return self.compare(measure, op, raw["value"], f"{path}.value")
 
     def compare(self, measure: Measure, op: str, value: object, at: str) -> Guard | None:
-        timed = isinstance(measure, _Span | _TimeInState | _TimeSinceOpened)
+        timed = isinstance(measure, Span | TimeInState | TimeSinceOpened)
         if op in {"in", "not in"} and not isinstance(value, list):
             self.fail(at, f"op {op} takes a list of values")
             return None

@@ -1,26 +1,26 @@
 """Moving live cases to a new workflow version: plan first, then apply case by case.
 
 A case stays on the version it was opened under until migrated. `plan` says, per case,
-where it would go and what would block it; `moved` builds the migrated case and its
-``migrated`` audit entry (pure, like every other step), carrying the deadline clock and
-timers over to the new version's definitions.
+where it would go and what would block it; `migrated` is what a ``migrated`` entry does
+to a case (`evolve` calls it), carrying the deadline clock and timers over to the new
+version's definitions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import attrs
 from attrs import frozen
 
-from ._audit import AuditEntry, ChainHead, EntryKind, build_entry
+from ._audit import AuditEntry
 from ._calendar import Calendar
-from ._case import Actor, Case
+from ._case import Case
 from ._definition import Workflow
 from ._timing import DeadlineClock, _add, next_timer
 
-__all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "moved", "plan_case"]
+__all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "migrated", "plan_case"]
 
 
 @frozen
@@ -113,37 +113,6 @@ def plan_case(
     if case.transfer is not None:
         blockers.append(f"a transfer to {case.transfer.to_unit} is waiting")
     return MigrationItem(case.id, case.revision, case.state, to_state, tuple(blockers))
-
-
-def moved(
-    case: Case,
-    head: ChainHead,
-    new: Workflow,
-    to_state: str,
-    *,
-    actor: Actor,
-    at: datetime,
-    calendar: Calendar,
-    reason: str | None,
-) -> tuple[Case, AuditEntry]:
-    """The case on the new version, and the ``migrated`` entry recording the move."""
-    entry = build_entry(
-        case_id=case.id,
-        seq=head.seq + 1,
-        kind=EntryKind.MIGRATED,
-        at=at,
-        actor=actor,
-        event="migrate",
-        from_state=case.state,
-        to_state=to_state,
-        workflow=new.name,
-        workflow_version=new.version,
-        prev_hash=head.hash,
-        assignee=case.assignee,
-        reason=reason,
-        details={"from_version": str(case.version), "to_version": str(new.version)},
-    )
-    return migrated(case, entry, new, calendar), entry
 
 
 def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -> Case:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Case
+from .._history import History
 from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
 from . import _cursor
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot
@@ -57,13 +58,17 @@ class InMemoryStore:
             self._cases[case.id] = case
             self._trails[case.id] = list(entries)
 
-    def load(self, case_id: str) -> Snapshot:
-        """Return the case and its trail's head."""
+    def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
+        """Return the case and its trail's head (and its trail, for ``history`` keys)."""
         with self._lock:
             try:
-                return Snapshot(self._cases[case_id], self._trails[case_id][-1].head)
+                case = self._cases[case_id]
+                trail = self._trails[case_id]
             except KeyError:
                 raise UnknownCase(case_id) from None
+            if (case.workflow, case.version) in history:
+                return Snapshot(case, trail[-1].head, History(tuple(trail)))
+            return Snapshot(case, trail[-1].head)
 
     def commit(
         self,

@@ -14,14 +14,15 @@ the second check for free from a primary key on (case id, sequence number).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
-from .._audit import AuditEntry, ChainHead
+from .._audit import AuditEntry
 from .._case import Case
+from .._snapshot import Snapshot
 
 __all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store"]
 
@@ -30,19 +31,6 @@ DEFAULT_LEASE: Final = timedelta(minutes=5)
 
 Change = tuple[Case, Sequence[AuditEntry], int]
 """One case's part of `Store.commit_many`: the case, its new entries, the revision expected."""
-
-
-@frozen
-class Snapshot:
-    """A case as stored, with the head of its trail.
-
-    Attributes:
-        case: The case at its latest revision.
-        head: The last entry of its trail (which may be a refusal).
-    """
-
-    case: Case
-    head: ChainHead
 
 
 def _window(value: tuple[datetime, datetime] | None) -> tuple[datetime, datetime] | None:
@@ -126,8 +114,14 @@ class Store(Protocol):
             CaseExists: if the id is taken; nothing is written.
         """
 
-    def load(self, case_id: str) -> Snapshot:
-        """Return the case and its trail's head.
+    def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
+        """Return the case and its trail's head, in one consistent read.
+
+        Args:
+            case_id: The case.
+            history: The ``(workflow, version)`` keys whose cases are loaded with their
+                trail up to the head read (`Snapshot.history`): the workflows whose
+                guards read the past.
 
         Raises:
             UnknownCase: if there is no such case.

@@ -6,13 +6,14 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
+from .._history import History
 from ..exceptions import (
     CaseExists,
     ConcurrentModification,
@@ -91,8 +92,12 @@ class SqlStore:
                 raise CaseExists(case.id) from None
             self._insert_entries(conn, entries)
 
-    def load(self, case_id: str) -> Snapshot:
-        """Return the case and its trail's head."""
+    def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
+        """Return the case and its trail's head (and its trail, for ``history`` keys).
+
+        Entries are only ever appended, so reading them after the case row, up to the
+        head that row names, gives the history of exactly that revision.
+        """
         m = self._mark
         rows = self._rows(
             "load a case",
@@ -102,7 +107,11 @@ class SqlStore:
         if not rows:
             raise UnknownCase(case_id)
         body, seq, digest = rows[0]
-        return Snapshot(_sql.case_from_body(body, self._where), ChainHead(seq, digest))
+        case = _sql.case_from_body(body, self._where)
+        head = ChainHead(seq, digest)
+        if (case.workflow, case.version) not in history:
+            return Snapshot(case, head)
+        return Snapshot(case, head, History(self._entries(case_id, seq)))
 
     def commit(
         self,
@@ -161,13 +170,19 @@ class SqlStore:
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's whole trail, oldest first."""
+        entries = self._entries(case_id, None)
+        if not entries:
+            self.load(case_id)
+        return entries
+
+    def _entries(self, case_id: str, upto: int | None) -> tuple[AuditEntry, ...]:
+        m = self._mark
+        bound = "" if upto is None else f" AND seq <= {m}"
         rows = self._rows(
             "read a trail",
-            f"SELECT body FROM casework_entries WHERE case_id = {self._mark} ORDER BY seq",  # noqa: S608 - fixed names
-            (case_id,),
+            f"SELECT body FROM casework_entries WHERE case_id = {m}{bound} ORDER BY seq",  # noqa: S608 - fixed names
+            (case_id,) if upto is None else (case_id, upto),
         )
-        if not rows:
-            self.load(case_id)
         try:
             return tuple(_sql.entry_from_body(r[0]) for r in rows)
         except TrailBroken as exc:

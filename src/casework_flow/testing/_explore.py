@@ -23,32 +23,32 @@ from datetime import timedelta
 from itertools import product
 from typing import Any, Final
 
-import attrs
 from attrs import field, frozen
 
-from .._audit import AuditEntry, ChainHead, EntryKind
-from .._calendar import DEFAULT_CALENDAR
+from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
-from .._decide import CompiledWorkflow, Decision
+from .._catalog import Catalog
+from .._commands import Approve, Fire
+from .._decide import decide
 from .._definition import Workflow
 from .._engine import Engine
+from .._evolve import fold
 from .._frozen import EMPTY, FrozenMap, freeze
 from .._guards import (
     Compare,
+    Count,
+    Fact,
     Guard,
-    GuardContext,
     NotActorOf,
     NotAssignee,
     Present,
-    _Count,
-    _Fact,
-    _Span,
-    _TimeInState,
-    _TimeSinceOpened,
+    Span,
+    TimeInState,
+    TimeSinceOpened,
     walk,
 )
-from .._operations import approval_details, requested
-from .._step import apply_decision
+from .._history import History
+from .._snapshot import Snapshot
 from .._table import format_trail
 from ..exceptions import InvalidInput
 from ._rules import START, AlwaysBefore, Never, Rule, RuleViolated, _Kit, _kit
@@ -195,13 +195,13 @@ def _measures(guards: Sequence[Guard]) -> tuple[dict[str, int], Clocks]:
             continue
         m = g.measure
         marks = _numbers(g.value)
-        if isinstance(m, _Count):
+        if isinstance(m, Count):
             caps[m.event] = max([caps.get(m.event, 0), *(int(v) + 1 for v in marks)])
-        elif isinstance(m, _Span):
+        elif isinstance(m, Span):
             spans.setdefault(m.event, []).extend(marks)
-        elif isinstance(m, _TimeInState):
+        elif isinstance(m, TimeInState):
             in_state.extend(marks)
-        elif isinstance(m, _TimeSinceOpened):
+        elif isinstance(m, TimeSinceOpened):
             since_open.extend(marks)
     clocks: list[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]]] = []
     if in_state:
@@ -255,7 +255,7 @@ def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
     facts = {
         g.measure.name
         for g in guards
-        if isinstance(g, Compare | Present) and isinstance(g.measure, _Fact)
+        if isinstance(g, Compare | Present) and isinstance(g.measure, Fact)
     }
     who_matters = any(isinstance(g, NotActorOf | NotAssignee) for g in guards)
     kits = {event: _kit(workflow, event) for event in workflow.events}
@@ -282,65 +282,43 @@ def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
     return case, tuple(engine.trail("CASE-1"))
 
 
-def _approved(
-    workflow: Workflow, case: Case, head: ChainHead, ctx: GuardContext, decision: Decision
-) -> tuple[Case, tuple[AuditEntry, ...]]:
-    """A request and its approval by someone else holding an approving role, as one move."""
-    asked, request = requested(case, head, ctx, decision, _REASON, details={})
-    assert asked.pending is not None  # noqa: S101 - requested() sets it
-    approver = Actor(_APPROVER, asked.pending.approvers)
-    by_approver = GuardContext(
-        case=asked, actor=approver, event=ctx.event, payload=ctx.payload,
-        evidence=ctx.supplied_evidence, now=ctx.now, reason_code=ctx.reason_code,
-        history=lambda: (),
-    )  # fmt: skip
-    done, approval = apply_decision(
-        asked, request.head, by_approver, decision, _REASON,
-        workflow=workflow, calendar=DEFAULT_CALENDAR,
-        details=approval_details(asked.pending, None),
-    )  # fmt: skip
-    return attrs.evolve(done, pending=None), (request, approval)
-
-
 def _moves(
-    compiled: CompiledWorkflow, plan: _Plan, case: Case, trail: tuple[AuditEntry, ...]
+    catalog: Catalog, plan: _Plan, case: Case, trail: tuple[AuditEntry, ...]
 ) -> Iterator[tuple[Case, tuple[AuditEntry, ...]]]:
     """Every step that would commit from this case, as (case after, entries).
 
-    A transition that needs approval is requested and approved at once, by someone
-    holding an approving role who is not the requester: two entries, one move.
+    Steps go through `decide` and `evolve`, as the engine's do. A transition that
+    needs approval is requested and approved at once, by someone holding an approving
+    role who is not the requester: two entries, one move.
     """
-    workflow = compiled.workflow
-    head = ChainHead(trail[-1].seq, trail[-1].hash)
+    workflow = catalog.workflow(case.workflow, case.version)
+    snap = Snapshot(case, trail[-1].head, History(trail))
     last = trail[-1].at
     for event in workflow.events:
         if not workflow.candidates(case.state, event):
             continue
         for actor in plan.actors[event]:
             for wait in plan.waits:
+                now = last + wait
                 for v in plan.variants[event]:
-                    ctx = GuardContext(
-                        case=case,
-                        actor=actor,
-                        event=event,
-                        payload=v.payload,
-                        evidence=v.evidence,
-                        now=last + wait,
-                        reason_code=v.code,
-                        history=lambda: trail,
-                    )
-                    decision = compiled.decide(ctx, _REASON)
-                    if not decision.allowed:
-                        continue
-                    t = decision.transition
-                    if t is not None and t.approval is not None:
-                        yield _approved(workflow, case, head, ctx, decision)
-                        continue
-                    after, entry = apply_decision(
-                        case, head, ctx, decision, _REASON,
-                        workflow=workflow, calendar=DEFAULT_CALENDAR,
+                    command = Fire(
+                        event=event, actor=actor, data=v.payload, evidence=v.evidence,
+                        reason=_REASON, reason_code=v.code,
                     )  # fmt: skip
-                    yield after, (entry,)
+                    result = decide(catalog, snap, command, now)
+                    if result.refused:
+                        continue
+                    entries = result.entries
+                    after = fold(case, entries, catalog=catalog)
+                    if after.pending is not None:
+                        asked = Snapshot(after, entries[-1].head, History((*trail, *entries)))
+                        approver = Actor(_APPROVER, after.pending.approvers)
+                        approval = decide(catalog, asked, Approve(approver), now)
+                        if approval.refused:
+                            continue
+                        entries = (*entries, *approval.entries)
+                        after = fold(after, approval.entries, catalog=catalog)
+                    yield after, entries
 
 
 def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
@@ -361,7 +339,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
     """
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
         raise InvalidInput("depth", f"must be a non-negative integer, got {depth!r}")
-    compiled = CompiledWorkflow(workflow)
+    catalog = Catalog([workflow])
     plan = _plan(workflow, rules)
     case, trail = _opened(workflow)
     seen = {plan.key(case, trail)}
@@ -373,7 +351,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:
     for _ in range(depth):
         following: list[tuple[Case, tuple[AuditEntry, ...]]] = []
         for case, trail in frontier:
-            for after, entries in _moves(compiled, plan, case, trail):
+            for after, entries in _moves(catalog, plan, case, trail):
                 taken += 1
                 path = (*trail, *entries)
                 violation = _broken(workflow, rules, path)

@@ -24,7 +24,8 @@ from .._clock import ManualClock
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import FrozenMap
-from .._guards import Consent, Evidence, Guard, GuardContext, _Fact, walk
+from .._guards import Consent, Evidence, Fact, Guard, GuardContext, walk
+from .._history import History
 from .._replay import replay
 from .._table import format_trail
 from ..exceptions import CaseworkError, TransitionRejected, UnknownEvent
@@ -99,7 +100,7 @@ def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
         evidence=step.evidence,
         now=step.at,
         reason_code=step.reason_code,
-        history=lambda: trail[:-1],
+        history=History(trail[:-1]),
     )
 
 
@@ -277,7 +278,7 @@ def _kit(workflow: Workflow, event: str) -> _Kit:
         codes += [c for c in t.reason_codes if c not in codes]
         for g in walk(t.guard):
             measure = getattr(g, "measure", None)
-            if isinstance(measure, _Fact):
+            if isinstance(measure, Fact):
                 data.add(measure.name)
             elif isinstance(g, Evidence):
                 docs.add(g.kind)

@@ -26,16 +26,17 @@ from .._guards import (
     Always,
     Compare,
     Consent,
+    Count,
     Evidence,
+    Fact,
     Guard,
     GuardContext,
     NotActorOf,
     Present,
-    _Count,
-    _Fact,
-    _Span,
+    Span,
     walk,
 )
+from .._history import NO_HISTORY, History
 from .._replay import replay
 from ._explore import explore
 from ._rules import START
@@ -86,12 +87,12 @@ def cases(
 def _pool(guard: Guard) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for g in walk(guard):
-        if isinstance(g, Compare) and isinstance(g.measure, _Fact):
+        if isinstance(g, Compare) and isinstance(g.measure, Fact):
             near = _around(g.value)
             if near == [g.value]:
                 near.append(f"not {g.value}")
             values.setdefault(g.measure.name, [None]).extend(near)
-        elif isinstance(g, Present) and isinstance(g.measure, _Fact):
+        elif isinstance(g, Present) and isinstance(g.measure, Fact):
             values.setdefault(g.measure.name, [None]).extend(["", "on file"])
     return values
 
@@ -104,7 +105,7 @@ def _values(guard: Guard, name: str, pool: list[Any], *, lean: bool) -> st.Searc
         g
         for g in walk(guard)
         if isinstance(g, Compare | Present)
-        and isinstance(g.measure, _Fact)
+        and isinstance(g.measure, Fact)
         and g.measure.name == name
     ]
     good = [v for v in pool if all(t.test(_probe(name, v))[0] for t in tests)]
@@ -121,7 +122,7 @@ def _probe(name: str, value: object) -> GuardContext:
     return GuardContext(
         case=case, actor=Actor("probe", set()), event="(any)",
         payload=freeze({name: value}) if value is not None else FrozenMap(),
-        evidence=FrozenMap(), now=START, reason_code=None, history=tuple,
+        evidence=FrozenMap(), now=START, reason_code=None, history=NO_HISTORY,
     )  # fmt: skip
 
 
@@ -129,7 +130,7 @@ def _counted(guard: Guard) -> dict[str, int]:
     caps: dict[str, int] = {}
     for g in walk(guard):
         measure = getattr(g, "measure", None)
-        if isinstance(measure, _Count | _Span):
+        if isinstance(measure, Count | Span):
             cap = 2
             if isinstance(g, Compare) and isinstance(g.value, int):
                 cap = g.value + 1
@@ -234,7 +235,7 @@ def contexts(
             evidence=FrozenMap(papers),
             now=now,
             reason_code=None,
-            history=lambda: frozen_history,
+            history=History(frozen_history),
         )
 
     return build().filter(lambda ctx: guard.test(ctx)[0] is holds)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from .._case import Actor
 from .._definition import Workflow
-from .._guards import Compare, Consent, Evidence, _Fact, walk
+from .._guards import Compare, Consent, Evidence, Fact, walk
 
 __all__ = ["Step", "actors", "any_steps", "fitting_steps", "steps"]
 
@@ -50,7 +50,7 @@ def _fact_values(workflow: Workflow) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for t in workflow.transitions:
         for g in walk(t.guard):
-            if isinstance(g, Compare) and isinstance(g.measure, _Fact):
+            if isinstance(g, Compare) and isinstance(g.measure, Fact):
                 values.setdefault(g.measure.name, []).extend(_around(g.value))
         for name in t.requires:
             values.setdefault(name, []).append(f"{name} value")

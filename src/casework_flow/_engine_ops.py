@@ -1,0 +1,220 @@
+"""Engine commands beyond a plain fire: approvals, records, assignment, transfers, reads.
+
+Each checks its input, builds a command and runs it through the shell; the rules of
+each (who may approve, who may answer a transfer...) are in `_checks` and `_decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from . import _inputs
+from ._case import Actor, Case, CaseView
+from ._commands import AnswerTransfer, Approve, Assign, Record, Reject, Transfer, View
+from ._decide import decide
+from ._evolve import fold
+from ._shell import Shell
+from .exceptions import InvalidInput, TransitionRejected
+from .stores import Query
+
+__all__ = ["Operations"]
+
+
+class Operations(Shell):
+    """Approvals, records, assignment, transfers and audited reads (part of `Engine`)."""
+
+    __slots__ = ()
+
+    def approve(self, case_id: str, *, actor: Actor, note: str | None = None) -> Case:
+        """Approve the case's pending request: the transition happens now.
+
+        The approver must hold one of the approving roles and must not be the requester.
+        Every check of the transition runs again, as of now, with what was requested
+        (and with the consent override the request was made with, if any). The entry is
+        by the approver and names the requester (``requested_by``) and the request's
+        entry; the step counts as the requester's for `not_actor_of`.
+
+        Raises:
+            TransitionRejected: for a self-approval, a missing role, nothing pending, or
+                checks that no longer pass; the refusal is recorded.
+        """
+        command = Approve(_inputs.actor(actor), _inputs.reason(note, "note"))
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def reject(self, case_id: str, *, actor: Actor, reason: str) -> Case:
+        """Reject the case's pending request, with a reason; the case stays where it was.
+
+        Raises:
+            TransitionRejected: for a rejection by the requester, a missing role,
+                nothing pending, or no reason; the refusal is recorded.
+        """
+        command = Reject(_inputs.actor(actor), _inputs.reason(reason))
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def record(
+        self,
+        case_id: str,
+        what: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, str] | None = None,
+        reason: str | None = None,
+    ) -> Case:
+        """Record an observation, a document or a contact without moving the case.
+
+        ``what`` names the record (``home_visit_observation``); it becomes the entry's
+        event. The actor needs one of the workflow's ``record_roles`` (by default, any
+        role some transition names). Nothing can be recorded on a closed case.
+
+        Raises:
+            TransitionRejected: for a missing role or a closed case; recorded.
+            InvalidInput: for a bad name, data or documents.
+        """
+        command = Record(
+            what=_inputs.record_name(what),
+            actor=_inputs.actor(actor),
+            data=_inputs.data(data),
+            evidence=_inputs.evidence(evidence),
+            reason=_inputs.reason(reason),
+        )
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def _assign_command(self, assignee: object, actor: Actor, reason: str | None) -> Assign:
+        if not isinstance(assignee, str) or not assignee.strip():
+            raise InvalidInput("assignee", "must be a worker id")
+        return Assign(assignee, _inputs.actor(actor), _inputs.reason(reason))
+
+    def assign(
+        self, case_id: str, assignee: str, *, actor: Actor, reason: str | None = None
+    ) -> Case:
+        """Give the case to another worker (the actor needs one of ``assign_roles``).
+
+        Raises:
+            TransitionRejected: when the actor may not assign; the refusal is recorded.
+        """
+        command = self._assign_command(assignee, actor, reason)
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def reassign(
+        self,
+        from_assignee: str,
+        to_assignee: str,
+        *,
+        actor: Actor,
+        reason: str,
+        query: Query | None = None,
+    ) -> tuple[Case, ...]:
+        """Move every case of one worker to another, all or nothing (a worker leaves).
+
+        Each case's trail records its reassignment. ``query`` narrows the cases
+        (workflow, state...). If any case may not be reassigned by ``actor``, or any
+        changes while this runs, nothing is written.
+
+        Raises:
+            TransitionRejected: naming the first case the actor may not reassign.
+            ConcurrentModification: a case changed meanwhile; nothing was written.
+        """
+        why = _inputs.required_text(reason, "reason", "a bulk reassignment needs a written reason")
+        command = self._assign_command(to_assignee, actor, why)
+        q = attrs.evolve(query or Query(), assignee=from_assignee)
+        now = self._now()
+        moves = []
+        after = None
+        while True:
+            page = self._store.find(q, limit=500, after=after)
+            for found in page.cases:
+                snap = self._store.load(found.id, history=self._catalog.history_keys)
+                result = decide(self._catalog, snap, command, now)
+                if result.refused:
+                    case = snap.case
+                    raise TransitionRejected(case.id, "assign", case.state, result.refused)
+                new = fold(snap.case, result.entries, catalog=self._catalog)
+                moves.append((new, result.entries, snap.case.revision))
+            if page.cursor is None:
+                break
+            after = page.cursor
+        self._store.commit_many(moves)
+        return tuple(new for new, _, _ in moves)
+
+    def transfer(
+        self,
+        case_id: str,
+        to_unit: str,
+        *,
+        actor: Actor,
+        reason: str,
+        to_assignee: str | None = None,
+    ) -> Case:
+        """Ask another unit or organisation to take the case (the shelter unit, say).
+
+        The case stays with its unit until someone of the receiving unit accepts
+        (`accept_transfer`) or refuses (`refuse_transfer`). The actor needs one of the
+        workflow's ``transfer_roles``; a reason is required.
+
+        Raises:
+            TransitionRejected: for a missing role, a transfer already waiting, a
+                transfer to the unit that owns the case, or a closed case; recorded.
+            InvalidInput: for a missing unit or reason.
+        """
+        if not isinstance(to_unit, str) or not to_unit.strip():
+            raise InvalidInput("to_unit", "must name the receiving unit")
+        why = _inputs.required_text(reason, "reason", "a transfer needs a written reason")
+        command = Transfer(
+            to_unit, _inputs.actor(actor), why, _inputs.optional_id(to_assignee, "to_assignee")
+        )
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def accept_transfer(
+        self,
+        case_id: str,
+        *,
+        actor: Actor,
+        assignee: str | None = None,
+        reason: str | None = None,
+    ) -> Case:
+        """Accept a waiting transfer for the receiving unit: the case and its worker move.
+
+        ``assignee`` is the receiving unit's worker (the one proposed by default). The
+        entry names the worker the case came from (``from_assignee``).
+
+        Raises:
+            TransitionRejected: when the actor is not of the receiving unit (or lacks
+                one of ``receive_roles``), no transfer is waiting, or the case was
+                closed meanwhile; recorded.
+        """
+        command = AnswerTransfer(
+            accept=True,
+            actor=_inputs.actor(actor),
+            reason=_inputs.reason(reason),
+            assignee=_inputs.optional_id(assignee, "assignee"),
+        )
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def refuse_transfer(self, case_id: str, *, actor: Actor, reason: str) -> Case:
+        """Refuse a waiting transfer for the receiving unit, with a reason; nothing moves.
+
+        Raises:
+            TransitionRejected: as `accept_transfer`, or when no reason is given.
+        """
+        command = AnswerTransfer(
+            accept=False, actor=_inputs.actor(actor), reason=_inputs.reason(reason)
+        )
+        return self._run(_inputs.case_id(case_id), command)[1]
+
+    def read(self, case_id: str, *, actor: Actor, purpose: str | None = None) -> CaseView:
+        """Read a case as ``actor`` may see it: the audited way to show personal data.
+
+        Personal fields (``workflow.personal``) are masked unless the workflow names no
+        ``personal_roles`` or the actor holds one. When the workflow sets
+        ``log_personal_reads``, every read that shows personal fields appends a
+        ``viewed`` entry naming the reader, the fields and the ``purpose``; the case
+        itself does not change. (`get` stays the host's unaudited accessor.)
+        """
+        command = View(_inputs.actor(actor), _inputs.reason(purpose, "purpose"))
+        result, _ = self._run(_inputs.case_id(case_id), command)
+        assert result.view is not None  # noqa: S101 - a read always has a view
+        return result.view

@@ -1,0 +1,264 @@
+"""`evolve`: the one place a case changes, one audit entry at a time.
+
+The engine commits ``evolve(case, entry)`` for every entry `decide` returns; replay,
+import, migration and `testing.explore` fold it over a trail. So the case a store holds
+is, by construction, the fold of its trail, and an entry that does not fit the case
+(a transition the workflow lacks, an answer to nothing) is refused here with a
+`ReplayError` naming the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import attrs
+
+from ._audit import AuditEntry, EntryKind
+from ._case import Case, Pending, Transfer
+from ._catalog import Catalog
+from ._definition import Workflow
+from ._migration import migrated
+from ._timing import timing
+from .exceptions import ReplayError, UnknownWorkflow
+
+__all__ = ["evolve", "fold"]
+
+
+def _workflow(catalog: Catalog, case_id: str, entry: AuditEntry) -> Workflow:
+    try:
+        return catalog.workflow(entry.workflow, entry.workflow_version)
+    except UnknownWorkflow:
+        raise ReplayError(
+            case_id, entry.seq,
+            f"the case runs on {entry.workflow} v{entry.workflow_version}, which is not given",
+        ) from None  # fmt: skip
+
+
+def _opened(catalog: Catalog, entry: AuditEntry) -> Case:
+    wf = _workflow(catalog, entry.case_id, entry)
+    if entry.to_state != wf.initial:
+        raise ReplayError(entry.case_id, entry.seq, f"opened in {entry.to_state}, not {wf.initial}")
+    case = Case(
+        id=entry.case_id,
+        workflow=wf.name,
+        version=wf.version,
+        state=wf.initial,
+        data={c.field: c.after for c in entry.changes},
+        evidence=entry.evidence,
+        revision=1,
+        opened_at=entry.at,
+        state_entered_at=entry.at,
+        assignee=entry.assignee,
+        unit=entry.details.get("unit"),
+    )
+    return _timed(wf, catalog, None, case, entry)
+
+
+def _timed(
+    wf: Workflow, catalog: Catalog, before: Case | None, case: Case, entry: AuditEntry
+) -> Case:
+    if not wf.timed:
+        return case
+    deadline, timer, timer_at, fired = timing(
+        wf, catalog.calendar, before, case.state, case.state_entered_at, entry.at, entry.timer
+    )
+    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
+
+
+def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
+    wf = _workflow(catalog, case.id, entry)
+    if wf.key != (case.workflow, case.version):
+        raise ReplayError(case.id, entry.seq, "the entry names another workflow version")
+    dests = {t.dest or case.state for t in wf.candidates(case.state, entry.event)}
+    if entry.to_state not in dests:
+        raise ReplayError(
+            case.id,
+            entry.seq,
+            f"the workflow has no {entry.event} from {case.state} to {entry.to_state}",
+        )
+    pending = case.pending
+    if pending is not None and not (
+        entry.details.get("decision") == "approved"
+        and entry.event == pending.event
+        and entry.to_state == pending.dest
+    ):
+        raise ReplayError(
+            case.id, entry.seq, f"a transition while {pending.event} waits for approval"
+        )
+    moved = entry.to_state != case.state
+    after = Case(
+        id=case.id,
+        workflow=case.workflow,
+        version=case.version,
+        state=entry.to_state,
+        data=case.data.merged({c.field: c.after for c in entry.changes}),
+        evidence=case.evidence.merged(entry.evidence),
+        revision=case.revision + 1,
+        opened_at=case.opened_at,
+        state_entered_at=entry.at if moved else case.state_entered_at,
+        assignee=entry.assignee,
+        deadline=case.deadline,
+        timer=case.timer,
+        timer_at=case.timer_at,
+        fired=case.fired,
+        unit=case.unit,
+        transfer=case.transfer,
+    )
+    if moved or entry.timer is not None:
+        return _timed(wf, catalog, case, after, entry)
+    return after
+
+
+def _refused(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
+    if entry.timer is None:
+        return case
+    return _timed(catalog.workflow(case.workflow, case.version), catalog, case, case, entry)
+
+
+def _requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
+    if case.pending is not None:
+        raise ReplayError(case.id, entry.seq, f"a request while {case.pending.event} waits")
+    details = entry.details
+    try:
+        dest, approvers = details["dest"], details["approvers"].split(",")
+    except KeyError:
+        raise ReplayError(case.id, entry.seq, "a request that names no dest or approvers") from None
+    roles = details.get("overridden_by_roles")
+    pending = Pending(
+        event=entry.event,
+        requested_by=entry.actor_id,
+        requested_at=entry.at,
+        request_seq=entry.seq,
+        requested_roles=entry.actor_roles,
+        dest=dest,
+        approvers=approvers,
+        data={c.field: c.after for c in entry.changes},
+        evidence=entry.evidence,
+        reason=entry.reason,
+        reason_code=entry.reason_code,
+        overridden_by=details.get("overridden_by"),
+        overridden_roles=roles.split(",") if roles else (),
+    )
+    after = attrs.evolve(case, revision=case.revision + 1, pending=pending)
+    if entry.timer is None:
+        return after
+    return _timed(catalog.workflow(case.workflow, case.version), catalog, case, after, entry)
+
+
+def _rejected(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    if case.pending is None:
+        raise ReplayError(case.id, entry.seq, "a rejection with no request pending")
+    return attrs.evolve(case, revision=case.revision + 1, pending=None)
+
+
+def _recorded(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    return attrs.evolve(
+        case,
+        revision=case.revision + 1,
+        data=case.data.merged({c.field: c.after for c in entry.changes}),
+        evidence=case.evidence.merged(entry.evidence),
+    )
+
+
+def _assigned(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    return attrs.evolve(case, revision=case.revision + 1, assignee=entry.assignee)
+
+
+def _transfer_requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    if case.transfer is not None:
+        raise ReplayError(case.id, entry.seq, "a second transfer while one waits")
+    transfer = Transfer(
+        to_unit=entry.details["to_unit"],
+        to_assignee=entry.details.get("to_assignee"),
+        requested_by=entry.actor_id,
+        requested_at=entry.at,
+        request_seq=entry.seq,
+    )
+    return attrs.evolve(case, revision=case.revision + 1, transfer=transfer)
+
+
+def _transfer_answered(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    if case.transfer is None:
+        raise ReplayError(case.id, entry.seq, "an answer to a transfer no one asked for")
+    if entry.kind is EntryKind.TRANSFER_REFUSED:
+        return attrs.evolve(case, revision=case.revision + 1, transfer=None)
+    return attrs.evolve(
+        case,
+        revision=case.revision + 1,
+        transfer=None,
+        unit=case.transfer.to_unit,
+        assignee=entry.assignee or None,
+    )
+
+
+def _viewed(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    return case
+
+
+def _migrated(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
+    try:
+        new = catalog.workflow(entry.workflow, entry.workflow_version)
+    except UnknownWorkflow:
+        raise ReplayError(
+            case.id, entry.seq,
+            f"the case moved to {entry.workflow} v{entry.workflow_version}; pass that version too",
+        ) from None  # fmt: skip
+    if new.name != case.workflow:
+        raise ReplayError(case.id, entry.seq, f"a migration to another workflow, {new.name}")
+    if not new.has_state(entry.to_state):
+        raise ReplayError(case.id, entry.seq, f"v{new.version} has no state {entry.to_state}")
+    return migrated(case, entry, new, catalog.calendar)
+
+
+_Evolve = Callable[[Catalog, Case, AuditEntry], Case]
+_BY_KIND: Final[dict[EntryKind, _Evolve]] = {
+    EntryKind.TRANSITION: _transition,
+    EntryKind.REFUSED: _refused,
+    EntryKind.APPROVAL_REQUESTED: _requested,
+    EntryKind.APPROVAL_REJECTED: _rejected,
+    EntryKind.RECORDED: _recorded,
+    EntryKind.ASSIGNED: _assigned,
+    EntryKind.TRANSFER_REQUESTED: _transfer_requested,
+    EntryKind.TRANSFER_ACCEPTED: _transfer_answered,
+    EntryKind.TRANSFER_REFUSED: _transfer_answered,
+    EntryKind.VIEWED: _viewed,
+    EntryKind.MIGRATED: _migrated,
+}
+_MOVES: Final = frozenset({EntryKind.TRANSITION, EntryKind.MIGRATED})
+
+
+def evolve(case: Case | None, entry: AuditEntry, *, catalog: Catalog) -> Case:
+    """Return the case after ``entry``: the only way a case ever changes.
+
+    ``case`` is None for the opening entry. Pure: the workflow versions and the
+    calendar come from ``catalog``.
+
+    Raises:
+        ReplayError: if the entry does not fit the case (a second opening, a step the
+            workflow does not define from the case's state, a state change claimed by
+            an entry that cannot change state, an answer to nothing pending).
+    """
+    if case is None:
+        if entry.kind is not EntryKind.OPENED:
+            raise ReplayError(entry.case_id, entry.seq, "the trail does not start with the opening")
+        return _opened(catalog, entry)
+    if entry.kind is EntryKind.OPENED:
+        raise ReplayError(case.id, entry.seq, "a second opening")
+    if entry.from_state != case.state:
+        raise ReplayError(
+            case.id, entry.seq, f"it leaves {entry.from_state}, but the case was in {case.state}"
+        )
+    if entry.kind not in _MOVES and entry.to_state != case.state:
+        raise ReplayError(case.id, entry.seq, f"a {entry.kind} entry that claims the state changed")
+    return _BY_KIND[entry.kind](catalog, case, entry)
+
+
+def fold(case: Case | None, entries: Iterable[AuditEntry], *, catalog: Catalog) -> Case:
+    """`evolve` over ``entries`` in order, from ``case`` (None: from the opening)."""
+    out = case
+    for entry in entries:
+        out = evolve(out, entry, catalog=catalog)
+    if out is None:
+        raise ReplayError(None, 1, "there is no entry to build a case from")
+    return out

@@ -1,0 +1,201 @@
+"""The engine's shell: load, decide, commit, notify. No rule of a step lives here.
+
+`Shell` holds what every command needs (the workflow catalog, the store, the clock,
+the listeners) and the one loop every command goes through (`Shell.run`). The
+commands themselves are small methods on the mixins in `_engine`, `_engine_ops` and
+`_engine_time`, each of which checks its input, builds a command value and runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from attrs import frozen
+
+from . import _inputs
+from ._audit import AuditEntry, Verification, verify
+from ._calendar import DEFAULT_CALENDAR, Calendar
+from ._case import Actor, Case
+from ._catalog import Catalog
+from ._clock import Clock, system_clock, to_utc
+from ._commands import Command
+from ._decide import StepResult, decide
+from ._definition import Workflow
+from ._evolve import fold
+from .exceptions import ConcurrentModification, ListenerFailed, TransitionRejected
+from .stores import InMemoryStore, Store
+
+__all__ = ["SYSTEM_ACTOR", "Committed", "Listener", "Shell"]
+
+SYSTEM_ACTOR = Actor("system", {"system"})
+
+
+@frozen
+class Committed:
+    """What a listener receives after a case was opened or moved.
+
+    Attributes:
+        before: The case before (None for an opening).
+        after: The case as committed.
+        entry: The audit entry committed with it.
+    """
+
+    before: Case | None
+    after: Case
+    entry: AuditEntry
+
+
+Listener = Callable[[Committed], object]
+
+
+class Shell:
+    """What every engine command shares; see `Engine` for the arguments."""
+
+    __slots__ = ("_catalog", "_clock", "_listeners", "_record_refusals", "_store", "_system")
+
+    def __init__(
+        self,
+        workflows: Iterable[Workflow] = (),
+        *,
+        store: Store | None = None,
+        clock: Clock = system_clock,
+        record_refusals: bool = True,
+        calendar: Calendar = DEFAULT_CALENDAR,
+        system_actor: Actor = SYSTEM_ACTOR,
+    ) -> None:
+        self._catalog = Catalog(workflows, calendar=calendar)
+        self._system = _inputs.actor(system_actor, "system_actor")
+        self._store: Store = store if store is not None else InMemoryStore()
+        self._clock = clock
+        self._record_refusals = record_refusals
+        self._listeners: list[Listener] = []
+
+    def __repr__(self) -> str:
+        return f"<Engine workflows={len(self._catalog)} store={self._store!r}>"
+
+    @property
+    def store(self) -> Store:
+        """The store cases live in."""
+        return self._store
+
+    @property
+    def calendar(self) -> Calendar:
+        """The working-day calendar deadlines and timers count on."""
+        return self._catalog.calendar
+
+    @property
+    def catalog(self) -> Catalog:
+        """The registered workflow versions."""
+        return self._catalog
+
+    @property
+    def system_actor(self) -> Actor:
+        """Who fires timers."""
+        return self._system
+
+    def register(self, workflow: Workflow) -> None:
+        """Register (and compile) a workflow version.
+
+        Raises:
+            WorkflowError: if a different definition is registered under the same name
+                and version; registering the same one again does nothing.
+        """
+        self._catalog.register(workflow)
+
+    def workflow(self, name: str, version: int | None = None) -> Workflow:
+        """Return a registered workflow; the latest version unless one is given.
+
+        Raises:
+            UnknownWorkflow: if no such name or version is registered.
+        """
+        return self._catalog.workflow(name, version)
+
+    def on_commit(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(Committed)`` after every committed step.
+
+        Listeners run in registration order, after the store committed; one that raises
+        does not undo the step (see `ListenerFailed`).
+
+        Returns:
+            A function that unregisters the listener.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self, committed: Committed) -> None:
+        """Run every listener on a committed step; raise `ListenerFailed` if any raised."""
+        errors: list[BaseException] = []
+        for listener in tuple(self._listeners):
+            try:
+                listener(committed)
+            except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
+                errors.append(exc)
+        if errors:
+            raise ListenerFailed(committed.after, errors)
+
+    def _now(self) -> datetime:
+        """The clock's time, in UTC."""
+        return to_utc(self._clock(), "clock()")
+
+    # --- reading ------------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case:
+        """Return the case at its latest revision.
+
+        Raises:
+            UnknownCase: if there is no such case.
+        """
+        return self._store.load(_inputs.case_id(case_id)).case
+
+    def trail(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's audit trail, oldest first."""
+        return self._store.trail(_inputs.case_id(case_id))
+
+    def verify(self, case_id: str) -> Verification:
+        """Verify the stored trail of a case against the head the store reports."""
+        snap = self._store.load(_inputs.case_id(case_id))
+        return verify(self._store.trail(case_id), head=snap.head)
+
+    # --- the one loop -----------------------------------------------------------------
+
+    def _consider(
+        self, case_id: str, command: Command, *, now: datetime | None = None
+    ) -> StepResult:
+        """Load the case and decide ``command`` on it, writing nothing."""
+        snap = self._store.load(case_id, history=self._catalog.history_keys)
+        return decide(self._catalog, snap, command, self._now() if now is None else now)
+
+    def _run(
+        self,
+        case_id: str,
+        command: Command,
+        *,
+        now: datetime | None = None,
+        expected_revision: int | None = None,
+    ) -> tuple[StepResult, Case]:
+        """Load, decide, commit and notify: every command on a case goes through here.
+
+        A refusal is committed as its own entry (unless the engine was told not to
+        record refusals and the refusal is not binding), then raised as
+        `TransitionRejected` with every reason.
+
+        Returns:
+            What was decided and the case as committed.
+        """
+        snap = self._store.load(case_id, history=self._catalog.history_keys)
+        case = snap.case
+        if expected_revision is not None and expected_revision != case.revision:
+            raise ConcurrentModification(case.id, expected_revision, case.revision)
+        result = decide(self._catalog, snap, command, self._now() if now is None else now)
+        entries = result.entries
+        after = fold(case, entries, catalog=self._catalog) if entries else case
+        if result.refused:
+            if entries and (self._record_refusals or result.binding):
+                self._store.commit(after, entries, expected_revision=case.revision)
+            raise TransitionRejected(case.id, result.event, case.state, result.refused)
+        if entries:
+            self._store.commit(after, entries, expected_revision=case.revision)
+            if self._listeners:
+                self._notify(Committed(case, after, entries[-1]))
+        return result, after
