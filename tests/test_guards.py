@@ -30,8 +30,8 @@ from casework_flow import (
     time_since_opened,
 )
 from casework_flow._audit import build_entry, genesis_hash
-from casework_flow._history import History
 from casework_flow._frozen import freeze
+from casework_flow._history import History
 
 from .conftest import START
 
