@@ -25,17 +25,10 @@ from urllib.parse import quote
 
 import attrs
 
-from casework_flow import (
-    Case,
-    DeadlineClock,
-    Engine,
-    ManualClock,
-    PostgresStore,
-    Query,
-    SQLiteStore,
-    Store,
-)
+from casework_flow import Case, Engine, ManualClock, PostgresStore, SQLiteStore
 from casework_flow import demo as seed
+from casework_flow.stores import Query, Store
+from casework_flow.time import DeadlineClock
 
 
 def due_by(case: Case, due: datetime) -> Case:

@@ -25,17 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from casework_flow import (
-    Actor,
-    Engine,
-    SQLiteStore,
-    State,
-    Timer,
-    Transition,
-    Workflow,
-    count,
-    time_in_state,
-)
+from casework_flow import Actor, Engine, SQLiteStore, State, Timer, Transition, Workflow
+from casework_flow.guards import count, time_in_state
 from casework_flow.stores import _sql
 
 NOW = datetime(2024, 6, 3, 3, 0, tzinfo=UTC)

@@ -19,15 +19,9 @@ import attrs
 import psycopg
 import pytest
 
-from casework_flow import (
-    Case,
-    DeadlineClock,
-    InMemoryStore,
-    PostgresStore,
-    Query,
-    SQLiteStore,
-    Store,
-)
+from casework_flow import Case, InMemoryStore, PostgresStore, SQLiteStore
+from casework_flow.stores import Query, Store
+from casework_flow.time import DeadlineClock
 
 PG_DSN = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 UNDER_CI = bool(os.environ.get("CI"))

@@ -13,22 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casework_flow import (
-    ABSENT,
-    AuditEntry,
-    ChainHead,
-    Change,
-    CheckKind,
-    Engine,
-    EntryKind,
-    ManualClock,
-    TrailBroken,
-    Verdict,
-    verify,
-)
+from casework_flow import AuditEntry, Engine, EntryKind, ManualClock, verify
 from casework_flow._audit import genesis_hash
 from casework_flow._canonical import canonical, entry_bytes
 from casework_flow._frozen import freeze
+from casework_flow.audit import ABSENT, ChainHead, Change
+from casework_flow.exceptions import TrailBroken
+from casework_flow.guards import CheckKind, Verdict
 
 from .conftest import START, load_example
 from .values import json_values

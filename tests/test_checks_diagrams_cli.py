@@ -17,24 +17,20 @@ from hypothesis import strategies as st
 from casework_flow import (
     Actor,
     Case,
-    FrozenMap,
-    GuardContext,
     SQLiteStore,
     State,
     Transition,
     Workflow,
     check_workflow,
     demo,
-    dump_workflow,
-    export_jsonl,
-    fact,
-    read_jsonl,
-    to_dot,
-    to_mermaid,
-    workflow_to_dict,
 )
 from casework_flow._check import impossible
+from casework_flow._frozen import FrozenMap
+from casework_flow.audit import export_jsonl, read_jsonl
+from casework_flow.checks import to_dot, to_mermaid
 from casework_flow.cli import main
+from casework_flow.files import dump_workflow, workflow_to_dict
+from casework_flow.guards import GuardContext, fact
 
 from .conftest import ROOT, START
 

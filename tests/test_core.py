@@ -19,15 +19,13 @@ from casework_flow import (
     Transition,
     TransitionRejected,
     Workflow,
-    consent,
-    count,
-    not_actor_of,
     replay,
 )
 from casework_flow._catalog import Catalog
 from casework_flow._commands import Approve, Assign, Fire
 from casework_flow._decide import decide
 from casework_flow._evolve import evolve, fold
+from casework_flow.guards import consent, count, not_actor_of
 
 START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
 SW = Actor("sw-031", {"social_worker"})

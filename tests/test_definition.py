@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from casework_flow import Actor, Engine, State, Transition, Workflow, WorkflowError, fact
+from casework_flow import Actor, Engine, State, Transition, Workflow
+from casework_flow.exceptions import WorkflowError
+from casework_flow.guards import fact
 
 
 def make(**overrides: object) -> Workflow:

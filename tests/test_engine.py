@@ -7,30 +7,32 @@ from types import ModuleType
 
 import pytest
 
-import casework_flow
 import casework_flow._compiled as decide
 from casework_flow import (
     Actor,
     Case,
-    CaseExists,
     CaseworkError,
-    CheckKind,
     Committed,
     ConcurrentModification,
     Engine,
     EntryKind,
     InvalidInput,
-    ListenerFailed,
     ManualClock,
     State,
     Transition,
     TransitionRejected,
     UnknownCase,
+    Workflow,
+)
+from casework_flow.audit import ABSENT
+from casework_flow.exceptions import (
+    CaseExists,
+    ListenerFailed,
     UnknownEvent,
     UnknownWorkflow,
-    Workflow,
     WorkflowError,
 )
+from casework_flow.guards import CheckKind
 
 CASE = "MDN-2024-0173"
 WORKER = Actor("sw-017", {"social_worker"})
@@ -97,8 +99,8 @@ def test_fire_moves_the_case_and_records_the_step(engine, seed, clock):
         2,
     )
     assert [(c.field, c.before, c.after) for c in entry.changes] == [
-        ("age", casework_flow.ABSENT, 23),
-        ("client_alias", casework_flow.ABSENT, "R."),
+        ("age", ABSENT, 23),
+        ("client_alias", ABSENT, "R."),
     ]
     assert entry.actor_roles == ("social_worker",)
     assert entry.prev_hash == engine.trail(CASE)[0].hash

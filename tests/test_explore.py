@@ -17,15 +17,10 @@ from casework_flow import (
     State,
     Transition,
     Workflow,
-    always,
-    count,
-    evidence,
-    fact,
-    not_actor_of,
     replay,
-    time_in_state,
     verify,
 )
+from casework_flow.guards import always, count, evidence, fact, not_actor_of, time_in_state
 from casework_flow.testing import (
     RuleViolated,
     always_before,

@@ -11,19 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casework_flow import (
-    MASK,
-    CaseExists,
-    ConcurrentModification,
-    Engine,
-    InMemoryStore,
-    ManualClock,
-    TrailBroken,
-    UnknownWorkflow,
-    export_csv,
-    export_jsonl,
-    read_jsonl,
-)
+from casework_flow import ConcurrentModification, Engine, InMemoryStore, ManualClock
+from casework_flow.audit import MASK, export_csv, export_jsonl, read_jsonl
+from casework_flow.exceptions import CaseExists, TrailBroken, UnknownWorkflow
 
 from .conftest import START, load_example
 

@@ -13,30 +13,28 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casework_flow import (
-    Problem,
-    State,
-    Transition,
-    Workflow,
-    WorkflowError,
+from casework_flow import State, Transition, Workflow, load_workflow
+from casework_flow._guard_data import duration_text, parse_duration
+from casework_flow._guards import ALWAYS, Guard
+from casework_flow.exceptions import Problem, WorkflowError
+from casework_flow.files import (
+    dump_workflow,
+    loads_workflow,
+    workflow_from_dict,
+    workflow_to_dict,
+)
+from casework_flow.guards import (
     check,
     consent,
     count,
-    dump_workflow,
     evidence,
     fact,
-    load_workflow,
-    loads_workflow,
     not_actor_of,
     not_assignee,
     span,
     time_in_state,
     time_since_opened,
-    workflow_from_dict,
-    workflow_to_dict,
 )
-from casework_flow._guard_data import duration_text, parse_duration
-from casework_flow._guards import ALWAYS, Guard
 
 from .conftest import ROOT, load_example
 

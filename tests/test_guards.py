@@ -9,14 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casework_flow import (
-    Actor,
-    AuditEntry,
-    Case,
-    EntryKind,
-    FrozenMap,
+from casework_flow import Actor, AuditEntry, Case, EntryKind, InvalidInput
+from casework_flow._audit import build_entry, genesis_hash
+from casework_flow._frozen import FrozenMap, freeze
+from casework_flow._history import History
+from casework_flow.guards import (
     GuardContext,
-    InvalidInput,
     always,
     check,
     consent,
@@ -29,9 +27,6 @@ from casework_flow import (
     time_in_state,
     time_since_opened,
 )
-from casework_flow._audit import build_entry, genesis_hash
-from casework_flow._frozen import freeze
-from casework_flow._history import History
 
 from .conftest import START
 

@@ -20,21 +20,18 @@ from casework_flow import (
     EntryKind,
     InvalidInput,
     ManualClock,
-    Query,
     State,
-    Store,
     Transition,
     TransitionRejected,
     Workflow,
-    WorkflowError,
     check_workflow,
-    consent,
     demo,
-    dump_workflow,
-    evidence,
-    loads_workflow,
     replay,
 )
+from casework_flow.exceptions import WorkflowError
+from casework_flow.files import dump_workflow, loads_workflow
+from casework_flow.guards import consent, evidence
+from casework_flow.stores import Query, Store
 
 from .stores import make_store
 
@@ -688,7 +685,7 @@ def test_replay_of_a_migrated_case_needs_both_versions():
     engine, clock = seed_engine()
     open_v1(engine, clock, "M-1", 6)
     engine.migrate(engine.plan_migration(SEED.name, 1, 2, V2_MAP), actor=demo.SUPERVISOR)
-    from casework_flow import ReplayError  # noqa: PLC0415 - one use
+    from casework_flow.exceptions import ReplayError  # noqa: PLC0415 - one use
 
     with pytest.raises(ReplayError, match="pass that version too"):
         replay(SEED, engine.trail("M-1"))

@@ -12,11 +12,11 @@ from casework_flow import (
     EntryKind,
     ManualClock,
     TransitionRejected,
-    UnknownEvent,
     replay,
     verify,
 )
 from casework_flow._canonical import canonical
+from casework_flow.exceptions import UnknownEvent
 from casework_flow.testing import Step, fitting_steps, steps
 
 from .conftest import START, load_example

@@ -5,17 +5,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from casework_flow import (
-    Engine,
-    ManualClock,
-    ReplayError,
-    State,
-    TrailBroken,
-    Transition,
-    Workflow,
-    replay,
-)
+from casework_flow import Engine, ManualClock, State, Transition, Workflow, replay
 from casework_flow._audit import build_entry
+from casework_flow.exceptions import ReplayError, TrailBroken
 
 from .conftest import START, load_example
 

@@ -14,18 +14,17 @@ from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
-    CaseExists,
     ConcurrentModification,
     Engine,
     InvalidInput,
     ManualClock,
-    Query,
-    Store,
     TransitionRejected,
     UnknownCase,
     replay,
 )
 from casework_flow._canonical import canonical
+from casework_flow.exceptions import CaseExists
+from casework_flow.stores import Query, Store
 from casework_flow.testing import steps
 
 from .conftest import START, load_example

@@ -14,10 +14,10 @@ from casework_flow import (
     InMemoryStore,
     InvalidInput,
     ManualClock,
-    Store,
     TransitionRejected,
     UnknownCase,
 )
+from casework_flow.stores import Store
 
 from .conftest import START, load_example
 

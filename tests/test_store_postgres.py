@@ -11,8 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from casework_flow import Actor, Engine, ManualClock, PostgresStore, Query, StoreError
-from casework_flow.stores import _sql
+from casework_flow import Actor, Engine, ManualClock, PostgresStore
+from casework_flow.exceptions import StoreError
+from casework_flow.stores import Query, _sql
 
 from .conftest import START, load_example
 from .stores import INDEXED_QUERIES, PG_DSN, due_by, pg_schema, require_pg

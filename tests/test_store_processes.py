@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from casework_flow import Actor, Engine, PostgresStore, Query, SQLiteStore, Store, replay, verify
+from casework_flow import Actor, Engine, PostgresStore, SQLiteStore, replay, verify
+from casework_flow.stores import Query, Store
 
 from .conftest import ROOT, load_example
 from .stores import pg_schema

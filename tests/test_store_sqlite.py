@@ -9,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from casework_flow import (
-    Actor,
-    Engine,
-    InvalidInput,
-    ManualClock,
-    Query,
-    SQLiteStore,
-    StoreError,
-    replay,
-)
-from casework_flow.stores import _sql
+from casework_flow import Actor, Engine, InvalidInput, ManualClock, SQLiteStore, replay
+from casework_flow.exceptions import StoreError
+from casework_flow.stores import Query, _sql
 
 from .conftest import START, load_example
 from .stores import INDEXED_QUERIES, due_by

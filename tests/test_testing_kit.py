@@ -7,7 +7,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from casework_flow import SQLiteStore, State, Transition, Workflow, count, demo, fact
+from casework_flow import SQLiteStore, State, Transition, Workflow, demo
+from casework_flow.guards import count, fact
 from casework_flow.testing import (
     RuleViolated,
     always_before,

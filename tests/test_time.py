@@ -25,24 +25,21 @@ from casework_flow import (
     InMemoryStore,
     InvalidInput,
     ManualClock,
-    Outcome,
-    Query,
     SQLiteStore,
     State,
     Timer,
     Transition,
     TransitionRejected,
     Workflow,
-    WorkflowError,
     check_workflow,
-    count,
     demo,
-    dump_workflow,
-    load_holidays,
-    loads_workflow,
     replay,
-    time_in_state,
 )
+from casework_flow.exceptions import WorkflowError
+from casework_flow.files import dump_workflow, loads_workflow
+from casework_flow.guards import count, time_in_state
+from casework_flow.stores import Query
+from casework_flow.time import Outcome, load_holidays
 
 from .conftest import ROOT
 

@@ -9,10 +9,10 @@ import attrs
 import pytest
 from hypothesis import given
 
-from casework_flow import Actor, AuditEntry, Case, FrozenMap, InvalidInput, ManualClock
+from casework_flow import Actor, AuditEntry, Case, InvalidInput, ManualClock
 from casework_flow._canonical import canonical
 from casework_flow._clock import system_clock, to_utc
-from casework_flow._frozen import freeze, thaw
+from casework_flow._frozen import FrozenMap, freeze, thaw
 
 from .values import json_values
 

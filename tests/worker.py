@@ -20,9 +20,9 @@ from casework_flow import (
     ManualClock,
     PostgresStore,
     SQLiteStore,
-    Store,
 )
 from casework_flow import demo as seed
+from casework_flow.stores import Store
 
 
 def open_store(spec: str) -> Store:

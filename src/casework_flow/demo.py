@@ -36,14 +36,16 @@ from . import (
     Transition,
     TransitionRejected,
     Workflow,
+    replay,
+)
+from .audit import format_trail
+from .guards import (
     consent,
     count,
     evidence,
     fact,
-    format_trail,
     not_actor_of,
     not_assignee,
-    replay,
     span,
     time_in_state,
 )

@@ -1,0 +1,29 @@
+"""The audit trail: entries, verification, replay, exports and the trail table.
+
+Every step appends an `AuditEntry` chained by SHA-256 to the one before; `verify`
+checks a trail link by link (and against a known head), `replay` rebuilds the case from
+it, and the exports write it for people outside the case system with personal data
+masked by default.
+"""
+
+from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
+from ._case import MASK
+from ._export import export_csv, export_jsonl, read_jsonl
+from ._replay import replay
+from ._table import format_trail
+
+__all__ = [
+    "ABSENT",
+    "MASK",
+    "AuditEntry",
+    "ChainHead",
+    "Change",
+    "EntryKind",
+    "Verification",
+    "export_csv",
+    "export_jsonl",
+    "format_trail",
+    "read_jsonl",
+    "replay",
+    "verify",
+]
