@@ -19,9 +19,9 @@ from enum import StrEnum
 from hashlib import sha256
 from typing import Any
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
-from ._canonical import ABSENT, FORMAT, entry_bytes
+from ._canonical import ABSENT, FORMAT, canonical
 from ._case import Actor, _map
 from ._clock import to_utc
 from ._frozen import EMPTY, FrozenMap, freeze, thaw
@@ -128,7 +128,6 @@ class AuditEntry:
         workflow_version: The workflow version the case was on.
         assignee: The case's assignee after this step.
         prev_hash: The previous entry's hash (the genesis hash for the first).
-        hash: SHA-256 over the canonical encoding of all the other fields.
         timer: The timer that fired this step, when the system did it on its own
             (left out of the encoding when None, so older entries keep their hashes).
         details: What else this kind of step records: who requested an approved step,
@@ -154,9 +153,9 @@ class AuditEntry:
     workflow_version: int
     assignee: str | None
     prev_hash: str
-    hash: str
     timer: str | None = None
     details: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
+    hash: str = field(default=Factory(lambda e: e.computed_hash(), takes_self=True))
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.case_id}#{self.seq} {self.kind.value} {self.event}>"
@@ -202,7 +201,7 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
-        return sha256(entry_bytes(self)).hexdigest()
+        return sha256(canonical(self.body())).hexdigest()
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
@@ -306,13 +305,28 @@ def build_entry(
     details: Mapping[str, str] = EMPTY,
 ) -> AuditEntry:
     """Build an entry and compute its hash. Pure: every input is an argument."""
-    entry = AuditEntry(  # by position, in field order: this runs on every step
-        case_id, seq, kind, at, actor.id, actor.sorted_roles, event, from_state, to_state,
-        reason, reason_code, tuple(changes), evidence, tuple(verdicts), workflow,
-        workflow_version, assignee, prev_hash, "", timer, details,
-    )  # fmt: skip
-    object.__setattr__(entry, "hash", entry.computed_hash())
-    return entry
+    return AuditEntry(
+        case_id=case_id,
+        seq=seq,
+        kind=kind,
+        at=at,
+        actor_id=actor.id,
+        actor_roles=actor.sorted_roles,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        reason_code=reason_code,
+        changes=tuple(changes),
+        evidence=evidence,
+        verdicts=tuple(verdicts),
+        workflow=workflow,
+        workflow_version=workflow_version,
+        assignee=assignee,
+        prev_hash=prev_hash,
+        timer=timer,
+        details=details,
+    )
 
 
 @frozen

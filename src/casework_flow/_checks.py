@@ -12,7 +12,6 @@ from typing import Final
 from ._case import Actor, Case, Pending
 from ._definition import Transition, Workflow
 from ._guards import GuardContext
-from ._memo import Memo
 from ._verdict import CheckKind, Verdict
 
 __all__ = [
@@ -31,11 +30,6 @@ __all__ = [
 ]
 
 _EMPTY_VALUES: Final = (None, "", ())
-_verdicts: Final[Memo[tuple[str, bool, str, str], Verdict]] = Memo(
-    lambda key: Verdict(CheckKind.GUARD, *key)
-)
-"""Guard verdicts by (check, passed, why, dest): the same check usually ends the same way
-in the same words, so equal verdicts are one shared value."""
 
 
 def refusal(check: str, why: str, kind: CheckKind = CheckKind.ROLE) -> Verdict:
@@ -90,7 +84,7 @@ def check_transition(
     for part in t.conjuncts:
         passed, why = part.test(ctx)
         ok = ok and passed
-        verdicts.append(_verdicts[part.text, passed, why, dest])
+        verdicts.append(Verdict(CheckKind.GUARD, part.text, passed=passed, why=why, dest=dest))
     return ok, verdicts
 
 

@@ -87,7 +87,14 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
             case.id, entry.seq, f"a transition while {pending.event} waits for approval"
         )
     moved = entry.to_state != case.state
-    after = Case(
+    entered = entry.at if moved else case.state_entered_at
+    if (moved or entry.timer is not None) and wf.timed:
+        deadline, timer, timer_at, fired = timing(
+            wf, catalog.calendar, case, entry.to_state, entered, entry.at, entry.timer
+        )
+    else:
+        deadline, timer, timer_at, fired = case.deadline, case.timer, case.timer_at, case.fired
+    return Case(
         id=case.id,
         workflow=case.workflow,
         version=case.version,
@@ -96,18 +103,15 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
         evidence=case.evidence.merged(entry.evidence),
         revision=case.revision + 1,
         opened_at=case.opened_at,
-        state_entered_at=entry.at if moved else case.state_entered_at,
+        state_entered_at=entered,
         assignee=entry.assignee,
-        deadline=case.deadline,
-        timer=case.timer,
-        timer_at=case.timer_at,
-        fired=case.fired,
+        deadline=deadline,
+        timer=timer,
+        timer_at=timer_at,
+        fired=fired,
         unit=case.unit,
         transfer=case.transfer,
     )
-    if moved or entry.timer is not None:
-        return _timed(wf, catalog, case, after, entry)
-    return after
 
 
 def _refused(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:

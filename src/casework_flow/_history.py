@@ -30,14 +30,6 @@ def doer(entry: AuditEntry) -> str:
     return entry.details.get("requested_by") or entry.actor_id
 
 
-def _index(entries: tuple[AuditEntry, ...]) -> dict[str, tuple[AuditEntry, ...]]:
-    by_event: dict[str, list[AuditEntry]] = {}
-    for e in entries:
-        if e.kind is _TRANSITION:
-            by_event.setdefault(e.event, []).append(e)
-    return {k: tuple(v) for k, v in by_event.items()}
-
-
 def _entries(value: Iterable[AuditEntry]) -> tuple[AuditEntry, ...]:
     return value if isinstance(value, tuple) else tuple(value)
 
@@ -55,17 +47,10 @@ class History:
     """
 
     entries: tuple[AuditEntry, ...] = field(default=(), converter=_entries)
-    _by_event: dict[str, tuple[AuditEntry, ...]] = field(
-        init=False, eq=False, repr=False, hash=False
-    )
-
-    @_by_event.default
-    def _index_default(self) -> dict[str, tuple[AuditEntry, ...]]:
-        return _index(self.entries)
 
     def committed(self, event: str) -> tuple[AuditEntry, ...]:
         """The committed transitions of ``event``, oldest first."""
-        return self._by_event.get(event, ())
+        return tuple(e for e in self.entries if e.kind is _TRANSITION and e.event == event)
 
     def count(self, event: str) -> int:
         """How often ``event`` was committed."""
