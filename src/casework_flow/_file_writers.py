@@ -1,0 +1,171 @@
+"""Writing workflows back: `Workflow` to plain data, and to YAML, JSON or TOML text.
+
+`loads_workflow` reads what `dump_workflow` writes back equal. TOML is written by
+tomli-w (``pip install 'casework-flow[toml]'``), YAML by PyYAML.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from ._definition import State, Transition, Workflow
+from ._file_readers import Format
+from ._guard_data import duration_text, guard_to_data
+from ._guards import ALWAYS
+from ._timing import Timer
+from .exceptions import WorkflowError
+
+__all__ = ["dump_workflow", "workflow_to_dict"]
+
+_FLOW_MAX: Final = 4
+
+
+def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
+    """Return the document form of a workflow (defaults left out)."""
+    doc: dict[str, Any] = {"name": workflow.name, "version": workflow.version}
+    if workflow.description:
+        doc["description"] = workflow.description
+    doc["initial"] = workflow.initial
+    doc["locales"] = list(workflow.locales)
+    if workflow.roles:
+        doc["roles"] = sorted(workflow.roles)
+    if workflow.personal:
+        doc["personal"] = sorted(workflow.personal)
+    if workflow.record_roles:
+        doc["record_roles"] = sorted(workflow.record_roles)
+    if workflow.assign_roles != frozenset({"supervisor"}):
+        doc["assign_roles"] = sorted(workflow.assign_roles)
+    if workflow.transfer_roles != frozenset({"supervisor"}):
+        doc["transfer_roles"] = sorted(workflow.transfer_roles)
+    if workflow.receive_roles:
+        doc["receive_roles"] = sorted(workflow.receive_roles)
+    if workflow.personal_roles:
+        doc["personal_roles"] = sorted(workflow.personal_roles)
+    if workflow.log_personal_reads:
+        doc["log_personal_reads"] = True
+    doc["states"] = [_state_doc(s) for s in workflow.states]
+    doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
+    return doc
+
+
+def _state_doc(s: State) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": s.id}
+    if s.labels:
+        out["labels"] = dict(s.labels)
+    if s.description:
+        out["description"] = s.description
+    if s.terminal:
+        out["terminal"] = True
+    if s.deadline is not None:
+        d: dict[str, Any] = {"within": duration_text(s.deadline.within)}
+        if s.deadline.working:
+            d["working"] = True
+        if s.deadline.pause_in:
+            d["pause_in"] = sorted(s.deadline.pause_in)
+        out["deadline"] = d
+    if s.timers:
+        out["timers"] = [_timer_doc(t) for t in s.timers]
+    return out
+
+
+def _timer_doc(t: Timer) -> dict[str, Any]:
+    out: dict[str, Any] = {"after": duration_text(t.after), "event": t.event}
+    if t.working:
+        out["working"] = True
+    if t.reason:
+        out["reason"] = t.reason
+    if t.reason_code:
+        out["reason_code"] = t.reason_code
+    if t.name != t.event:
+        out["name"] = t.name
+    return out
+
+
+def _transition_doc(t: Transition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "event": t.event,
+        "source": t.source[0] if len(t.source) == 1 else list(t.source),
+    }
+    if t.dest is None:
+        out["stay"] = True
+    else:
+        out["dest"] = t.dest
+    if t.roles:
+        out["roles"] = sorted(t.roles)
+    if t.requires:
+        out["requires"] = list(t.requires)
+    if t.reason_required:
+        out["reason_required"] = True
+    if t.reason_codes:
+        out["reason_codes"] = list(t.reason_codes)
+    if t.priority is not None:
+        out["priority"] = t.priority
+    if t.guard is not ALWAYS:
+        out["guard"] = guard_to_data(t.guard)
+    if t.labels:
+        out["labels"] = dict(t.labels)
+    if t.description:
+        out["description"] = t.description
+    return out | _operations_doc(t)
+
+
+def _operations_doc(t: Transition) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if t.approval is not None:
+        out["approval"] = {"roles": sorted(t.approval.roles)}
+    if t.override is not None:
+        out["override"] = {
+            "roles": sorted(t.override.roles),
+            "reason_codes": list(t.override.reason_codes),
+        }
+    if t.reopens:
+        out["reopens"] = True
+    return out
+
+
+def dump_workflow(workflow: Workflow, format: Format) -> str:  # noqa: A002 - document format
+    """Write a workflow as YAML, JSON or TOML; `loads_workflow` reads it back equal."""
+    doc = workflow_to_dict(workflow)
+    if format == "json":
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if format == "toml":
+        try:
+            import tomli_w  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            msg = "writing TOML needs tomli-w: pip install 'casework-flow[toml]'"
+            raise WorkflowError(workflow.name, [msg]) from None
+        return tomli_w.dumps(doc)
+    if format == "yaml":
+        try:
+            import yaml  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            msg = "writing YAML needs PyYAML: pip install 'casework-flow[yaml]'"
+            raise WorkflowError(workflow.name, [msg]) from None
+        return _yaml(yaml, doc)
+    raise WorkflowError(workflow.name, [f"unknown format {format!r}; use yaml, json or toml"])
+
+
+def _yaml(yaml: Any, doc: dict[str, Any]) -> str:  # noqa: ANN401 - the yaml module
+    class Dumper(yaml.SafeDumper):  # type: ignore[misc]
+        """Small mappings of plain values (labels, simple guards) on one line."""
+
+    def represent(dumper: Any, data: dict[str, Any]) -> Any:  # noqa: ANN401 - PyYAML API
+        flat = len(data) <= _FLOW_MAX and all(
+            isinstance(v, str | int | float | bool) or v is None for v in data.values()
+        )
+        return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flat)
+
+    def represent_list(dumper: Any, data: list[Any]) -> Any:  # noqa: ANN401 - PyYAML API
+        flat = all(isinstance(v, str | int | float | bool) for v in data)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+    def represent_str(dumper: Any, data: str) -> Any:  # noqa: ANN401 - PyYAML API
+        risky = any(c in "\x85\u2028\u2029\ufeff" or not c.isprintable() for c in data)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if risky else None)
+
+    Dumper.add_representer(str, represent_str)
+    Dumper.add_representer(dict, represent)
+    Dumper.add_representer(list, represent_list)
+    out: str = yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return out
