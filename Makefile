@@ -1,14 +1,15 @@
 # Two entry points that work on a fresh clone with only Python 3.11+ installed:
 #   make demo   plays the seed case end to end
-#   make test   runs the whole test suite
+#   make test   runs the whole test suite (what CI runs), in parallel where it can
 # Both create .venv on first use and reinstall when pyproject.toml changes.
+#   make test-quick   the unit tier for the inner loop: no slow searches, no coverage
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench clean diagram-tools
+.PHONY: demo test test-quick lint docs bench clean diagram-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +21,17 @@ demo: $(STAMP)
 	$(BIN)/python examples/medan_street_beggar.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/python -m pytest -n auto -m "not serial" --cov --cov-report=
+	$(BIN)/python -m pytest -m serial --cov --cov-append --cov-report=term
+
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site

@@ -26,8 +26,7 @@ from typing import Any
 
 from transitions import Machine
 
-from casework_flow import Engine, InMemoryStore, ManualClock, Workflow
-from casework_flow import demo as seed
+from casework_flow import Engine, InMemoryStore, ManualClock, Workflow, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 

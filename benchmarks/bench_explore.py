@@ -18,8 +18,9 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from casework_flow import State, Transition, Workflow
 from casework_flow.demo import build_workflow
+
+from casework_flow import State, Transition, Workflow
 from casework_flow.guards import consent, count, evidence, fact, not_actor_of, time_in_state
 from casework_flow.testing import always_before, eventually_terminal, explore, never, reach
 

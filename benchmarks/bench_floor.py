@@ -24,8 +24,7 @@ from pathlib import Path
 
 import attrs
 
-from casework_flow import Engine, ManualClock, Workflow
-from casework_flow import demo as seed
+from casework_flow import Engine, ManualClock, Workflow, seed
 from casework_flow._audit import AuditEntry
 from casework_flow._canonical import canonical
 from casework_flow._case import Case

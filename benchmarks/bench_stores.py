@@ -25,8 +25,7 @@ from urllib.parse import quote
 
 import attrs
 
-from casework_flow import Case, Engine, ManualClock, PostgresStore, SQLiteStore
-from casework_flow import demo as seed
+from casework_flow import Case, Engine, ManualClock, PostgresStore, SQLiteStore, seed
 from casework_flow.stores import Query, Store
 from casework_flow.time import DeadlineClock
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from casework_flow import SQLiteStore, demo
+from casework_flow import SQLiteStore
+from casework_flow import seed as demo
 from casework_flow.guards import count, evidence, not_actor_of
 from casework_flow.testing import always_before, eventually_terminal, never, only_roles, reach
 

@@ -153,6 +153,7 @@ def workflows(draw: st.DrawFn) -> Workflow:
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -346,6 +347,7 @@ def _mutate(doc: Any, data: st.DataObject) -> Any:
     return doc
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from(["json", "yaml"]))
 def test_mutated_documents_raise_only_workflow_error(data, fmt):

@@ -25,14 +25,15 @@ from casework_flow import (
     TransitionRejected,
     Workflow,
     check_workflow,
-    demo,
     replay,
 )
+from casework_flow import seed as demo
 from casework_flow.exceptions import WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import consent, evidence
 from casework_flow.stores import Query, Store
 
+from .conftest import load_example
 from .stores import make_store
 
 START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
@@ -454,7 +455,7 @@ def test_a_bulk_reassignment_by_the_wrong_role_writes_nothing():
 def test_the_seed_story_shows_approval_and_a_refused_self_approval():
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
-    demo.play(engine, clock)
+    load_example("medan_street_beggar").play(engine, clock)
     trail = engine.trail(demo.CASE_ID)
     kinds = [(e.kind, e.actor_id, e.event) for e in trail]
     assert (EntryKind.APPROVAL_REQUESTED, demo.WORKER.id, "refer_to_shelter_unit") in kinds
@@ -534,7 +535,7 @@ def test_receiving_roles_are_checked():
 def test_the_seed_story_transfers_the_case_to_the_shelter_unit_and_back():
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
-    demo.play(engine, clock)
+    load_example("medan_street_beggar").play(engine, clock)
     moves = [
         (e.kind, e.actor_id, e.details.get("to_unit"))
         for e in engine.trail(demo.CASE_ID)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ def apply(engine: Engine, step: Step) -> None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(st.data(), st.booleans())
 def test_random_sequences_keep_every_process_invariant(data, record_refusals):

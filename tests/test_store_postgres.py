@@ -72,6 +72,8 @@ def test_a_lost_connection_is_a_clear_error_and_the_store_recovers(store: Postgr
     assert engine.verify("C-1").ok
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.skipif(not Path("/etc/postgresql").is_dir(), reason="needs the machine's cluster")
 def test_a_server_restart_loses_nothing(store: PostgresStore):
     if os.geteuid() != 0:

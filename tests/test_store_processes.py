@@ -19,6 +19,8 @@ from casework_flow.stores import Query, Store
 from .conftest import ROOT, load_example
 from .stores import pg_schema
 
+pytestmark = pytest.mark.slow
+
 seed = load_example("medan_street_beggar")
 WORKFLOW = seed.build_workflow()
 WORKER_SCRIPT = str(ROOT / "tests" / "worker.py")

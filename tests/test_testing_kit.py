@@ -7,7 +7,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from casework_flow import SQLiteStore, State, Transition, Workflow, demo
+from casework_flow import SQLiteStore, State, Transition, Workflow
+from casework_flow import seed as demo
 from casework_flow.guards import count, fact
 from casework_flow.testing import (
     RuleViolated,
@@ -55,6 +56,7 @@ def elderly(*extra: Transition, states: tuple[State, ...] = ()) -> Workflow:
 SOUND = elderly()
 
 
+@pytest.mark.slow
 def test_the_seed_keeps_its_rules():
     check_rules(
         SEED,
@@ -145,6 +147,7 @@ SOUND_RULES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", SOUND_RULES, ids=RULE_TYPES)
 def test_a_sound_process_passes_every_rule_type(rule):
     check_rules(SOUND, rule, max_examples=150)
@@ -155,6 +158,7 @@ SeedMachine = workflow_machine(
 )
 TestSeedMachine = SeedMachine.TestCase
 TestSeedMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+TestSeedMachine.pytestmark = [pytest.mark.slow]
 
 
 def test_the_machine_runs_on_sqlite_too(tmp_path):
@@ -167,6 +171,7 @@ def test_the_machine_runs_on_sqlite_too(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_machine_reports_a_broken_rule():
     planted = elderly(
         Transition("close_now", source="home_visit", dest="closed", roles={"social_worker"})

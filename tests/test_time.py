@@ -32,16 +32,16 @@ from casework_flow import (
     TransitionRejected,
     Workflow,
     check_workflow,
-    demo,
     replay,
 )
+from casework_flow import seed as demo
 from casework_flow.exceptions import WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import count, time_in_state
 from casework_flow.stores import Query
 from casework_flow.time import Outcome, load_holidays
 
-from .conftest import ROOT
+from .conftest import ROOT, load_example
 
 MONDAY = datetime(2024, 3, 4, 3, 0, tzinfo=UTC)  # 10:00 in Medan
 JAKARTA = Calendar("Asia/Jakarta", holidays=demo.NATIONAL_HOLIDAYS_2024)
@@ -421,7 +421,7 @@ transitions:
 def test_the_seed_story_uses_the_deadline_and_the_family_response_timer():
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
-    demo.play(engine, clock)
+    load_example("medan_street_beggar").play(engine, clock)
     trail = engine.trail(demo.CASE_ID)
     timed = [e for e in trail if e.timer]
     assert [(e.event, e.actor_id, e.timer) for e in timed] == [

@@ -20,8 +20,8 @@ from casework_flow import (
     ManualClock,
     PostgresStore,
     SQLiteStore,
+    seed,
 )
-from casework_flow import demo as seed
 from casework_flow.stores import Store
 
 

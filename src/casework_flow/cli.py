@@ -5,7 +5,7 @@
     casework-flow verify TRAIL.jsonl verify an exported trail's hash chain
     casework-flow overdue DB         cases past their deadline, by state and assignee
     casework-flow run-due DB         fire the timers due (for cron), given the workflows
-    casework-flow demo               play the seed case on SQLite
+    casework-flow demo               play the seed case's happy path on SQLite
 
 Each command takes ``--help``. Where a script would read the output, ``--format json``
 gives machine-readable results.
@@ -314,9 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = _COMMANDS.get(args.command)
         if command is not None:
             return command(args)
-        from . import demo  # noqa: PLC0415 - only the demo needs it
+        from . import seed  # noqa: PLC0415 - only the demo needs it
 
-        demo.main(["--db", str(args.db)] if args.db else [])
+        seed.main(["--db", str(args.db)] if args.db else [])
     except OSError as exc:
         print(f"casework-flow: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

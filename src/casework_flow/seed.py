@@ -1,0 +1,165 @@
+"""The seed case, shipped with the package: its workflow file, its people, its happy path.
+
+A young man who left home after years of family conflict begs at a traffic light in
+Medan. A social worker of the city's social service (Dinas Sosial Kota Medan, social
+rehabilitation division) assesses him, tries to reach the family, finds them
+indifferent, and with the case urgent refers him to the government shelter unit for
+vagrants and beggars in Binjai (UPT Pelayanan Sosial Gelandangan dan Pengemis).
+
+The workflow is one reviewed YAML file inside the package (`workflow_path`, read by
+`build_workflow`; it needs the ``yaml`` extra). ``casework-flow demo`` plays
+`HAPPY_PATH` on SQLite; the narrated story, with its refused attempts, timers and
+transfers, is ``examples/medan_street_beggar.py`` in the source repository. Tests and
+benchmarks reuse the actors, the calendar and `HAPPY_PATH`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Final
+
+from ._audit import verify
+from ._calendar import Calendar, load_holidays
+from ._case import Actor, Case
+from ._clock import ManualClock
+from ._definition import Workflow
+from ._engine import Engine
+from ._files import load_workflow
+from ._replay import replay
+from ._table import format_trail
+from .stores import SQLiteStore
+
+__all__ = [
+    "APPROVE",
+    "BINJAI",
+    "CALENDAR",
+    "CASE_ID",
+    "HAPPY_PATH",
+    "MEDAN",
+    "NATIONAL_HOLIDAYS_2024",
+    "OUTREACH",
+    "SHELTER_HEAD_BINJAI",
+    "SHELTER_WORKER_BINJAI",
+    "SUPERVISOR",
+    "WORKER",
+    "WORKFLOW",
+    "Step",
+    "build_workflow",
+    "main",
+    "take",
+    "workflow_path",
+]
+
+WORKFLOW: Final = "street-beggar-family-conflict"
+CASE_ID: Final = "MDN-2024-0173"
+_DATA = files("casework_flow") / "seed_data"
+
+
+def workflow_path() -> Path:
+    """Where the seed workflow file is (``street-beggar-family-conflict.yaml``)."""
+    return Path(str(_DATA / "street-beggar-family-conflict.yaml"))
+
+
+def build_workflow() -> Workflow:
+    """Load version 1 of the seed workflow from the file shipped in the package.
+
+    Raises:
+        WorkflowError: if PyYAML is not installed (``pip install 'casework-flow[yaml]'``).
+    """
+    return load_workflow(workflow_path())
+
+
+NATIONAL_HOLIDAYS_2024 = load_holidays(Path(str(_DATA / "holidays-id-2024.txt")))
+"""Indonesia's national holidays in 2024 (not the collective leave days)."""
+
+CALENDAR = Calendar("Asia/Jakarta", weekend={"sat", "sun"}, holidays=NATIONAL_HOLIDAYS_2024)
+"""The office calendar in Medan: Monday to Friday, Western Indonesian Time, and holidays."""
+
+MEDAN, BINJAI = "dinsos-medan", "upt-binjai"
+OUTREACH = Actor("oo-04", {"outreach_officer"}, units={MEDAN})
+WORKER = Actor("sw-017", {"social_worker"}, units={MEDAN})
+SUPERVISOR = Actor("spv-002", {"supervisor"}, units={MEDAN})
+SHELTER_HEAD_BINJAI = Actor("upt-bnj-head", {"shelter_head"}, units={BINJAI})
+SHELTER_WORKER_BINJAI = Actor("upt-bnj-sw-11", {"shelter_worker"}, units={BINJAI})
+
+_REFERRAL_DOCS = {
+    "case_conference_minutes": "D5",
+    "referral_letter": "D6",
+    "health_certificate": "D7",
+    "consent:shelter_referral": "D8",
+}
+_ATTEMPT: dict[str, object] = {"contact_method": "phone", "contact_outcome": "no answer"}
+_FOLLOW: dict[str, object] = {"contact_method": "visit", "contact_outcome": "stable"}
+
+Step = tuple[str, Actor, dict[str, object], dict[str, str], str | None, float]
+APPROVE: Final = "(approve)"
+"""In `HAPPY_PATH`, the step where the actor approves the pending request."""
+HAPPY_PATH: tuple[Step, ...] = (
+    ("first_contact", WORKER, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
+    ("admit_to_shelter", WORKER, {}, {"consent:shelter_admission": "D1"}, None, 0),
+    ("begin_assessment", WORKER, {}, {}, None, 1),
+    ("complete_assessment", WORKER, {}, {"assessment_report": "D2"}, None, 1),
+    ("family_found", WORKER, {"family_contact_person": "father"}, {}, None, 1),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 0),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
+    ("family_unresponsive", WORKER, {}, {}, "FAMILY_UNRESPONSIVE", 0),
+    ("refer_to_shelter_unit", WORKER, {"shelter_unit": "UPT Binjai"}, _REFERRAL_DOCS, None, 1),
+    (APPROVE, SUPERVISOR, {}, {}, None, 0),
+    ("unit_accepts", SHELTER_HEAD_BINJAI, {}, {"handover_record": "D9"}, None, 2),
+    ("start_rehabilitation", SHELTER_WORKER_BINJAI, {}, {"service_contract": "U1", "service_plan": "U2"}, None, 3),
+    ("ready_for_reintegration", SHELTER_WORKER_BINJAI, {}, {"evaluation_report": "U3"}, None, 60),
+    ("handover_done", WORKER, {"outcome": "independent"}, {"handover_record": "D12"}, None, 10),
+    ("terminate", SUPERVISOR, {}, {"termination_report": "D13"}, None, 2),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 14),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 28),
+    ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 42),
+    ("complete_follow_up", WORKER, {}, {}, None, 0),
+)  # fmt: skip
+"""The story without its refused attempts, as data: (event, actor, data, evidence,
+reason code, days that pass before the step). Benchmarks and load tests replay it."""
+
+
+def take(engine: Engine, case_id: str, step: Step) -> Case:
+    """Take one step of `HAPPY_PATH` on a case (the clock is the caller's to move)."""
+    event, actor, data, evidence, code, _ = step
+    if event == APPROVE:
+        return engine.approve(case_id, actor=actor)
+    return engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Play `HAPPY_PATH` on an SQLite database and print the trail, verified and replayed."""
+    parser = argparse.ArgumentParser(
+        prog="casework-flow demo", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite file to use (must not hold the case yet); a new temporary file by default",
+    )
+    args = parser.parse_args(argv)
+    db = args.db or Path(tempfile.mkdtemp(prefix="casework-demo-")) / "medan.sqlite3"
+    workflow = build_workflow()
+    clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
+    with SQLiteStore(db) as store:
+        engine = Engine([workflow], store=store, clock=clock, calendar=CALENDAR)
+        engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN)
+        for step in HAPPY_PATH:
+            clock.advance(timedelta(days=step[-1], hours=1))
+            take(engine, CASE_ID, step)
+        case = engine.get(CASE_ID)
+        trail = engine.trail(CASE_ID)
+        print(f"Audit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
+        print(format_trail(trail, workflow))
+        checked = verify(trail, head=engine.store.load(CASE_ID).head)
+        checked.raise_if_broken()
+        if replay(workflow, trail, calendar=CALENDAR) != case:  # pragma: no cover - a bug
+            msg = "replay differs from the stored case"
+            raise AssertionError(msg)
+        print(f"\nStored in {db} (SQLite). Final state: {case.state}, revision {case.revision}.")
+        print(f"Chain verified: {checked.entries} entries; replay equals the stored case.")
