@@ -15,17 +15,14 @@ from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
-import attrs
 from attrs import frozen
 
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry, genesis_hash
-from ._case import MASK, Actor, Case, CaseView
+from ._case import Actor, Case, CaseView
 from ._catalog import Catalog
 from ._checks import (
     approval_checks,
     assign_checks,
-    check_transition,
-    override_problems,
     record_checks,
     refusal,
     transfer_answer_checks,
@@ -48,13 +45,15 @@ from ._commands import (
 from ._compiled import CompiledWorkflow, Decision, refused
 from ._definition import Workflow
 from ._frozen import EMPTY, FrozenMap, adopt
-from ._guards import Consent, GuardContext
+from ._guards import GuardContext
 from ._migration import plan_case
+from ._overrides import consider_override
+from ._privacy import masked_view
 from ._snapshot import Snapshot
 from ._verdict import CheckKind, Verdict
 from .exceptions import UnknownEvent
 
-__all__ = ["StepResult", "consider_override", "decide", "masked_view", "open_case"]
+__all__ = ["StepResult", "decide", "open_case"]
 
 
 @frozen
@@ -217,49 +216,6 @@ def _context(snap: Snapshot, actor: Actor, event: str, now: datetime, **kw: Any)
         reason_code=kw.get("reason_code"),
         history=snap.history,
     )
-
-
-def consider_override(
-    workflow: Workflow,
-    ctx: GuardContext,
-    reason: str | None,
-    refusal_: Decision,
-    override_by: Actor,
-) -> tuple[Decision, dict[str, str]]:
-    """Turn a refusal for missing consent into an overridden decision, if allowed.
-
-    Returns the decision (still refused, with the override's own failed checks added,
-    when the override cannot apply) and the details the audit entry records.
-    """
-    for t in workflow.candidates(ctx.case.state, ctx.event):
-        if t.override is None:
-            continue
-        _, verdicts = check_transition(t, ctx, reason)
-        consents = {c.text for c in t.conjuncts if isinstance(c, Consent)}
-        codes = t.override.reason_codes
-        failed = [
-            v
-            for v in verdicts
-            if not v.passed and not (v.check == "reason_code" and ctx.reason_code in codes)
-        ]
-        if not failed or not all(v.kind is CheckKind.GUARD and v.check in consents for v in failed):
-            continue
-        problems = override_problems(t, ctx, reason, override_by)
-        if problems:
-            return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
-        details = {
-            "overridden_by": override_by.id,
-            "overridden_by_roles": ",".join(override_by.sorted_roles),
-            "overridden": "; ".join(v.check for v in failed),
-        }
-        dest = t.dest or ctx.case.state
-        kept = tuple(v for v in verdicts if v.check != "reason_code" or v.passed)
-        allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept)  # noqa: FBT003 - positional fields
-        return allowed, details
-    why = "only missing consent can be overridden, and only where the workflow allows it"
-    return attrs.evolve(
-        refusal_, verdicts=(*refusal_.verdicts, refusal("override", why, CheckKind.GUARD))
-    ), {}
 
 
 @_decide.register
@@ -466,16 +422,6 @@ def _answer(command: AnswerTransfer, step: _Step) -> StepResult:
         assignee=assignee, details=details,
     )  # fmt: skip
     return StepResult("transfer", (entry,))
-
-
-def masked_view(workflow: Workflow, case: Case, actor: Actor) -> CaseView:
-    """The case as ``actor`` may see it: personal fields masked without a personal role."""
-    present = sorted(k for k in workflow.personal if k in case.data)
-    allowed = not workflow.personal_roles or not workflow.personal_roles.isdisjoint(actor.roles)
-    if allowed:
-        return CaseView(case, (), tuple(present))
-    masked = case.data.merged(dict.fromkeys(present, MASK))
-    return CaseView(attrs.evolve(case, data=masked), tuple(present), ())
 
 
 @_decide.register

@@ -47,7 +47,7 @@ __all__ = [
     "SUPERVISOR",
     "WORKER",
     "WORKFLOW",
-    "Step",
+    "StoryStep",
     "build_workflow",
     "main",
     "take",
@@ -95,10 +95,10 @@ _REFERRAL_DOCS = {
 _ATTEMPT: dict[str, object] = {"contact_method": "phone", "contact_outcome": "no answer"}
 _FOLLOW: dict[str, object] = {"contact_method": "visit", "contact_outcome": "stable"}
 
-Step = tuple[str, Actor, dict[str, object], dict[str, str], str | None, float]
+StoryStep = tuple[str, Actor, dict[str, object], dict[str, str], str | None, float]
 APPROVE: Final = "(approve)"
 """In `HAPPY_PATH`, the step where the actor approves the pending request."""
-HAPPY_PATH: tuple[Step, ...] = (
+HAPPY_PATH: tuple[StoryStep, ...] = (
     ("first_contact", WORKER, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
     ("admit_to_shelter", WORKER, {}, {"consent:shelter_admission": "D1"}, None, 0),
     ("begin_assessment", WORKER, {}, {}, None, 1),
@@ -124,7 +124,7 @@ HAPPY_PATH: tuple[Step, ...] = (
 reason code, days that pass before the step). Benchmarks and load tests replay it."""
 
 
-def take(engine: Engine, case_id: str, step: Step) -> Case:
+def take(engine: Engine, case_id: str, step: StoryStep) -> Case:
     """Take one step of `HAPPY_PATH` on a case (the clock is the caller's to move)."""
     event, actor, data, evidence, code, _ = step
     if event == APPROVE:

@@ -1,0 +1,277 @@
+"""What makes a workflow definition invalid, found when it is built (`Workflow`).
+
+Every check returns the problems it found, each with the path into the definition
+(``transitions[3].roles``), so one `WorkflowError` can list them all at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+from ._guards import Consent, Guard, referenced_events
+from ._parts import Approval, ConsentOverride, State, Transition
+from ._timing import Deadline, Timer
+from .exceptions import Problem
+
+if TYPE_CHECKING:
+    from ._definition import Workflow
+
+__all__ = ["check_states", "check_timing", "check_transitions"]
+
+_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _check_deadline(at: str, state: State, by_id: dict[str, State]) -> list[Problem]:
+    d = state.deadline
+    if d is None:
+        return []
+    if not isinstance(d, Deadline):
+        return [Problem(f"must be a Deadline, got {d!r}", f"{at}.deadline")]
+    problems = []
+    if not isinstance(d.within, timedelta) or d.within <= timedelta(0):
+        problems.append(
+            Problem(f"{state.id}: the deadline must be a positive time", f"{at}.deadline")
+        )
+    for other in sorted(d.pause_in):
+        if other == state.id:
+            why = "a deadline cannot pause in its own state"
+        elif other not in by_id:
+            why = f"the deadline pauses in unknown state {other!r}{_near(other, by_id)}"
+        else:
+            continue
+        problems.append(Problem(f"{state.id}: {why}", f"{at}.deadline.pause_in"))
+    return problems
+
+
+def _check_timers(at: str, state: State, events: set[str]) -> list[Problem]:
+    problems = []
+    names = set()
+    for j, timer in enumerate(state.timers):
+        where = f"{at}.timers[{j}]"
+        if not isinstance(timer, Timer):
+            problems.append(Problem(f"must be a Timer, got {timer!r}", where))
+            continue
+        if not isinstance(timer.after, timedelta) or timer.after <= timedelta(0):
+            problems.append(
+                Problem(f"{state.id}: timer {timer.name}: 'after' must be a positive time", where)
+            )
+        if timer.event not in events:
+            problems.append(
+                Problem(
+                    f"{state.id}: timer {timer.name} fires unknown event {timer.event!r}"
+                    f"{_near(timer.event, events)}",
+                    f"{where}.event",
+                )
+            )
+        if timer.name in names:
+            problems.append(
+                Problem(f"{state.id}: two timers are named {timer.name!r}", f"{where}.name")
+            )
+        names.add(timer.name)
+    return problems
+
+
+def check_timing(wf: Workflow, by_id: dict[str, State]) -> list[Problem]:
+    problems = []
+    events = {t.event for t in wf.transitions if isinstance(t, Transition)}
+    for i, state in enumerate(wf.states):
+        if isinstance(state, State):
+            problems += _check_deadline(f"states[{i}]", state, by_id)
+            problems += _check_timers(f"states[{i}]", state, events)
+    return problems
+
+
+def check_states(wf: Workflow) -> tuple[list[Problem], dict[str, State]]:
+    problems = _check_identity(wf)
+    by_id: dict[str, State] = {}
+    for i, state in enumerate(wf.states):
+        at = f"states[{i}]"
+        if not isinstance(state, State):
+            problems.append(Problem(f"is {type(state).__name__}, not a State", at))
+        elif not isinstance(state.id, str) or not _NAME.match(state.id):
+            problems.append(
+                Problem(
+                    f"id {state.id!r} must start with a letter and use only letters,"
+                    " digits and '_'",
+                    f"{at}.id",
+                )
+            )
+        elif state.id in by_id:
+            problems.append(Problem(f"state {state.id!r} is defined twice", f"{at}.id"))
+        else:
+            by_id[state.id] = state
+    if not wf.states:
+        problems.append(Problem("it has no states", "states"))
+    if not wf.initial:
+        problems.append(Problem("no initial state is set", "initial"))
+    elif wf.initial not in by_id:
+        problems.append(
+            Problem(
+                f"initial state {wf.initial!r} is not one of its states{_near(wf.initial, by_id)}",
+                "initial",
+            )
+        )
+    elif by_id[wf.initial].terminal:
+        problems.append(
+            Problem(f"initial state {wf.initial!r} is terminal, so no case could move", "initial")
+        )
+    return problems, by_id
+
+
+def _check_identity(wf: Workflow) -> list[Problem]:
+    problems = []
+    if not isinstance(wf.name, str) or not _WORKFLOW_NAME.match(wf.name):
+        problems.append(
+            Problem(
+                f"name {wf.name!r} must start with a letter and use letters, digits, '_', '-', '.'",
+                "name",
+            )
+        )
+    if not isinstance(wf.version, int) or isinstance(wf.version, bool) or wf.version < 1:
+        problems.append(Problem(f"version {wf.version!r} must be a positive integer", "version"))
+    return problems
+
+
+def _near(name: object, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_transitions(wf: Workflow, by_id: dict[str, State]) -> list[Problem]:
+    problems: list[Problem] = []
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, t in enumerate(wf.transitions):
+        if not isinstance(t, Transition):
+            problems.append(
+                Problem(f"is {type(t).__name__}, not a Transition", f"transitions[{i}]")
+            )
+            continue
+        problems += _check_transition(f"transitions[{i}]", t, by_id)
+        problems += _check_references(f"transitions[{i}]", t, wf)
+        for src in t.source:
+            groups.setdefault((src, t.event), []).append(i)
+    for (src, event), members in groups.items():
+        priorities = [wf.transitions[i].priority for i in members]
+        if len(members) > 1 and (None in priorities or len(set(priorities)) != len(members)):
+            indexes = ", ".join(f"transitions[{i}]" for i in members)
+            problems.append(
+                Problem(
+                    f"event {event!r} leads {len(members)} ways from state {src!r} ({indexes})"
+                    " with no order between them: give each a distinct priority",
+                    f"transitions[{members[1]}].priority",
+                )
+            )
+    return problems
+
+
+def _check_references(at: str, t: Transition, wf: Workflow) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(t.guard, Guard):
+        events = {x.event for x in wf.transitions if isinstance(x, Transition)}
+        problems.extend(
+            Problem(
+                f"{t.event}: the guard reads event {event!r}, which no transition has"
+                f"{_near(event, events)}",
+                f"{at}.guard",
+            )
+            for event in sorted(referenced_events(t.guard) - events)
+        )
+    if wf.roles:
+        named = [("roles", t.roles)]
+        if isinstance(t.approval, Approval):
+            named.append(("approval", t.approval.roles))
+        if isinstance(t.override, ConsentOverride):
+            named.append(("override", t.override.roles))
+        problems.extend(
+            Problem(
+                f"{t.event}: role {role!r} is not one of the workflow's roles"
+                f"{_near(role, wf.roles)}",
+                f"{at}.{where}",
+            )
+            for where, roles in named
+            for role in sorted(roles - wf.roles)
+        )
+    return problems
+
+
+def _check_operations(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
+    problems = []
+    if t.approval is not None and (not isinstance(t.approval, Approval) or not t.approval.roles):
+        problems.append(
+            Problem(f"{t.event}: an approval must name the approving roles", f"{at}.approval")
+        )
+    if t.override is not None:
+        if not isinstance(t.override, ConsentOverride) or not t.override.roles:
+            problems.append(
+                Problem(f"{t.event}: an override must name the senior roles", f"{at}.override")
+            )
+        elif not t.override.reason_codes:
+            problems.append(
+                Problem(f"{t.event}: an override needs a list of reason codes", f"{at}.override")
+            )
+        if not any(isinstance(c, Consent) for c in t.conjuncts):
+            problems.append(
+                Problem(
+                    f"{t.event}: an override is declared but the guard asks for no consent",
+                    f"{at}.override",
+                )
+            )
+    if t.reopens:
+        if not t.roles or not t.reason_required:
+            problems.append(
+                Problem(f"{t.event}: a reopening must name roles and require a reason", at)
+            )
+        open_sources = [s for s in t.source if s in by_id and not by_id[s].terminal]
+        if open_sources:
+            problems.append(
+                Problem(
+                    f"{t.event} reopens from {', '.join(open_sources)}, which are not terminal",
+                    f"{at}.source",
+                )
+            )
+    return problems
+
+
+def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[Problem]:
+    problems = _check_operations(at, t, by_id)
+    if not isinstance(t.event, str) or not _NAME.match(t.event):
+        problems.append(Problem(f"event name {t.event!r} must be an identifier", f"{at}.event"))
+    if not isinstance(t.guard, Guard):
+        problems.append(
+            Problem(f"{t.event}: must be a Guard, got {type(t.guard).__name__}", f"{at}.guard")
+        )
+    if not t.source:
+        problems.append(Problem(f"{t.event}: no source state", f"{at}.source"))
+    for src in t.source:
+        if src not in by_id:
+            problems.append(
+                Problem(
+                    f"{t.event}: unknown source state {src!r}{_near(src, by_id)}", f"{at}.source"
+                )
+            )
+        elif by_id[src].terminal and not t.reopens:
+            problems.append(
+                Problem(
+                    f"{t.event} leaves terminal state {src!r}; terminal states have no way out",
+                    f"{at}.source",
+                )
+            )
+    if t.dest is not None and t.dest not in by_id:
+        problems.append(
+            Problem(
+                f"{t.event}: unknown destination state {t.dest!r}{_near(t.dest, by_id)}",
+                f"{at}.dest",
+            )
+        )
+    if not all(isinstance(c, str) and c for c in t.reason_codes):
+        problems.append(
+            Problem(f"{t.event}: reason codes must be non-empty strings", f"{at}.reason_codes")
+        )
+    if t.priority is not None and (not isinstance(t.priority, int) or isinstance(t.priority, bool)):
+        problems.append(Problem(f"{t.event}: priority must be an integer", f"{at}.priority"))
+    return problems

@@ -1,0 +1,62 @@
+"""Consent overrides: when a senior second person may set aside missing consent.
+
+A transition may declare a `ConsentOverride`: roles that may override, and the reason
+codes an override needs. Only a refusal for missing consent alone can be overridden,
+never one for a role, data or another guard, and never by the actor themself.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ._case import Actor
+from ._checks import check_transition, override_problems, refusal
+from ._compiled import Decision
+from ._definition import Workflow
+from ._guards import Consent, GuardContext
+from ._verdict import CheckKind
+
+__all__ = ["consider_override"]
+
+
+def consider_override(
+    workflow: Workflow,
+    ctx: GuardContext,
+    reason: str | None,
+    refusal_: Decision,
+    override_by: Actor,
+) -> tuple[Decision, dict[str, str]]:
+    """Turn a refusal for missing consent into an overridden decision, if allowed.
+
+    Returns the decision (still refused, with the override's own failed checks added,
+    when the override cannot apply) and the details the audit entry records.
+    """
+    for t in workflow.candidates(ctx.case.state, ctx.event):
+        if t.override is None:
+            continue
+        _, verdicts = check_transition(t, ctx, reason)
+        consents = {c.text for c in t.conjuncts if isinstance(c, Consent)}
+        codes = t.override.reason_codes
+        failed = [
+            v
+            for v in verdicts
+            if not v.passed and not (v.check == "reason_code" and ctx.reason_code in codes)
+        ]
+        if not failed or not all(v.kind is CheckKind.GUARD and v.check in consents for v in failed):
+            continue
+        problems = override_problems(t, ctx, reason, override_by)
+        if problems:
+            return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
+        details = {
+            "overridden_by": override_by.id,
+            "overridden_by_roles": ",".join(override_by.sorted_roles),
+            "overridden": "; ".join(v.check for v in failed),
+        }
+        dest = t.dest or ctx.case.state
+        kept = tuple(v for v in verdicts if v.check != "reason_code" or v.passed)
+        allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept)  # noqa: FBT003 - positional fields
+        return allowed, details
+    why = "only missing consent can be overridden, and only where the workflow allows it"
+    return attrs.evolve(
+        refusal_, verdicts=(*refusal_.verdicts, refusal("override", why, CheckKind.GUARD))
+    ), {}

@@ -1,0 +1,137 @@
+"""The parts of a workflow definition: states, transitions, approvals, consent overrides.
+
+Each is a frozen value; `Workflow` (in `_definition`) holds them and validates the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from attrs import field, frozen
+
+from ._case import _map, _roles
+from ._guards import ALWAYS, Guard
+from ._timing import Deadline, Timer
+
+__all__ = ["Approval", "ConsentOverride", "State", "Transition"]
+
+
+def _tuple_of(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _tuple(value: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@frozen(repr=False)
+class State:
+    """One state a case can be in.
+
+    Attributes:
+        id: A stable identifier (``family_tracing``); letters, digits and underscores.
+        labels: Display labels per locale (``{"en": "Family tracing", "id":
+            "Penelusuran keluarga"}``).
+        description: What happens in this state, for documentation and diagrams.
+        terminal: Whether the case ends here; a terminal state has no way out.
+        deadline: How long a case may stay here before it is overdue.
+        timers: Events that fire on their own after a time here.
+    """
+
+    id: str
+    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    description: str = ""
+    terminal: bool = False
+    deadline: Deadline | None = None
+    timers: tuple[Timer, ...] = field(converter=_tuple_of, factory=tuple)
+
+    def label(self, locale: str) -> str:
+        """Return the label in ``locale``, falling back to ``en`` and then the id."""
+        return self.labels.get(locale) or self.labels.get("en") or self.id
+
+    def __repr__(self) -> str:
+        return f"<State {self.id}{' terminal' if self.terminal else ''}>"
+
+
+@frozen
+class Approval:
+    """Four eyes: the transition waits until someone else, holding one of ``roles``, approves.
+
+    Firing the event records the request (after every check has passed) and marks the
+    case as awaiting approval; `Engine.approve` by an actor with one of the roles who is
+    not the requester performs the transition, `Engine.reject` (with a reason) drops it.
+    """
+
+    roles: frozenset[str] = field(converter=_roles)
+
+
+@frozen
+class ConsentOverride:
+    """Where the client's consent is missing, a senior second actor may override it.
+
+    Only the transition's `consent` guards can be overridden, and only with a reason code
+    from ``reason_codes``, a written reason, and a second actor (not the one firing)
+    holding one of ``roles``. The audit entry names the overriding actor and the consent
+    overridden.
+    """
+
+    roles: frozenset[str] = field(converter=_roles)
+    reason_codes: tuple[str, ...] = field(converter=_tuple)
+
+
+@frozen(repr=False)
+class Transition:
+    """A way from one or more states to another, on an event.
+
+    Attributes:
+        event: The event's name (``family_unresponsive``).
+        source: The state id or ids it leaves from.
+        dest: The state it leads to; None means it stays in the same state (a recorded
+            step that changes data only, such as a contact attempt).
+        guard: A `Guard` that must hold; by default none.
+        roles: Roles allowed to fire it; an actor needs at least one. Empty means any.
+        requires: Data fields that must be supplied with the step, not empty.
+        reason_required: Whether a written reason must be given.
+        reason_codes: When not empty, a reason code from this list must be given.
+        priority: Order among transitions sharing the event and a source (ascending).
+        labels: Display labels per locale.
+        description: What the step means in practice.
+        approval: When set, the step waits for a second person's approval.
+        override: When set, missing consent may be overridden by a senior second actor.
+        reopens: Marks the one kind of transition allowed out of a terminal state: a
+            declared reopening, which must name roles and require a reason.
+    """
+
+    event: str
+    source: tuple[str, ...] = field(converter=_tuple)
+    dest: str | None
+    guard: Guard = ALWAYS
+    roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    requires: tuple[str, ...] = field(converter=_tuple, factory=tuple)
+    reason_required: bool = False
+    reason_codes: tuple[str, ...] = field(converter=_tuple, factory=tuple)
+    priority: int | None = None
+    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    description: str = ""
+    approval: Approval | None = None
+    override: ConsentOverride | None = None
+    reopens: bool = False
+    conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
+    """The guard's parts that must all hold (none for `always`), each given a verdict."""
+
+    @conjuncts.default
+    def _conjuncts(self) -> tuple[Guard, ...]:
+        if self.guard is ALWAYS or not isinstance(self.guard, Guard):
+            return ()
+        return self.guard.conjuncts()
+
+    def label(self, locale: str) -> str:
+        """Return the label in ``locale``, falling back to ``en`` and then the event."""
+        return self.labels.get(locale) or self.labels.get("en") or self.event
+
+    def __repr__(self) -> str:
+        dest = self.dest or "(same)"
+        return f"<Transition {self.event}: {'|'.join(self.source)} -> {dest}>"
