@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/medan_street_beggar.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m "not serial" --cov --cov-report=
-	$(BIN)/python -m pytest -m serial --cov --cov-append --cov-report=term
+	$(BIN)/python -m pytest -m serial --cov --cov-report=
+	$(BIN)/python -m pytest -n auto -m "not serial" --cov --cov-append --cov-report=term
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not slow" -q

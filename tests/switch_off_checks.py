@@ -1,0 +1,140 @@
+"""Switch off the checks one at a time: every guard clause made never true must fail a test.
+
+mutmut changes operators and constants but never makes an ``if`` false, so it cannot see
+a check that no test depends on. This script finds every guard clause in the modules
+where the library's promises live (an ``if`` whose body raises or returns), replaces its
+condition with ``False`` in a copy of the package, and runs the tests that exercise the
+module against that copy. A mutant whose tests still pass *survived*: the check could go
+unnoticed. Survivors shown to be equivalent (the check cannot change what any caller
+sees) are listed with their reason in ``tests/switched_off_equivalent.txt``.
+
+Run: ``make mutation`` (with mutmut), or alone:
+``python tests/switch_off_checks.py [--module src/casework_flow/_evolve.py] [--min 90]``.
+It prints killed / total per module and in all, writes ``mutants/switched-off.json``, and
+exits 1 when the score is under ``--min``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "casework_flow"
+EQUIVALENT = ROOT / "tests" / "switched_off_equivalent.txt"
+
+CORE_TESTS = ["tests/test_core.py", "tests/test_core_properties.py", "tests/test_engine.py"]
+MODULES: dict[str, list[str]] = {
+    "_decide.py": [*CORE_TESTS, "tests/test_operations.py", "tests/test_time.py"],
+    "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", "tests/test_operations.py"],
+    "_checks.py": [*CORE_TESTS, "tests/test_operations.py"],
+    "_overrides.py": [*CORE_TESTS, "tests/test_operations.py"],
+    "_compiled.py": [*CORE_TESTS, "tests/test_guards.py"],
+    "_guards.py": ["tests/test_guards.py", *CORE_TESTS],
+    "_measures.py": ["tests/test_guards.py", *CORE_TESTS],
+    "_audit.py": ["tests/test_audit.py", "tests/test_export.py", *CORE_TESTS],
+    "_replay.py": ["tests/test_replay.py", "tests/test_operations.py", *CORE_TESTS],
+    "_timing.py": ["tests/test_time.py", *CORE_TESTS],
+    "_engine_time.py": ["tests/test_time.py", "tests/test_operations.py", *CORE_TESTS],
+    "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_operations.py"],
+    "stores/_memory.py": ["tests/test_store_conformance.py", "tests/test_store_memory.py"],
+    "stores/_sqlbase.py": ["tests/test_store_conformance.py", "tests/test_store_sqlite.py"],
+}
+
+
+def guard_clauses(source: str) -> list[ast.If]:
+    """Every ``if`` whose body raises or returns: a check that refuses or reports."""
+    return [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.If)
+        and any(isinstance(s, ast.Raise | ast.Return) for s in node.body)
+    ]
+
+
+def switched_off(source: str, node: ast.If) -> str:
+    """The source with ``node``'s condition replaced by ``False``."""
+    lines = source.splitlines(keepends=True)
+    test = node.test
+    assert test.end_lineno is not None
+    assert test.end_col_offset is not None
+    start = sum(len(line) for line in lines[: test.lineno - 1]) + test.col_offset
+    end = sum(len(line) for line in lines[: test.end_lineno - 1]) + test.end_col_offset
+    return source[:start] + "False" + source[end:]
+
+
+def equivalents() -> set[str]:
+    """``module:line`` of the survivors shown to be equivalent."""
+    if not EQUIVALENT.exists():
+        return set()
+    out = set()
+    for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            out.add(line.split()[0])
+    return out
+
+
+def run(copy: Path, tests: list[str]) -> bool:
+    """Whether the tests fail against the package in ``copy`` (the mutant is killed)."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+         "-o", "addopts=--import-mode=importlib -p no:casework_flow", *tests],
+        cwd=ROOT, env=env, capture_output=True, check=False, timeout=600,
+    )  # fmt: skip
+    return done.returncode != 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Switch off each guard clause of the chosen modules; report and return the status."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--module", action="append", help="a module under src/casework_flow")
+    parser.add_argument("--min", type=float, default=90.0, help="the lowest passing score (%%)")
+    args = parser.parse_args(argv)
+    chosen = [m.removeprefix("src/casework_flow/") for m in args.module or MODULES]
+    known = equivalents()
+    report: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp)
+        for module in chosen:
+            path = SRC / module
+            source = path.read_text(encoding="utf-8")
+            killed, survived, equivalent = 0, [], []
+            for node in guard_clauses(source):
+                where = f"{module}:{node.lineno}"
+                if where in known:
+                    equivalent.append(where)
+                    continue
+                shutil.rmtree(copy / "casework_flow", ignore_errors=True)
+                shutil.copytree(SRC, copy / "casework_flow")
+                (copy / "casework_flow" / module).write_text(switched_off(source, node))
+                if run(copy, MODULES.get(module, CORE_TESTS)):
+                    killed += 1
+                else:
+                    survived.append(where)
+            total = killed + len(survived)
+            report[module] = {"killed": killed, "total": total, "survived": survived,
+                              "equivalent": equivalent}  # fmt: skip
+            score = 100.0 * killed / total if total else 100.0
+            print(f"{module:24} {killed:4} / {total:<4} {score:6.1f}%  survived: {survived}")
+    killed = sum(int(r["killed"]) for r in report.values())  # type: ignore[call-overload]
+    total = sum(int(r["total"]) for r in report.values())  # type: ignore[call-overload]
+    score = 100.0 * killed / total if total else 100.0
+    print(f"{'switched-off checks':24} {killed:4} / {total:<4} {score:6.1f}%")
+    out = ROOT / "mutants"
+    out.mkdir(exist_ok=True)
+    (out / "switched-off.json").write_text(
+        json.dumps({"score": score, "modules": report}, indent=2)
+    )
+    return 0 if score >= args.min else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
