@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-quick lint docs bench clean diagram-tools
+.PHONY: demo test test-quick lint docs bench mutation clean diagram-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
 
+# Mutation testing of the modules where the promises live (see docs/contributing.md):
+# mutmut's score from its own statistics, then every guard clause switched off in turn.
+mutation: $(STAMP)
+	$(BIN)/mutmut run || true
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python tests/switch_off_checks.py --mutmut-stats mutants/mutmut-cicd-stats.json
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
@@ -49,4 +56,4 @@ build/node/node_modules/.installed:
 	touch $@
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) build mutants .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

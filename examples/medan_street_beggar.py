@@ -20,17 +20,12 @@ the package (`casework_flow.seed.workflow_path`, also linked as
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-from casework_flow import Actor, Engine, ManualClock, SQLiteStore, TransitionRejected, replay
-from casework_flow.audit import format_trail
+from casework_flow import Actor, Engine, ManualClock, TransitionRejected
 from casework_flow.seed import *  # noqa: F403 - the seed's names, for importers of this script
 from casework_flow.seed import (
     BINJAI,
-    CALENDAR,
     CASE_ID,
     MEDAN,
     OUTREACH,
@@ -39,7 +34,7 @@ from casework_flow.seed import (
     SUPERVISOR,
     WORKER,
     WORKFLOW,
-    build_workflow,
+    run_demo,
 )
 
 
@@ -241,38 +236,7 @@ def play(engine: Engine, clock: ManualClock) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Play the story on an SQLite database and print what happened."""
-    parser = argparse.ArgumentParser(
-        prog="casework-flow demo", description=(__doc__ or "").splitlines()[0]
-    )
-    parser.add_argument(
-        "--db",
-        type=Path,
-        help="SQLite file to use (must not hold the case yet); a new temporary file by default",
-    )
-    args = parser.parse_args(argv)
-    db = args.db or Path(tempfile.mkdtemp(prefix="casework-demo-")) / "medan.sqlite3"
-    workflow = build_workflow()
-    clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
-    with SQLiteStore(db) as store:
-        engine = Engine([workflow], store=store, clock=clock, calendar=CALENDAR)
-        play(engine, clock)
-        case = engine.get(CASE_ID)
-        trail = engine.trail(CASE_ID)
-        print(f"\nAudit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
-        print(format_trail(trail, workflow))
-        verification = engine.verify(CASE_ID)
-        verification.raise_if_broken()
-        assert replay(workflow, trail, head=verification.head, calendar=CALENDAR) == case
-        print(f"\nStored in {db} (SQLite).")
-        print(
-            f"Final state: {case.state} ({workflow.state(case.state).label('id')}),"
-            f" revision {case.revision}"
-        )
-        assert verification.head is not None
-        print(
-            f"Chain verified: {verification.entries} entries, head"
-            f" {verification.head.hash[:16]}…; replay equals the stored case."
-        )
+    run_demo(play, argv, prog="medan_street_beggar.py")
 
 
 if __name__ == "__main__":

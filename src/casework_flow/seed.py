@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -50,6 +51,8 @@ __all__ = [
     "StoryStep",
     "build_workflow",
     "main",
+    "play_happy_path",
+    "run_demo",
     "take",
     "workflow_path",
 ]
@@ -132,11 +135,27 @@ def take(engine: Engine, case_id: str, step: StoryStep) -> Case:
     return engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Play `HAPPY_PATH` on an SQLite database and print the trail, verified and replayed."""
-    parser = argparse.ArgumentParser(
-        prog="casework-flow demo", description=(__doc__ or "").splitlines()[0]
-    )
+Story = Callable[[Engine, ManualClock], object]
+"""Something that plays a story on an engine, moving the clock as the days pass."""
+
+
+def play_happy_path(engine: Engine, clock: ManualClock) -> None:
+    """Open the seed case and take it through `HAPPY_PATH`."""
+    engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN)
+    for step in HAPPY_PATH:
+        clock.advance(timedelta(days=step[-1], hours=1))
+        take(engine, CASE_ID, step)
+
+
+def run_demo(
+    story: Story, argv: list[str] | None = None, *, prog: str = "casework-flow demo"
+) -> None:
+    """Play ``story`` on an SQLite database and print the trail, verified and replayed.
+
+    ``--db FILE`` names the database (a new temporary file by default); the clock starts
+    on Monday 4 March 2024, 08:30 in Medan.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description="Play the seed case on SQLite.")
     parser.add_argument(
         "--db",
         type=Path,
@@ -148,18 +167,26 @@ def main(argv: list[str] | None = None) -> None:
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     with SQLiteStore(db) as store:
         engine = Engine([workflow], store=store, clock=clock, calendar=CALENDAR)
-        engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN)
-        for step in HAPPY_PATH:
-            clock.advance(timedelta(days=step[-1], hours=1))
-            take(engine, CASE_ID, step)
+        story(engine, clock)
         case = engine.get(CASE_ID)
         trail = engine.trail(CASE_ID)
-        print(f"Audit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
+        print(f"\nAudit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
         print(format_trail(trail, workflow))
         checked = verify(trail, head=engine.store.load(CASE_ID).head)
         checked.raise_if_broken()
         if replay(workflow, trail, calendar=CALENDAR) != case:  # pragma: no cover - a bug
             msg = "replay differs from the stored case"
             raise AssertionError(msg)
-        print(f"\nStored in {db} (SQLite). Final state: {case.state}, revision {case.revision}.")
-        print(f"Chain verified: {checked.entries} entries; replay equals the stored case.")
+        label = workflow.state(case.state).label("id")
+        print(f"\nStored in {db} (SQLite).")
+        print(f"Final state: {case.state} ({label}), revision {case.revision}")
+        head = checked.head.hash[:16] if checked.head is not None else "?"
+        print(
+            f"Chain verified: {checked.entries} entries, head {head}…;"
+            " replay equals the stored case."
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``casework-flow demo``: play `HAPPY_PATH` on SQLite (`run_demo`)."""
+    run_demo(play_happy_path, argv)
