@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -22,10 +23,12 @@ from casework_flow import (
     replay,
 )
 from casework_flow._catalog import Catalog
-from casework_flow._commands import Approve, Assign, Fire
+from casework_flow._commands import Approve, Assign, Fire, Migrate
 from casework_flow._decide import decide
 from casework_flow._evolve import evolve, fold
-from casework_flow.guards import consent, count, not_actor_of
+from casework_flow._frozen import FrozenMap
+from casework_flow.audit import ABSENT
+from casework_flow.guards import History, consent, count, not_actor_of
 
 START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
 SW = Actor("sw-031", {"social_worker"})
@@ -211,3 +214,31 @@ def test_evolve_is_the_only_way_and_decide_writes_nothing():
     refused = decide(catalog, snap, Assign("sw-044", SW), clock())
     assert refused.refused
     assert evolve(snap.case, refused.entries[0], catalog=catalog) == snap.case
+
+
+def test_a_migration_decided_on_a_blocked_case_is_refused_with_its_blockers():
+    eng, _ = engine()
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    v2 = attrs.evolve(WF, version=2)
+    catalog = Catalog([WF, v2])
+    snap = eng.store.load("FW-1", history=catalog.history_keys)
+    result = decide(catalog, snap, Migrate(2, FrozenMap({}), SPV), START)
+    assert result.entries == ()
+    assert [v.why for v in result.refused] == ["propose_plan is waiting for approval"]
+
+
+def test_history_keeps_its_entries_as_a_tuple_and_reads_who_did_what():
+    eng, _ = engine()
+    eng.fire("FW-1", "record_contact", actor=SW)
+    eng.fire("FW-1", "record_contact", actor=SW2)
+    history = History(list(eng.trail("FW-1")))
+    assert isinstance(history.entries, tuple)
+    assert history.count("record_contact") == 2
+    assert history.doers("record_contact") == {SW.id, SW2.id}
+    assert len(history) == 3
+    assert history.committed("propose_plan") == ()
+
+
+def test_absent_is_one_value_that_names_itself_and_survives_pickling():
+    assert repr(ABSENT) == "ABSENT"
+    assert pickle.loads(pickle.dumps(ABSENT)) is ABSENT  # noqa: S301 - our own bytes

@@ -141,8 +141,6 @@ def _refusal(  # noqa: PLR0917 - the refusal's own fields
 
 
 def _changes(data: FrozenMap[Any], payload: Mapping[str, Any]) -> tuple[Change, ...]:
-    if not payload:
-        return ()
     return tuple(
         Change(k, v, data.get(k, ABSENT))
         for k, v in sorted(payload.items())
@@ -151,8 +149,6 @@ def _changes(data: FrozenMap[Any], payload: Mapping[str, Any]) -> tuple[Change, 
 
 
 def _added(on_file: FrozenMap[str], supplied: Mapping[str, str]) -> FrozenMap[str]:
-    if not supplied:
-        return EMPTY
     return adopt({k: v for k, v in supplied.items() if on_file.get(k) != v})
 
 

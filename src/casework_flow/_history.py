@@ -31,7 +31,7 @@ def doer(entry: AuditEntry) -> str:
 
 
 def _entries(value: Iterable[AuditEntry]) -> tuple[AuditEntry, ...]:
-    return value if isinstance(value, tuple) else tuple(value)
+    return tuple(value)
 
 
 @frozen
