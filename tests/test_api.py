@@ -45,6 +45,8 @@ def test_no_name_is_exported_from_two_public_places_under_different_objects():
 
 
 def test_no_module_of_the_package_is_over_five_hundred_lines():
+    if "mutants" in SRC.parts:
+        pytest.skip("mutmut's copy of the package is rewritten: its lines are not ours")
     long = {
         str(p.relative_to(SRC)): n
         for p in SRC.rglob("*.py")
