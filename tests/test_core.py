@@ -28,7 +28,7 @@ from casework_flow._decide import decide
 from casework_flow._evolve import evolve, fold
 from casework_flow._frozen import FrozenMap
 from casework_flow.audit import ABSENT
-from casework_flow.guards import History, consent, count, not_actor_of
+from casework_flow.guards import GuardContext, History, check, consent, count, not_actor_of
 
 START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
 SW = Actor("sw-031", {"social_worker"})
@@ -242,3 +242,29 @@ def test_history_keeps_its_entries_as_a_tuple_and_reads_who_did_what():
 def test_absent_is_one_value_that_names_itself_and_survives_pickling():
     assert repr(ABSENT) == "ABSENT"
     assert pickle.loads(pickle.dumps(ABSENT)) is ABSENT  # noqa: S301 - our own bytes
+
+
+def test_a_host_check_reads_the_whole_history_loaded_with_the_case():
+    """A workflow with a host check loads the trail even when no guard names an event."""
+    seen: list[int] = []
+
+    def quiet_week(ctx: GuardContext) -> tuple[bool, str]:
+        seen.append(len(ctx.history.entries))
+        return len(ctx.history.entries) >= 2, f"{len(ctx.history.entries)} entries so far"
+
+    wf = Workflow(
+        name="host-check", version=1, initial="a",
+        states=[State("a"), State("b", terminal=True)],
+        transitions=[
+            Transition("note", source="a", dest=None, roles={"social_worker"}),
+            Transition("close", source="a", dest="b", roles={"social_worker"},
+                       guard=check("quiet_week", quiet_week)),
+        ],
+    )  # fmt: skip
+    eng = Engine([wf], clock=ManualClock(START))
+    eng.open(wf.name, "H-1", actor=SW)
+    with pytest.raises(TransitionRejected, match="1 entries so far"):
+        eng.fire("H-1", "close", actor=SW)
+    eng.fire("H-1", "note", actor=SW)
+    assert eng.fire("H-1", "close", actor=SW).state == "b"
+    assert seen == [1, 3]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from ._case import Actor, Case, Pending
-from ._definition import Transition, Workflow
+from ._definition import ConsentOverride, Transition, Workflow
 from ._guards import GuardContext
 from ._verdict import CheckKind, Verdict
 
@@ -128,22 +128,19 @@ def waiting(pending: Pending) -> Verdict:
 
 
 def override_problems(
-    t: Transition, ctx: GuardContext, reason: str | None, by: Actor
+    override: ConsentOverride, ctx: GuardContext, reason: str | None, by: Actor
 ) -> list[Verdict]:
-    """Why ``by`` may not override the missing consent of ``t`` (empty: may)."""
-    if t.override is None:
-        why = "only missing consent can be overridden, and only where the workflow allows it"
-        return [refusal("override", why, CheckKind.GUARD)]
+    """Why ``by`` may not use ``override`` to set aside missing consent (empty: may)."""
     problems = []
     if by.id == ctx.actor.id:
         problems.append(
             refusal("override", f"{by.id} cannot override their own step; a second person must")
         )
-    if t.override.roles.isdisjoint(by.roles):
-        needed = " or ".join(sorted(t.override.roles))
-        problems.append(refusal("override", f"an override of {t.event} needs {needed}"))
-    if ctx.reason_code not in t.override.reason_codes:
-        codes = ", ".join(t.override.reason_codes)
+    if override.roles.isdisjoint(by.roles):
+        needed = " or ".join(sorted(override.roles))
+        problems.append(refusal("override", f"an override of {ctx.event} needs {needed}"))
+    if ctx.reason_code not in override.reason_codes:
+        codes = ", ".join(override.reason_codes)
         problems.append(
             refusal(
                 "override", f"an override needs a reason code: one of {codes}", CheckKind.REASON

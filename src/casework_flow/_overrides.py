@@ -44,7 +44,7 @@ def consider_override(
         ]
         if not failed or not all(v.kind is CheckKind.GUARD and v.check in consents for v in failed):
             continue
-        problems = override_problems(t, ctx, reason, override_by)
+        problems = override_problems(t.override, ctx, reason, override_by)
         if problems:
             return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
         details = {
