@@ -265,3 +265,9 @@ def test_guards_are_equal_by_structure():
     assert (count("a") >= 3) != (fact("count(a)") >= 3)
     assert hash(fact("a") >= 3) == hash(fact("a") >= 3)
     assert consent("x") == consent("x")
+
+
+def test_a_comparison_with_several_durations_keeps_them_as_durations():
+    g = time_in_state().one_of(timedelta(days=1), timedelta(days=2))
+    assert g.value == (timedelta(days=1), timedelta(days=2))
+    assert g.test(context(in_state_for=timedelta(days=2)))[0]
