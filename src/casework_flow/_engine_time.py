@@ -37,7 +37,6 @@ from .exceptions import (
     ConcurrentModification,
     InvalidInput,
     ListenerFailed,
-    ReplayError,
     TransitionRejected,
 )
 from .stores import Query
@@ -208,8 +207,6 @@ class TimeAndVersions(Shell):
         first = entries[0]
         self.workflow(first.workflow, first.workflow_version)
         case = fold(None, entries, catalog=self._catalog)
-        if case.id != first.case_id:  # pragma: no cover - verify binds every entry to it
-            raise ReplayError(case.id, 1, "the trail names two cases")
         self._store.create(case, entries)
         return case
 

@@ -3,7 +3,7 @@
 A state may declare a `Deadline` (how long a case may stay in it, in calendar or working
 time, paused while the case waits in certain other states) and `Timer` s (after so long
 in the state, an event fires on its own as the system actor). The case carries the
-running `DeadlineClock` and its next timer; `retime` moves them along with every step.
+running `DeadlineClock` and its next timer; `timing` moves them along with every step.
 It is pure: the time of the step and the host's `Calendar` are arguments.
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._case import Case
     from ._definition import Workflow
 
-__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "retime", "timing"]
+__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "timing"]
 
 
 def _states(value: Iterable[str] | str) -> frozenset[str]:
@@ -174,32 +174,6 @@ def _clock(
     return DeadlineClock(state=state, started_at=at, used=timedelta(0), since=at, due_at=due)
 
 
-def retime(  # noqa: PLR0917 - a pure function of everything a step's timing needs
-    workflow: Workflow,
-    calendar: Calendar,
-    before: Case | None,
-    case: Case,
-    at: datetime,
-    fired: str | None = None,
-) -> Case:
-    """Return ``case`` with its deadline clock and next timer brought up to date.
-
-    Args:
-        workflow: The case's workflow version.
-        calendar: The host's working-day calendar.
-        before: The case before the step (None for an opening).
-        case: The case after the step (its own timing fields are not read).
-        at: When the step happened.
-        fired: The name of the timer this step fired, if it was a timer's.
-    """
-    if not workflow.timed:
-        return case
-    deadline, timer, timer_at, done = timing(
-        workflow, calendar, before, case.state, case.state_entered_at, at, fired
-    )
-    return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=done)
-
-
 Timing = tuple[DeadlineClock | None, str | None, datetime | None, tuple[str, ...]]
 """A case's timing fields: deadline clock, next timer, when it is due, timers fired."""
 
@@ -215,8 +189,9 @@ def timing(  # noqa: PLR0917 - a pure function of everything a step's timing nee
 ) -> Timing:
     """The timing fields of a case that is in ``state`` (entered at ``entered``) after a step.
 
-    The arguments are those of `retime`, with the new case given by its state and the
-    time it entered it, so a step builds its new case once.
+    ``before`` is the case before the step (None for an opening), ``fired`` the timer
+    the step fired, if it was a timer's; the new case is given by its state and the time
+    it entered it.
     """
     moved = before is None or before.state != state
     deadline = before.deadline if before is not None else None
