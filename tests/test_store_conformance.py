@@ -23,7 +23,11 @@ from casework_flow import (
     replay,
 )
 from casework_flow._canonical import canonical
+from casework_flow._commands import Record
+from casework_flow._decide import decide
+from casework_flow._evolve import fold
 from casework_flow.exceptions import CaseExists
+from casework_flow.guards import History
 from casework_flow.stores import Query, Store
 from casework_flow.testing import steps
 
@@ -286,3 +290,75 @@ def test_claimed_timers_are_leased_until_the_lease_ends_or_the_case_moves(store)
     assert store.claim_timers(later, limit=10) == ("C-0", "C-1", "C-2", "C-3")
     with pytest.raises(InvalidInput):
         store.claim_timers(now, limit=0)
+
+
+def _next_step(store: Store, engine: Engine, case_id: str):  # type: ignore[no-untyped-def]
+    """A well-formed next step of the case as it is now: (case after, its entries)."""
+    snap = store.load(case_id, history=engine.catalog.history_keys)
+    command = Record("home_visit", WORKER)
+    result = decide(engine.catalog, snap, command, START + timedelta(days=1))
+    return fold(snap.case, result.entries, catalog=engine.catalog), result.entries
+
+
+def test_a_commit_on_a_stale_revision_writes_nothing_even_with_a_fitting_entry(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    engine.record("C-1", "intake_note", actor=WORKER)
+    after, entries = _next_step(store, engine, "C-1")
+    with pytest.raises(ConcurrentModification):
+        store.commit(after, entries, expected_revision=1)
+    assert len(store.trail("C-1")) == 2
+    store.commit(after, entries, expected_revision=2)
+    assert store.load("C-1").case == after
+
+
+def test_a_commit_whose_entry_does_not_extend_the_head_writes_nothing(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    after, entries = _next_step(store, engine, "C-1")
+    forked = attrs.evolve(entries[0], prev_hash="0" * 64)
+    with pytest.raises(ConcurrentModification):
+        store.commit(after, [forked], expected_revision=1)
+    skipped = attrs.evolve(entries[0], seq=5)
+    with pytest.raises(ConcurrentModification):
+        store.commit(after, [skipped], expected_revision=1)
+    assert len(store.trail("C-1")) == 1
+
+
+def test_commit_many_checks_every_case_and_writes_none_when_one_is_stale(store):
+    engine = engine_on(store)
+    for case_id in ("C-1", "C-2", "C-3"):
+        engine.open(seed.WORKFLOW, case_id, actor=WORKER)
+    steps = {c: _next_step(store, engine, c) for c in ("C-1", "C-2", "C-3")}
+    changes = [(steps[c][0], steps[c][1], 1 if c != "C-3" else 7) for c in ("C-1", "C-2", "C-3")]
+    with pytest.raises(ConcurrentModification):
+        store.commit_many(changes)
+    assert [len(store.trail(c)) for c in ("C-1", "C-2", "C-3")] == [1, 1, 1]
+    store.commit_many([(steps[c][0], steps[c][1], 1) for c in ("C-1", "C-2", "C-3")])
+    assert [store.load(c).case.revision for c in ("C-1", "C-2", "C-3")] == [2, 2, 2]
+
+
+def test_the_history_is_loaded_only_for_the_workflows_asked_and_up_to_the_head(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    engine.record("C-1", "intake_note", actor=WORKER)
+    assert store.load("C-1").history == History()
+    key = (seed.WORKFLOW, 1)
+    loaded = store.load("C-1", history={key})
+    assert loaded.history.entries == tuple(store.trail("C-1"))
+    assert store.load("C-1", history={("other", 1)}).history.entries == ()
+
+
+def test_entries_of_another_case_or_a_trail_without_its_opening_are_refused(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    engine.open(seed.WORKFLOW, "C-2", actor=WORKER)
+    after, entries = _next_step(store, engine, "C-1")
+    with pytest.raises(InvalidInput, match="is for case C-1, not C-2"):
+        store.commit(attrs.evolve(after, id="C-2"), entries, expected_revision=1)
+    with pytest.raises(InvalidInput, match="must start with its opening"):
+        store.create(attrs.evolve(after, id="C-3"), [])
+    with pytest.raises(InvalidInput, match="must start with its opening"):
+        store.create(attrs.evolve(after, id="C-3"), entries)
+    assert len(store) == 2
+    assert len(store.trail("C-2")) == 1
