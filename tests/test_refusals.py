@@ -1,0 +1,142 @@
+"""Every refusal, word for word: what a host shows the person who was refused.
+
+Each check's verdict is pinned whole (kind, check, passed, why), since a host renders
+them and an auditor reads them in the trail.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from casework_flow import Actor, Engine, ManualClock, TransitionRejected
+from casework_flow.guards import CheckKind, Verdict
+
+from .test_core import HEAD, SPV, START, SW, WF
+
+UNIT_WF = attrs.evolve(WF, transfer_roles={"supervisor"}, receive_roles={"supervisor"})
+MEDAN_SPV = Actor("spv-002", {"supervisor"}, units={"medan"})
+BINJAI_SPV = Actor("spv-bnj", {"supervisor"}, units={"binjai"})
+BINJAI_SW = Actor("sw-bnj", {"social_worker"}, units={"binjai"})
+
+
+def engine() -> Engine:
+    eng = Engine([UNIT_WF], clock=ManualClock(START))
+    eng.open(WF.name, "FW-1", actor=SW, assignee=SW.id, unit="medan")
+    return eng
+
+
+def reasons(call) -> list[tuple[CheckKind, str, bool, str]]:  # type: ignore[no-untyped-def]
+    with pytest.raises(TransitionRejected) as caught:
+        call()
+    return [(v.kind, v.check, v.passed, v.why) for v in caught.value.reasons]
+
+
+def role(why: str) -> tuple[CheckKind, str, bool, str]:
+    return (CheckKind.ROLE, "role", False, why)
+
+
+def test_a_step_while_a_request_waits():
+    eng = engine()
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    assert reasons(lambda: eng.fire("FW-1", "record_contact", actor=SW)) == [
+        (CheckKind.STATE, "pending", False,
+         "propose_plan, requested by sw-031, is waiting for approval; approve or reject it first"),
+    ]  # fmt: skip
+
+
+def test_overrides_that_cannot_apply():
+    eng = engine()
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    eng.approve("FW-1", actor=SPV)
+    fire = eng.fire
+    assert reasons(lambda: fire("FW-1", "close", actor=SW, override_by=HEAD))[-1] == (
+        CheckKind.GUARD, "override",
+        False, "only missing consent can be overridden, and only where the workflow allows it",
+    )  # fmt: skip
+    assert reasons(lambda: fire("FW-1", "refer", actor=SW, override_by=SW))[1:] == [
+        (CheckKind.ROLE, "override", False,
+         "sw-031 cannot override their own step; a second person must"),
+        (CheckKind.ROLE, "override", False, "an override of refer needs head_of_division"),
+        (CheckKind.REASON, "override", False,
+         "an override needs a reason code: one of IMMINENT_DANGER"),
+        (CheckKind.REASON, "override", False, "an override needs a written reason"),
+    ]  # fmt: skip
+    ok = fire(
+        "FW-1", "refer", actor=SW, override_by=HEAD, reason_code="IMMINENT_DANGER", reason="Now."
+    )
+    assert ok.pending is not None
+    entry = eng.trail("FW-1")[-1]
+    assert dict(entry.details) == {
+        "overridden_by": "kabid-01",
+        "overridden_by_roles": "head_of_division",
+        "overridden": "consent to referral",
+        "dest": "referred",
+        "approvers": "supervisor",
+    }
+    assert entry.verdicts == (
+        Verdict(CheckKind.GUARD, "consent to referral", passed=False,
+                why="no consent to referral is recorded; the client must consent",
+                dest="referred"),
+    )  # fmt: skip
+
+
+def test_approvals_by_the_wrong_person():
+    eng = engine()
+    assert reasons(lambda: eng.approve("FW-1", actor=SPV)) == [
+        (CheckKind.STATE, "pending", False, "nothing on FW-1 is waiting for approval"),
+    ]
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    assert reasons(lambda: eng.approve("FW-1", actor=SW)) == [
+        (CheckKind.ROLE, "four_eyes", False,
+         "sw-031 requested propose_plan; someone else must approve it"),
+        (CheckKind.ROLE, "approver", False,
+         "sw-031 acts as social_worker; to approve needs supervisor"),
+    ]  # fmt: skip
+    assert reasons(lambda: eng.reject("FW-1", actor=SPV, reason=" ")) == [
+        (CheckKind.REASON, "reason", False, "a rejection needs a written reason"),
+    ]
+
+
+def test_records_on_a_closed_case_or_without_a_role():
+    eng = engine()
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    eng.approve("FW-1", actor=SPV)
+    eng.fire("FW-1", "close", actor=SPV)
+    outsider = Actor("x-1", {"driver"})
+    assert reasons(lambda: eng.record("FW-1", "visit", actor=outsider)) == [
+        role("x-1 acts as driver; recording needs social_worker or supervisor or system"),
+        (CheckKind.STATE, "state", False, "the case is closed (closed); reopen it to record more"),
+    ]  # fmt: skip
+
+
+def test_transfers_asked_and_answered_by_the_wrong_side():
+    eng = engine()
+    assert reasons(lambda: eng.transfer("FW-1", "medan", actor=SW, reason="r")) == [
+        role("sw-031 acts as social_worker; transferring a case needs supervisor"),
+        (CheckKind.ROLE, "unit", False, "the case already belongs to medan"),
+    ]
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == [
+        (CheckKind.STATE, "transfer", False, "no transfer of FW-1 is waiting"),
+    ]
+    eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="Shelter needed.")
+    assert reasons(lambda: eng.transfer("FW-1", "deli", actor=MEDAN_SPV, reason="r")) == [
+        (CheckKind.STATE, "transfer", False, "a transfer to binjai is already waiting"),
+    ]
+    assert reasons(lambda: eng.refuse_transfer("FW-1", actor=BINJAI_SW, reason="")) == [
+        (CheckKind.ROLE, "role", False, "answering a transfer needs supervisor"),
+        (CheckKind.REASON, "reason", False, "a refusal needs a written reason"),
+    ]
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=MEDAN_SPV)) == [
+        (CheckKind.ROLE, "unit", False,
+         "spv-002 is not of binjai; the receiving unit must answer"),
+    ]  # fmt: skip
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    eng.approve("FW-1", actor=SPV)
+    eng.fire("FW-1", "close", actor=SPV)
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == [
+        (CheckKind.STATE, "state", False, "the case is closed (closed); reopen it to move it"),
+    ]
+    assert eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason="Closed meanwhile.").unit == (
+        "medan"
+    )
