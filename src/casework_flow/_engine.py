@@ -167,13 +167,12 @@ class Engine(Operations, TimeAndVersions):
         case = self.get(case_id)
         actor = _inputs.actor(actor)
         wf = self._catalog.workflow(case.workflow, case.version)
-        now = self._now()
         out = []
         for event in wf.events:
             if not wf.candidates(case.state, event):
                 continue
             command = Fire(event=event, actor=actor, reason=_TO_BE_GIVEN)
-            decision = self._consider(case_id, command, now=now).decision
+            decision = self._consider(case_id, command).decision
             assert decision is not None  # noqa: S101 - a fire always has a decision
             if decision.allowed or all(r.kind in _SUPPLIED for r in decision.reasons):
                 out.append(event)

@@ -159,12 +159,10 @@ class Shell:
 
     # --- the one loop -----------------------------------------------------------------
 
-    def _consider(
-        self, case_id: str, command: Command, *, now: datetime | None = None
-    ) -> StepResult:
-        """Load the case and decide ``command`` on it, writing nothing."""
+    def _consider(self, case_id: str, command: Command) -> StepResult:
+        """Load the case and decide ``command`` on it as of now, writing nothing."""
         snap = self._store.load(case_id, history=self._catalog.history_keys)
-        return decide(self._catalog, snap, command, self._now() if now is None else now)
+        return decide(self._catalog, snap, command, self._now())
 
     def _run(
         self,

@@ -180,10 +180,10 @@ class InMemoryStore:
         )
 
     def _changed(self, case_id: str) -> datetime:
-        for e in reversed(self._trails[case_id]):
-            if e.kind is not EntryKind.REFUSED:
-                return e.at
-        return self._trails[case_id][0].at  # pragma: no cover - a trail starts with its opening
+        """When the case's last step that was not a refusal happened (its opening at least)."""
+        return next(
+            e.at for e in reversed(self._trails[case_id]) if e.kind is not EntryKind.REFUSED
+        )
 
 
 def _due_at(case: Case) -> datetime | None:

@@ -1,0 +1,90 @@
+"""Small values the core relies on, pinned: clocks in JSON, measures, host checks, imports."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from casework_flow import Actor, Engine, ManualClock, TransitionRejected
+from casework_flow.audit import ChainHead, export_jsonl
+from casework_flow.exceptions import TrailBroken, UnknownWorkflow
+from casework_flow.guards import check, fact, time_since_opened
+from casework_flow.stores import Query
+from casework_flow.time import DeadlineClock
+
+from .test_core import SPV, SW, WF, engine
+from .test_guards import context
+
+START = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+
+
+def test_a_deadline_clock_keeps_every_microsecond_through_json():
+    clock = DeadlineClock(
+        "assessment", START, timedelta(days=2, seconds=5, microseconds=7), None, None
+    )
+    assert clock.to_json()["used_us"] == (2 * 86_400 + 5) * 1_000_000 + 7
+    assert DeadlineClock.from_json(clock.to_json()) == clock
+    running = DeadlineClock("a", START, timedelta(0), START, START + timedelta(days=1))
+    assert DeadlineClock.from_json(running.to_json()) == running
+
+
+def test_measures_compare_in_every_direction_and_say_what_they_read():
+    assert (fact("age") <= 17).test(context(data={"age": 17}))[0]
+    assert not (fact("age") <= 17).test(context(data={"age": 18}))[0]
+    assert (fact("age") != 17).test(context(data={"age": 18}))[0]
+    assert not (fact("age") != 17).test(context(data={"age": 17}))[0]
+    assert (fact("region").none_of("Binjai", "Deli")).text == "region not in ('Binjai', 'Deli')"
+    assert not fact("region").none_of("Binjai").test(context(data={"region": "Binjai"}))[0]
+    assert fact("region").none_of("Binjai").test(context(data={"region": "Medan"}))[0]
+    assert fact("alias").absent().test(context())[0]
+    assert not fact("alias").absent().test(context(data={"alias": "R."}))[0]
+    assert fact("alias").present().test(context(data={"alias": "R."})) == (True, "alias is 'R.'")
+    opened = (time_since_opened() >= timedelta(days=1)).test(context(now_after=timedelta(days=2)))
+    assert opened == (True, "the case has been open for 2 days (at least 1 day needed)")
+
+
+def test_a_host_check_that_answers_with_a_bool_says_whether_it_held():
+    holds = check("family_reached", lambda _ctx: True)
+    fails = check("family_reached", lambda _ctx: False)
+    assert holds.test(context()) == (True, "family_reached holds")
+    assert fails.test(context()) == (False, "family_reached does not hold")
+
+
+def test_the_overdue_report_honours_its_moment_and_its_query():
+    eng = Engine([WF], clock=ManualClock(START))
+    report = eng.overdue(START + timedelta(days=1), query=Query(state="tracing"))
+    assert report.at == START + timedelta(days=1)
+    assert report.cases == ()
+
+
+def test_an_import_checks_the_known_head_the_version_and_names_its_source():
+    eng, _ = engine()
+    eng.fire("FW-1", "record_contact", actor=SW)
+    out = io.StringIO()
+    export_jsonl(eng.trail("FW-1"), out, workflow=WF, include_personal=True)
+    lines = out.getvalue().splitlines()
+    fresh = Engine([WF])
+    with pytest.raises(TrailBroken, match="removed from the end"):
+        fresh.import_trail(lines, head=ChainHead(5, "a" * 64), source="backup.jsonl")
+    with pytest.raises(TrailBroken, match=r"backup\.jsonl"):
+        fresh.import_trail([*lines[:1], "{not json"], source="backup.jsonl")
+    with pytest.raises(UnknownWorkflow):
+        Engine([]).import_trail(lines)
+    case = fresh.import_trail(lines, head=eng.store.load("FW-1").head)
+    assert case == eng.get("FW-1")
+
+
+def test_records_add_their_documents_and_a_refused_transfer_is_a_revision():
+    eng, _ = engine()
+    recorded = eng.record("FW-1", "home_visit", actor=SW, evidence={"visit_report": "V-1"})
+    assert recorded.evidence["visit_report"] == "V-1"
+    assert recorded.revision == 2
+
+
+def test_without_record_roles_only_roles_that_some_transition_names_may_record():
+    eng, _ = engine()
+    with pytest.raises(TransitionRejected, match="recording needs"):
+        eng.record("FW-1", "home_visit", actor=Actor("driver-1", {"driver"}))
+    assert eng.record("FW-1", "home_visit", actor=SPV).revision == 2
