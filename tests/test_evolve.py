@@ -40,6 +40,7 @@ def refused(case, entry: AuditEntry, catalog: Catalog = CATALOG) -> str:  # type
     with pytest.raises(ReplayError) as caught:
         evolve(case, entry, catalog=catalog)
     assert caught.value.seq == entry.seq
+    assert caught.value.case_id == (case.id if case is not None else entry.case_id)
     return caught.value.problem
 
 
@@ -114,7 +115,7 @@ def test_transfers_must_answer_what_was_asked():
     again = attrs.evolve(asked, seq=3)
     assert refused(waiting, again, catalog) == "a second transfer while one waits"
     kept = evolve(waiting, attrs.evolve(asked, kind=EntryKind.TRANSFER_REFUSED), catalog=catalog)
-    assert (kept.unit, kept.transfer) == ("medan", None)
+    assert (kept.unit, kept.transfer, kept.revision) == ("medan", None, waiting.revision + 1)
     moved = evolve(waiting, answer, catalog=catalog)
     assert (moved.unit, moved.transfer) == ("binjai", None)
 

@@ -333,6 +333,9 @@ def test_commit_many_checks_every_case_and_writes_none_when_one_is_stale(store):
     changes = [(steps[c][0], steps[c][1], 1 if c != "C-3" else 7) for c in ("C-1", "C-2", "C-3")]
     with pytest.raises(ConcurrentModification):
         store.commit_many(changes)
+    forked = (steps["C-3"][0], [attrs.evolve(steps["C-3"][1][0], prev_hash="0" * 64)], 1)
+    with pytest.raises(ConcurrentModification):
+        store.commit_many([*changes[:2], forked])
     assert [len(store.trail(c)) for c in ("C-1", "C-2", "C-3")] == [1, 1, 1]
     store.commit_many([(steps[c][0], steps[c][1], 1) for c in ("C-1", "C-2", "C-3")])
     assert [store.load(c).case.revision for c in ("C-1", "C-2", "C-3")] == [2, 2, 2]
@@ -362,3 +365,27 @@ def test_entries_of_another_case_or_a_trail_without_its_opening_are_refused(stor
         store.create(attrs.evolve(after, id="C-3"), entries)
     assert len(store) == 2
     assert len(store.trail("C-2")) == 1
+
+
+def test_pages_and_claims_hold_a_hundred_cases_unless_asked_otherwise(store):
+    clock = ManualClock(START)
+    engine = engine_on(store, clock)
+    for i in range(101):
+        store.create(*_opened_at(engine, f"C-{i:03d}", START))
+    page = store.find()
+    assert len(page.cases) == 100
+    assert page.cursor is not None
+    assert len(store) == 101
+    due = [attrs.evolve(c, timer="t", timer_at=START) for c in store.find(limit=500).cases]
+    for c in due:
+        store.commit(c, [], expected_revision=c.revision)
+    assert len(store.claim_timers(START + timedelta(seconds=1))) == 100
+
+
+def _opened_at(engine: Engine, case_id: str, at: datetime):  # type: ignore[no-untyped-def]
+    from casework_flow._commands import Open  # noqa: PLC0415 - only here
+    from casework_flow._decide import open_case  # noqa: PLC0415 - only here
+
+    wf = engine.workflow(seed.WORKFLOW)
+    entry = open_case(engine.catalog, Open(case_id, wf.name, wf.version, WORKER), at)
+    return fold(None, [entry], catalog=engine.catalog), [entry]
