@@ -30,7 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "casework_flow"
 EQUIVALENT = ROOT / "tests" / "switched_off_equivalent.txt"
 
-CORE_TESTS = ["tests/test_core.py", "tests/test_core_properties.py", "tests/test_engine.py"]
+CORE_TESTS = [
+    "tests/test_core.py",
+    "tests/test_core_properties.py",
+    "tests/test_core_time.py",
+    "tests/test_core_values.py",
+    "tests/test_refusals.py",
+    "tests/test_evolve.py",
+    "tests/test_engine.py",
+]
 MODULES: dict[str, list[str]] = {
     "_decide.py": [*CORE_TESTS, "tests/test_operations.py", "tests/test_time.py"],
     "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", "tests/test_operations.py"],
@@ -39,8 +47,13 @@ MODULES: dict[str, list[str]] = {
     "_compiled.py": [*CORE_TESTS, "tests/test_guards.py"],
     "_guards.py": ["tests/test_guards.py", *CORE_TESTS],
     "_measures.py": ["tests/test_guards.py", *CORE_TESTS],
-    "_audit.py": ["tests/test_audit.py", "tests/test_export.py", *CORE_TESTS],
-    "_replay.py": ["tests/test_replay.py", "tests/test_operations.py", *CORE_TESTS],
+    "_audit.py": [
+        "tests/test_verify.py",
+        "tests/test_audit.py",
+        "tests/test_export.py",
+        *CORE_TESTS,
+    ],
+    "_replay.py": ["tests/test_replay.py", "tests/test_verify.py", *CORE_TESTS],
     "_timing.py": ["tests/test_time.py", *CORE_TESTS],
     "_engine_time.py": ["tests/test_time.py", "tests/test_operations.py", *CORE_TESTS],
     "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_operations.py"],
