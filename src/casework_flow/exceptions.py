@@ -113,10 +113,12 @@ class InvalidInput(CaseworkError, ValueError):
 
     Attributes:
         field: Which argument or data field was wrong.
+        problem: What was wrong with it, in a sentence.
     """
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.problem = message
         super().__init__(f"{field}: {message}")
 
 
