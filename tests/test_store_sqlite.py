@@ -152,3 +152,21 @@ def test_threads_share_one_file_safely(tmp_path: Path):
             t.join()
         assert errors == []
         assert len(store) == 80
+
+
+def test_a_failure_names_what_the_store_was_doing(tmp_path: Path):
+    path = tmp_path / "cases.sqlite3"
+    store = SQLiteStore(path)
+    assert len(store) == 0
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TABLE casework_cases")
+    for call, doing in [
+        (lambda: len(store), "count cases failed"),
+        (store.count_by_state, "count cases failed"),
+        (store.find, "find cases failed"),
+        (lambda: store.claim_timers(datetime(2024, 1, 1, tzinfo=UTC)), "claim due timers failed"),
+        (lambda: store.load("C-1"), "load a case failed"),
+    ]:
+        with pytest.raises(StoreError, match=doing):
+            call()
+    store.close()
