@@ -3,8 +3,9 @@
 Given the registered workflows, the case as loaded (with its trail's head and the
 history its guards read), a command and the time of the step, `decide` returns the
 entries to append, or a refusal with every reason and the refusal's own entry. It does
-no I/O and reads no clock; `evolve` turns each entry into the next case. The engine,
-the timer runner, replay's checks and `testing.explore` all go through here.
+no I/O and reads no clock; `evolve` turns each entry into the next case. The engine's
+commands, the timer runner and `testing.explore` all decide here; replay, import and
+migration fold `evolve` over what was decided.
 """
 
 from __future__ import annotations
