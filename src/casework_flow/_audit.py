@@ -261,10 +261,7 @@ def _str(value: object) -> str:
 
 
 def _time(value: object) -> datetime:
-    at = datetime.fromisoformat(_str(value))
-    if at.utcoffset() is None:
-        raise ValueError(f"time {value!r} has no timezone")
-    return to_utc(at)
+    return to_utc(datetime.fromisoformat(_str(value)), "at")
 
 
 def _opt_str(value: object) -> str | None:

@@ -10,7 +10,6 @@ from ._case import Case
 from ._catalog import Catalog
 from ._definition import Workflow
 from ._evolve import fold
-from .exceptions import ReplayError
 
 __all__ = ["replay"]
 
@@ -33,17 +32,10 @@ def replay(
 
     Raises:
         TrailBroken: if the trail does not verify (against ``head``, if given).
-        ReplayError: if the trail does not fit the workflow.
+        ReplayError: if the trail does not fit the workflow (or runs on a version not
+            given), naming the entry.
     """
     verify(trail, head=head).raise_if_broken()
     given = [workflows] if isinstance(workflows, Workflow) else list(workflows)
-    first = trail[0]
-    if not any(w.key == (first.workflow, first.workflow_version) for w in given):
-        named = ", ".join(f"{w.name} v{w.version}" for w in given) or "no workflow"
-        raise ReplayError(
-            first.case_id,
-            1,
-            f"the case runs on {first.workflow} v{first.workflow_version}, not {named}",
-        )
     catalog = Catalog(given, calendar=calendar or DEFAULT_CALENDAR)
     return fold(None, trail, catalog=catalog)
