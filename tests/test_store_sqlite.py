@@ -170,3 +170,16 @@ def test_a_failure_names_what_the_store_was_doing(tmp_path: Path):
         with pytest.raises(StoreError, match=doing):
             call()
     store.close()
+
+
+def test_a_stored_entry_that_is_not_json_is_a_store_error_naming_the_case(tmp_path: Path):
+    path = tmp_path / "cases.sqlite3"
+    store = SQLiteStore(path)
+    Engine([WORKFLOW], store=store, clock=ManualClock(START)).open(
+        WORKFLOW.name, "C-1", actor=Actor("sw-1", {"social_worker"})
+    )
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE casework_entries SET body = 'not json' WHERE case_id = 'C-1'")
+    with pytest.raises(StoreError, match=r"a stored entry of C-1 cannot be read: .*not JSON"):
+        store.trail("C-1")
+    store.close()

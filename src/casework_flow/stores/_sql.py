@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
-from ..exceptions import StoreError
+from ..exceptions import StoreError, TrailBroken
 from . import _cursor
 from ._protocol import Query
 
@@ -167,8 +167,16 @@ def entry_row(entry: AuditEntry) -> tuple[str, int, str]:
 
 
 def entry_from_body(body: str) -> AuditEntry:
-    """Rebuild an entry from its stored JSON."""
-    return AuditEntry.from_json(json.loads(body))
+    """Rebuild an entry from its stored JSON.
+
+    Raises:
+        TrailBroken: if the row is not JSON or not an entry.
+    """
+    try:
+        raw = json.loads(body)
+    except (ValueError, TypeError) as exc:
+        raise TrailBroken(None, None, f"a stored entry is not JSON: {exc}") from None
+    return AuditEntry.from_json(raw)
 
 
 def changed_at(entries: Sequence[AuditEntry], previous: int) -> int:
