@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
-from casework_flow import Actor, Engine, ManualClock, TransitionRejected
+from casework_flow import (
+    Actor,
+    Deadline,
+    Engine,
+    ManualClock,
+    SQLiteStore,
+    Transfer,
+    TransitionRejected,
+    UnknownCase,
+)
 from casework_flow.audit import ChainHead, export_jsonl
 from casework_flow.exceptions import TrailBroken, UnknownWorkflow
 from casework_flow.guards import check, fact, time_since_opened
@@ -88,3 +99,47 @@ def test_without_record_roles_only_roles_that_some_transition_names_may_record()
     with pytest.raises(TransitionRejected, match="recording needs"):
         eng.record("FW-1", "home_visit", actor=Actor("driver-1", {"driver"}))
     assert eng.record("FW-1", "home_visit", actor=SPV).revision == 2
+
+
+def test_evidence_guards_are_one_per_kind_and_need_at_least_one():
+    from casework_flow._guards import AllOf, Evidence  # noqa: PLC0415 - the values under test
+    from casework_flow.guards import evidence  # noqa: PLC0415
+
+    assert evidence("referral_letter") == Evidence("referral_letter")
+    both = evidence("referral_letter", "health_certificate")
+    assert isinstance(both, AllOf)
+    assert both.parts == (Evidence("referral_letter"), Evidence("health_certificate"))
+    with pytest.raises(TypeError, match=r"evidence\(\) needs at least one document kind"):
+        evidence()
+
+
+def test_an_assignment_and_a_transfer_request_are_revisions_that_say_who_and_when():
+    eng = Engine([attrs.evolve(WF, transfer_roles={"supervisor"})], clock=ManualClock(START))
+    eng.open(WF.name, "FW-1", actor=SW, assignee=SW.id, unit="medan")
+    assigned = eng.assign("FW-1", "sw-044", actor=SPV)
+    assert (assigned.assignee, assigned.revision) == ("sw-044", 2)
+    asked = eng.transfer("FW-1", "binjai", actor=SPV, reason="Shelter.", to_assignee="sw-b")
+    assert asked.revision == 3
+    assert asked.transfer == Transfer("binjai", "sw-b", SPV.id, START, 3)
+
+
+def test_the_engine_verifies_a_stored_trail_against_the_stored_head(tmp_path):
+    path = tmp_path / "cases.sqlite3"
+    eng = Engine([WF], store=SQLiteStore(path), clock=ManualClock(START))
+    eng.open(WF.name, "FW-1", actor=SW)
+    eng.fire("FW-1", "record_contact", actor=SW)
+    assert eng.verify("FW-1").ok
+    with sqlite3.connect(path) as raw:
+        raw.execute("DELETE FROM casework_entries WHERE seq = 2")
+    result = eng.verify("FW-1")
+    assert not result.ok
+    assert result.problem is not None
+    assert "removed from the end" in result.problem
+
+
+def test_an_unknown_case_is_named_and_a_single_pause_state_is_a_set():
+    eng, _ = engine()
+    with pytest.raises(UnknownCase) as caught:
+        eng.get("FW-404")
+    assert caught.value.case_id == "FW-404"
+    assert Deadline(timedelta(days=2), pause_in="asking").pause_in == frozenset({"asking"})
