@@ -7,8 +7,16 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from casework_flow import Engine, EntryKind, InvalidInput, ManualClock, State
-from casework_flow.time import Outcome, TimerRun
+from casework_flow import (
+    ConcurrentModification,
+    Engine,
+    EntryKind,
+    InMemoryStore,
+    InvalidInput,
+    ManualClock,
+    State,
+)
+from casework_flow.time import Outcome, Timer, TimerRun
 
 from .test_core import SPV, START, SW, WF
 from .test_core_time import waiting_workflow
@@ -60,3 +68,58 @@ def test_a_timer_run_reports_what_it_did_and_takes_the_moment_it_is_given():
         "P-1", "give_up", "give_up", Outcome.FIRED, "assessment", "closed"
     )
     assert engine.trail("P-1")[-1].at == later
+
+
+def test_a_timer_runs_on_its_case_s_own_version_and_reports_a_failing_listener():
+    wf = waiting_workflow()
+    renamed = attrs.evolve(
+        wf, version=2, states=[
+            attrs.evolve(wf.states[0], timers=[Timer(timedelta(days=3), "give_up", name="late")]),
+            *wf.states[1:],
+        ],
+    )  # fmt: skip
+    engine = Engine([wf, renamed], clock=ManualClock(START))
+    engine.open("paused", "P-1", actor=SW, version=1)
+
+    def broken(_committed: object) -> None:
+        raise RuntimeError("the mail server is down")
+
+    engine.on_commit(broken)
+    run = engine.run_timer("P-1", START + timedelta(days=8))
+    assert (run.timer, run.outcome, run.to_state) == ("give_up", Outcome.FIRED, "closed")
+    assert len(run.why) == 1
+    assert "listeners failed: RuntimeError" in run.why[0]
+
+
+class Racing:
+    """A store whose first ``losses`` commits lose a race to another writer."""
+
+    def __init__(self, losses: int) -> None:
+        self.inner = InMemoryStore()
+        self.losses = losses
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def commit(self, case, entries, *, expected_revision):  # type: ignore[no-untyped-def]
+        if self.losses:
+            self.losses -= 1
+            raise ConcurrentModification(case.id, expected_revision, expected_revision + 1)
+        return self.inner.commit(case, entries, expected_revision=expected_revision)
+
+
+def test_a_timer_run_that_loses_a_race_reads_again_and_fires_once():
+    store = Racing(losses=1)
+    engine = Engine([waiting_workflow()], store=store, clock=ManualClock(START))  # type: ignore[arg-type]
+    engine.open("paused", "P-1", actor=SW)
+    run = engine.run_timer("P-1", START + timedelta(days=8))
+    assert (run.outcome, run.to_state) == (Outcome.FIRED, "closed")
+    assert store.losses == 0
+    assert [e.kind for e in engine.trail("P-1")] == [EntryKind.OPENED, EntryKind.TRANSITION]
+
+
+def test_a_timer_run_that_keeps_losing_gives_up_and_says_so():
+    engine = Engine([waiting_workflow()], store=Racing(losses=99), clock=ManualClock(START))  # type: ignore[arg-type]
+    engine.open("paused", "P-1", actor=SW)
+    run = engine.run_timer("P-1", START + timedelta(days=8))
+    assert run == TimerRun("P-1", "give_up", None, Outcome.SKIPPED, "assessment", "assessment")
