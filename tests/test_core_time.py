@@ -101,3 +101,11 @@ def test_working_time_is_added_only_forward_and_durations_read_in_hours():
     assert Deadline(timedelta(hours=36)).describe() == "36 hours"
     assert Deadline(timedelta(hours=4), working=True).describe() == "4 working hours"
     assert Deadline(timedelta(days=1)).describe() == "1 day"
+
+
+def test_timers_and_deadlines_describe_themselves_in_days_and_working_days():
+    assert Timer(timedelta(days=14), "family_silent").describe() == "family_silent after 14 days"
+    assert Timer(timedelta(days=1), "remind", working=True).describe() == (
+        "remind after 1 working day"
+    )
+    assert Deadline(timedelta(days=5), working=True).describe() == "5 working days"

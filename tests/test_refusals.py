@@ -140,3 +140,45 @@ def test_transfers_asked_and_answered_by_the_wrong_side():
     assert eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason="Closed meanwhile.").unit == (
         "medan"
     )
+
+
+def test_an_event_from_the_wrong_state_says_where_it_is_possible():
+    eng = engine()
+    assert reasons(lambda: eng.fire("FW-1", "close", actor=SPV)) == [
+        (CheckKind.STATE, "state", False,
+         ("close is not possible while the case is in tracing (tracing);"
+         " it is possible from plan, referred")),
+    ]  # fmt: skip
+
+
+def test_an_actor_without_roles_and_one_with_several_are_named_as_such():
+    eng = engine()
+    nobody = Actor("x-0", set())
+    both = Actor("x-2", {"driver", "cook"})
+    assert reasons(lambda: eng.assign("FW-1", "sw-2", actor=nobody)) == [
+        role("x-0 acts as no role; assigning cases needs supervisor"),
+    ]
+    assert reasons(lambda: eng.assign("FW-1", "sw-2", actor=both)) == [
+        role("x-2 acts as cook, driver; assigning cases needs supervisor"),
+    ]
+
+
+def test_a_closed_case_cannot_be_transferred_and_answers_name_every_receiving_role():
+    wf = attrs.evolve(UNIT_WF, receive_roles={"supervisor", "shelter_head"},
+                      roles={*UNIT_WF.roles, "shelter_head"})  # fmt: skip
+    eng = Engine([wf], clock=ManualClock(START))
+    eng.open(WF.name, "FW-1", actor=SW, unit="medan")
+    eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="Shelter.")
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SW)) == [
+        (CheckKind.ROLE, "role", False, "answering a transfer needs shelter_head or supervisor"),
+    ]
+    assert reasons(lambda: eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason=None)) == [  # type: ignore[arg-type]
+        (CheckKind.REASON, "reason", False, "a refusal needs a written reason"),
+    ]
+    eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason="No bed.")
+    eng.fire("FW-1", "propose_plan", actor=SW)
+    eng.approve("FW-1", actor=SPV)
+    eng.fire("FW-1", "close", actor=SPV)
+    assert reasons(lambda: eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="r")) == [
+        (CheckKind.STATE, "state", False, "the case is closed (closed); reopen it to transfer it"),
+    ]

@@ -102,3 +102,10 @@ def test_concurrent_fires_never_lose_an_update():
     assert sorted(wins) == list(range(6, 6 + len(wins)))
     assert engine.get("C-1").revision == 5 + len(wins)
     assert engine.verify("C-1").ok
+
+
+def test_the_memory_store_iterates_over_its_cases():
+    engine, store = opened()
+    engine.open(seed.WORKFLOW, "C-2", actor=seed.WORKER)
+    assert sorted(c.id for c in store) == sorted(c.id for c in store.find().cases)
+    assert len(list(store)) == len(store) == 2
