@@ -389,3 +389,37 @@ def _opened_at(engine: Engine, case_id: str, at: datetime):  # type: ignore[no-u
     wf = engine.workflow(seed.WORKFLOW)
     entry = open_case(engine.catalog, Open(case_id, wf.name, wf.version, WORKER), at)
     return fold(None, [entry], catalog=engine.catalog), [entry]
+
+
+def test_refused_commits_name_the_case_and_the_revisions(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    engine.record("C-1", "intake_note", actor=WORKER)
+    after, entries = _next_step(store, engine, "C-1")
+    with pytest.raises(ConcurrentModification) as stale:
+        store.commit(after, entries, expected_revision=1)
+    assert (stale.value.case_id, stale.value.expected_revision) == ("C-1", 1)
+    assert stale.value.actual_revision == 2
+    forked = [attrs.evolve(entries[0], prev_hash="0" * 64)]
+    with pytest.raises(ConcurrentModification) as fork:
+        store.commit(after, forked, expected_revision=2)
+    assert (fork.value.case_id, fork.value.expected_revision) == ("C-1", 2)
+    with pytest.raises(UnknownCase) as unknown:
+        store.commit(attrs.evolve(after, id="C-404"), [], expected_revision=1)
+    assert unknown.value.case_id == "C-404"
+    with pytest.raises(CaseExists) as taken:
+        store.create(*_opened_at(engine, "C-1", START))
+    assert taken.value.case_id == "C-1"
+
+
+def test_a_page_exactly_full_is_the_last_page(store):
+    engine = engine_on(store)
+    for i in range(4):
+        engine.open(seed.WORKFLOW, f"C-{i}", actor=WORKER)
+    page = store.find(limit=4)
+    assert (len(page.cases), page.cursor) == (4, None)
+    first = store.find(limit=3)
+    assert first.cursor is not None
+    rest = store.find(limit=3, after=first.cursor)
+    assert [c.id for c in rest.cases] == ["C-3"]
+    assert rest.cursor is None
