@@ -127,3 +127,21 @@ def test_an_unreadable_entry_is_a_broken_trail_naming_what_is_wrong(change, why)
     raw = {**json.loads(json.dumps(TRAIL[1].to_json())), **change}
     with pytest.raises(TrailBroken, match=why):
         AuditEntry.from_json(raw)
+
+
+def test_a_malformed_entry_is_named_by_its_sequence_number_when_it_has_one():
+    raw = json.loads(json.dumps(TRAIL[2].to_json()))
+    del raw["event"]
+    with pytest.raises(TrailBroken) as caught:
+        AuditEntry.from_json(raw)
+    assert caught.value.seq == 3
+    raw["format"] = 2
+    with pytest.raises(TrailBroken) as unknown:
+        AuditEntry.from_json(raw)
+    assert unknown.value.seq == 3
+    with pytest.raises(TrailBroken) as nameless:
+        AuditEntry.from_json({**raw, "format": 1, "seq": "three"})
+    assert nameless.value.seq is None
+    with pytest.raises(TrailBroken) as naive:
+        AuditEntry.from_json({**raw, "event": "x", "format": 1, "at": "2024-05-06T02:00:00"})
+    assert "at:" in str(naive.value)

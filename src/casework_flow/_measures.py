@@ -109,7 +109,7 @@ class Fact(Measure):
         self.name = name
 
     def read(self, ctx: GuardContext) -> object:
-        value = ctx.data.get(self.name, MISSING)
+        value = ctx.data.get(self.name)
         return MISSING if value is None else value
 
 
