@@ -123,3 +123,34 @@ def test_a_timer_run_that_keeps_losing_gives_up_and_says_so():
     engine.open("paused", "P-1", actor=SW)
     run = engine.run_timer("P-1", START + timedelta(days=8))
     assert run == TimerRun("P-1", "give_up", None, Outcome.SKIPPED, "assessment", "assessment")
+
+
+class Moving:
+    """A store where another worker moves the case right after the timer runner reads it."""
+
+    def __init__(self, engine_of: list[Engine]) -> None:
+        self.inner = InMemoryStore()
+        self.engine_of = engine_of
+        self.loads = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def load(self, case_id: str, **kw):  # type: ignore[no-untyped-def]
+        snap = self.inner.load(case_id, **kw)
+        self.loads += 1
+        if self.loads == 1:
+            self.engine_of[0].fire(case_id, "ask_family", actor=SW)
+        return snap
+
+
+def test_a_timer_is_not_fired_on_a_case_that_moved_after_it_was_read():
+    holder: list[Engine] = []
+    store = Moving(holder)
+    engine = Engine([waiting_workflow()], store=store, clock=ManualClock(START))  # type: ignore[arg-type]
+    holder.append(engine)
+    engine.open("paused", "P-1", actor=SW)
+    run = engine.run_timer("P-1", START + timedelta(days=8))
+    assert run.outcome is Outcome.SKIPPED
+    assert engine.get("P-1").state == "asking"
+    assert [e.event for e in engine.trail("P-1")] == ["open", "ask_family"]

@@ -182,3 +182,15 @@ def test_a_closed_case_cannot_be_transferred_and_answers_name_every_receiving_ro
     assert reasons(lambda: eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="r")) == [
         (CheckKind.STATE, "state", False, "the case is closed (closed); reopen it to transfer it"),
     ]
+
+
+def test_a_refusal_names_its_event_and_a_refused_decision_stays_where_it_is():
+    eng = engine()
+    with pytest.raises(TransitionRejected) as caught:
+        eng.assign("FW-1", "sw-2", actor=SW)
+    assert (caught.value.case_id, caught.value.event, caught.value.state) == (
+        "FW-1", "assign", "tracing",
+    )  # fmt: skip
+    decision = eng.can_fire("FW-1", "close", actor=SPV)
+    assert (decision.event, decision.state, decision.allowed) == ("close", "tracing", False)
+    assert (decision.transition, decision.dest) == (None, "tracing")

@@ -202,19 +202,6 @@ def _decide(command: object, step: _Step) -> StepResult:
     raise TypeError(f"not a command: {command!r} at {step!r}")
 
 
-def _context(snap: Snapshot, actor: Actor, event: str, now: datetime, **kw: Any) -> GuardContext:  # noqa: ANN401 - the context's own fields
-    return GuardContext(
-        case=snap.case,
-        actor=actor,
-        event=event,
-        payload=kw.get("payload", EMPTY),
-        evidence=kw.get("evidence", EMPTY),
-        now=now,
-        reason_code=kw.get("reason_code"),
-        history=snap.history,
-    )
-
-
 @_decide.register
 def _fire(command: Fire, step: _Step) -> StepResult:
     compiled, snap, now = step.compiled, step.snap, step.now
@@ -285,10 +272,16 @@ def _approve(command: Approve, step: _Step) -> StepResult:
         event = pending.event if pending is not None else "approve"
         return _refusal(snap, command.actor, event, now, problems, {"decision": "approval refused"})
     requester = Actor(pending.requested_by, pending.requested_roles)
-    ctx = _context(
-        snap, requester, pending.event, now,
-        payload=pending.data, evidence=pending.evidence, reason_code=pending.reason_code,
-    )  # fmt: skip
+    ctx = GuardContext(
+        case=case,
+        actor=requester,
+        event=pending.event,
+        payload=pending.data,
+        evidence=pending.evidence,
+        now=now,
+        reason_code=pending.reason_code,
+        history=snap.history,
+    )
     decision = compiled.choose(ctx, pending.reason)
     override: Mapping[str, str] = EMPTY
     if not decision.allowed and pending.overridden_by is not None:
