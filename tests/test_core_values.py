@@ -87,7 +87,7 @@ def test_an_import_checks_the_known_head_the_version_and_names_its_source():
     assert case == eng.get("FW-1")
 
 
-def test_records_add_their_documents_and_a_refused_transfer_is_a_revision():
+def test_a_record_adds_its_documents_as_a_new_revision():
     eng, _ = engine()
     recorded = eng.record("FW-1", "home_visit", actor=SW, evidence={"visit_report": "V-1"})
     assert recorded.evidence["visit_report"] == "V-1"

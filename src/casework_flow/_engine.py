@@ -152,7 +152,7 @@ class Engine(Operations, TimeAndVersions):
             A `Decision`; when not allowed, ``reasons`` lists every failed check at once.
         """
         command = self._fire_command(event, actor, data, evidence, reason, reason_code)
-        result = self._consider(_inputs.case_id(case_id), command)
+        result, _ = self._decide(self._load(_inputs.case_id(case_id)), command, self._now())
         assert result.decision is not None  # noqa: S101 - a fire always has a decision
         return result.decision
 
@@ -164,15 +164,17 @@ class Engine(Operations, TimeAndVersions):
         is not asked for here, so fire may still refuse for lack of it. Nothing is
         listed while a request waits for approval.
         """
-        case = self.get(case_id)
+        snap = self._load(_inputs.case_id(case_id))
+        case = snap.case
         actor = _inputs.actor(actor)
         wf = self._catalog.workflow(case.workflow, case.version)
+        now = self._now()
         out = []
         for event in wf.events:
             if not wf.candidates(case.state, event):
                 continue
             command = Fire(event=event, actor=actor, reason=_TO_BE_GIVEN)
-            decision = self._consider(case_id, command).decision
+            decision = self._decide(snap, command, now)[0].decision
             assert decision is not None  # noqa: S101 - a fire always has a decision
             if decision.allowed or all(r.kind in _SUPPLIED for r in decision.reasons):
                 out.append(event)

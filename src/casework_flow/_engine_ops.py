@@ -14,8 +14,6 @@ import attrs
 from . import _inputs
 from ._case import Actor, Case, CaseView
 from ._commands import AnswerTransfer, Approve, Assign, Record, Reject, Transfer, View
-from ._decide import decide
-from ._evolve import fold
 from ._shell import Shell
 from .exceptions import InvalidInput, TransitionRejected
 from .stores import Query
@@ -127,12 +125,11 @@ class Operations(Shell):
         while True:
             page = self._store.find(q, limit=500, after=after)
             for found in page.cases:
-                snap = self._store.load(found.id, history=self._catalog.history_keys)
-                result = decide(self._catalog, snap, command, now)
+                snap = self._load(found.id)
+                result, new = self._decide(snap, command, now)
                 if result.refused:
                     case = snap.case
                     raise TransitionRejected(case.id, "assign", case.state, result.refused)
-                new = fold(snap.case, result.entries, catalog=self._catalog)
                 moves.append((new, result.entries, snap.case.revision))
             if page.cursor is None:
                 break

@@ -23,6 +23,7 @@ from ._commands import Command
 from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._evolve import fold
+from ._snapshot import Snapshot
 from .exceptions import ConcurrentModification, ListenerFailed, TransitionRejected
 from .stores import InMemoryStore, Store
 
@@ -159,10 +160,16 @@ class Shell:
 
     # --- the one loop -----------------------------------------------------------------
 
-    def _consider(self, case_id: str, command: Command) -> StepResult:
-        """Load the case and decide ``command`` on it as of now, writing nothing."""
-        snap = self._store.load(case_id, history=self._catalog.history_keys)
-        return decide(self._catalog, snap, command, self._now())
+    def _load(self, case_id: str) -> Snapshot:
+        """Read the case with its head, and its history where its guards need one."""
+        return self._store.load(case_id, history=self._catalog.history_keys)
+
+    def _decide(self, snap: Snapshot, command: Command, now: datetime) -> tuple[StepResult, Case]:
+        """What ``command`` decides on ``snap``, and the case folded over its entries."""
+        result = decide(self._catalog, snap, command, now)
+        entries = result.entries
+        after = fold(snap.case, entries, catalog=self._catalog) if entries else snap.case
+        return result, after
 
     def _run(
         self,
@@ -181,13 +188,12 @@ class Shell:
         Returns:
             What was decided and the case as committed.
         """
-        snap = self._store.load(case_id, history=self._catalog.history_keys)
+        snap = self._load(case_id)
         case = snap.case
         if expected_revision is not None and expected_revision != case.revision:
             raise ConcurrentModification(case.id, expected_revision, case.revision)
-        result = decide(self._catalog, snap, command, self._now() if now is None else now)
+        result, after = self._decide(snap, command, self._now() if now is None else now)
         entries = result.entries
-        after = fold(case, entries, catalog=self._catalog) if entries else case
         if result.refused:
             if entries and (self._record_refusals or result.binding):
                 self._store.commit(after, entries, expected_revision=case.revision)
