@@ -57,6 +57,8 @@ MODULES: dict[str, list[str]] = {
     "_timing.py": ["tests/test_time.py", *CORE_TESTS],
     "_engine_time.py": ["tests/test_time.py", "tests/test_operations.py", *CORE_TESTS],
     "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_operations.py"],
+    "_case.py": ["tests/test_values.py", *CORE_TESTS],
+    "_catalog.py": ["tests/test_core_values.py", *CORE_TESTS],
     "stores/_memory.py": ["tests/test_store_conformance.py", "tests/test_store_memory.py"],
     "stores/_sqlbase.py": ["tests/test_store_conformance.py", "tests/test_store_sqlite.py"],
 }

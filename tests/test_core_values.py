@@ -13,6 +13,7 @@ from casework_flow import (
     Actor,
     Deadline,
     Engine,
+    InvalidInput,
     ManualClock,
     SQLiteStore,
     Transfer,
@@ -143,3 +144,16 @@ def test_an_unknown_case_is_named_and_a_single_pause_state_is_a_set():
         eng.get("FW-404")
     assert caught.value.case_id == "FW-404"
     assert Deadline(timedelta(days=2), pause_in="asking").pause_in == frozenset({"asking"})
+
+
+def test_the_catalog_refuses_what_is_not_a_calendar_or_a_workflow():
+    with pytest.raises(InvalidInput) as calendar:
+        Engine([WF], calendar="Asia/Jakarta")  # type: ignore[arg-type]
+    assert (calendar.value.field, calendar.value.problem) == (
+        "calendar", "expected a Calendar, got str",
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as workflow:
+        Engine([]).register("family-work")  # type: ignore[arg-type]
+    assert (workflow.value.field, workflow.value.problem) == (
+        "workflow", "expected a Workflow, got str",
+    )  # fmt: skip

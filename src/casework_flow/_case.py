@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from ._frozen import EMPTY, FrozenMap, freeze, thaw
+from ._frozen import FrozenMap, freeze, thaw
 from ._timing import DeadlineClock
 
 __all__ = ["MASK", "Actor", "Case", "CaseView", "Pending", "Transfer"]
@@ -24,13 +24,9 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
 
 
 def _map(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
-    if value.__class__ is FrozenMap:
-        return value
-    if not value:
-        return EMPTY
-    if isinstance(value, FrozenMap):
-        return value
-    return FrozenMap(value)
+    return (
+        value if isinstance(value, FrozenMap) else FrozenMap(value)
+    )  # pragma: no mutate - a frozen map's copy equals it
 
 
 @frozen(repr=False)
