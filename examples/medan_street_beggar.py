@@ -10,10 +10,10 @@ after follow-up.
 
 Run it: ``make demo`` or ``python examples/medan_street_beggar.py [--db FILE]``. It plays
 the story on an SQLite database with a controllable clock, shows refused attempts and
-why, the supervisor's overdue list, a timer firing, the four-eyes referral, the transfer
-to the shelter unit and back, prints the trail with Indonesian and English labels, and
-ends by verifying the chain and replaying the case. The workflow is the file shipped in
-the package (`casework_flow.seed.workflow_path`, also linked as
+why, the supervisor's overdue list, a timer firing, the four-eyes referral, the referral
+handed over to the shelter unit and marked done, prints the trail with Indonesian and
+English labels, and ends by verifying the chain and replaying the case. The workflow is
+the file shipped in the package (`casework_flow.seed.workflow_path`, also linked as
 ``examples/street-beggar-family-conflict.yaml``); the people and the happy path come from
 `casework_flow.seed`.
 """
@@ -74,7 +74,7 @@ def _refer(engine: Engine, clock: ManualClock) -> None:
         evidence={**referral_documents, "consent:shelter_referral": "DOC-0173-08 consent form"},
         reason="Family unresponsive; the client consents to the Binjai unit.",
     )
-    assert requested.pending is not None
+    assert "referral" in requested.approvals
     print(f"\n{WORKER.id} requests refer_to_shelter_unit: waiting for a supervisor's approval")
     try:
         engine.approve(CASE_ID, actor=WORKER)
@@ -85,6 +85,37 @@ def _refer(engine: Engine, clock: ManualClock) -> None:
     clock.advance(hours=3)
     engine.approve(CASE_ID, actor=SUPERVISOR, note="Approved at the case conference.")
     print(f"{SUPERVISOR.id} approves: the referral goes to the shelter unit")
+
+
+def _hand_over(engine: Engine, clock: ManualClock) -> None:
+    """The referral as a handover: sent, refused to the wrong person, accepted, acted on."""
+    clock.advance(hours=1)
+    sent = engine.refer(
+        CASE_ID,
+        actor=WORKER,
+        to_unit=BINJAI,
+        service="shelter_placement",
+        reason="Approved at the case conference: placement at the Binjai unit.",
+    )
+    referral = sent.handover("referral")
+    assert referral is not None
+    print(f"{WORKER.id} sends {referral.id} to {BINJAI}; the case stays with {MEDAN}")
+    clock.advance(days=2)
+    try:
+        engine.accept_handover(CASE_ID, referral.id, actor=SHELTER_WORKER_BINJAI)
+    except TransitionRejected as exc:
+        print(f"{SHELTER_WORKER_BINJAI.id} tries to accept it: refused")
+        for r in exc.reasons:
+            print(f"   - {r.why}")
+    engine.accept_handover(
+        CASE_ID,
+        referral.id,
+        actor=SHELTER_HEAD_BINJAI,
+        reason="Place available.",
+        evidence={"handover_record": "DOC-0173-09 berita acara serah terima"},
+    )
+    print(f"{SHELTER_HEAD_BINJAI.id} accepts {referral.id} with the signed handover record")
+    engine.fire(CASE_ID, "unit_accepts", actor=SHELTER_HEAD_BINJAI)
 
 
 def play(engine: Engine, clock: ManualClock) -> None:
@@ -165,22 +196,7 @@ def play(engine: Engine, clock: ManualClock) -> None:
     assert not engine.run_due().runs, "a timer fires once"
     _refer(engine, clock)
     clock.advance(hours=1)
-    engine.transfer(
-        CASE_ID,
-        BINJAI,
-        actor=SUPERVISOR,
-        to_assignee=SHELTER_WORKER_BINJAI.id,
-        reason="Referral approved; the Binjai unit takes over the case.",
-    )
-    clock.advance(days=2)
-    engine.accept_transfer(CASE_ID, actor=SHELTER_HEAD_BINJAI, reason="Place available.")
-    print(f"{SHELTER_HEAD_BINJAI.id} accepts the transfer: the case now belongs to {BINJAI}")
-    fire(
-        CASE_ID,
-        "unit_accepts",
-        actor=SHELTER_HEAD_BINJAI,
-        evidence={"handover_record": "DOC-0173-09 berita acara serah terima"},
-    )
+    _hand_over(engine, clock)
     clock.advance(days=3)
     fire(
         CASE_ID,
@@ -198,15 +214,19 @@ def play(engine: Engine, clock: ManualClock) -> None:
         actor=SHELTER_WORKER_BINJAI,
         evidence={"evaluation_report": "UPT-BNJ-2024-340 evaluation"},
     )
-    engine.transfer(
-        CASE_ID,
-        MEDAN,
-        actor=SHELTER_HEAD_BINJAI,
-        to_assignee=WORKER.id,
-        reason="Ready to live independently in Medan; back to the city caseworker.",
-    )
-    clock.advance(days=1)
-    engine.accept_transfer(CASE_ID, actor=SUPERVISOR)
+    referral = engine.get(CASE_ID).handover("referral")
+    assert referral is not None
+    engine.complete_handover(
+        CASE_ID, referral.id, actor=SHELTER_HEAD_BINJAI,
+        reason="Rehabilitation done; back to the city caseworker for reintegration.",
+    )  # fmt: skip
+    print(f"{SHELTER_HEAD_BINJAI.id} marks {referral.id} done: {BINJAI}'s access ends")
+    try:
+        engine.record(CASE_ID, "shelter_note", actor=SHELTER_WORKER_BINJAI, data={"note": "x"})
+    except TransitionRejected as exc:
+        print(f"{SHELTER_WORKER_BINJAI.id} tries to record on the case afterwards: refused")
+        for r in exc.reasons:
+            print(f"   - {r.why}")
     clock.advance(days=9)
     fire(
         CASE_ID,

@@ -6,20 +6,22 @@ that `verify` checks and `replay` rebuilds the case from.
 
 The top level holds what a host needs first. Families a host imports by name live in
 public submodules: `casework_flow.guards`, `casework_flow.stores`,
-`casework_flow.files`, `casework_flow.time`, `casework_flow.audit`,
+`casework_flow.files`, `casework_flow.handovers`, `casework_flow.time`, `casework_flow.audit`,
 `casework_flow.checks`, `casework_flow.migration`, `casework_flow.testing` and
 `casework_flow.exceptions`.
 """
 
 from ._audit import AuditEntry, EntryKind, verify
 from ._calendar import Calendar
-from ._case import Actor, Case, CaseView, Pending, Transfer
+from ._case import Actor, Case, CaseView, Pending
 from ._check import check_workflow
 from ._clock import ManualClock
 from ._compiled import Decision
-from ._definition import Approval, ConsentOverride, State, Transition, Workflow
+from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
+from ._directory import InMemoryDirectory, Worker
 from ._engine import Engine
 from ._files import load_workflow
+from ._handover import Handover
 from ._replay import replay
 from ._shell import Committed
 from ._timing import Deadline, Timer
@@ -47,6 +49,9 @@ __all__ = [
     "Decision",
     "Engine",
     "EntryKind",
+    "Handover",
+    "HandoverRule",
+    "InMemoryDirectory",
     "InMemoryStore",
     "InvalidInput",
     "ManualClock",
@@ -55,10 +60,10 @@ __all__ = [
     "SQLiteStore",
     "State",
     "Timer",
-    "Transfer",
     "Transition",
     "TransitionRejected",
     "UnknownCase",
+    "Worker",
     "Workflow",
     "check_workflow",
     "load_workflow",

@@ -9,9 +9,10 @@ from typing import Any, Final
 from attrs import field, frozen
 
 from ._frozen import FrozenMap, freeze, thaw
+from ._handover import Handover
 from ._timing import DeadlineClock
 
-__all__ = ["MASK", "Actor", "Case", "CaseView", "Pending", "Transfer"]
+__all__ = ["MASK", "Actor", "Case", "CaseView", "Pending"]
 
 MASK: Final = "***"
 """What a personal value is replaced with for someone who may not see it."""
@@ -63,6 +64,7 @@ class Pending:
     """A requested step waiting for approval, with everything it was requested with.
 
     Attributes:
+        kind: The approval's kind (the event's name unless the workflow names one).
         event: The event requested.
         requested_by: Who requested it.
         requested_at: When.
@@ -84,6 +86,7 @@ class Pending:
     requested_at: datetime
     request_seq: int
     requested_roles: frozenset[str] = field(converter=_roles)
+    kind: str = field(kw_only=True)
     dest: str = field(kw_only=True)
     approvers: frozenset[str] = field(converter=_roles, kw_only=True)
     data: FrozenMap[Any] = field(converter=_map, factory=FrozenMap)
@@ -96,6 +99,7 @@ class Pending:
     def to_json(self) -> dict[str, Any]:
         """The JSON form stores keep."""
         return {
+            "kind": self.kind,
             "event": self.event,
             "requested_by": self.requested_by,
             "requested_at": self.requested_at.isoformat(),
@@ -115,6 +119,7 @@ class Pending:
     def from_json(cls, raw: Mapping[str, Any]) -> Pending:
         """Invert `to_json`."""
         return cls(
+            kind=raw.get("kind", raw["event"]),
             event=raw["event"],
             requested_by=raw["requested_by"],
             requested_at=datetime.fromisoformat(raw["requested_at"]),
@@ -128,46 +133,6 @@ class Pending:
             reason_code=raw["reason_code"],
             overridden_by=raw.get("overridden_by"),
             overridden_roles=raw.get("overridden_roles", ()),
-        )
-
-
-@frozen
-class Transfer:
-    """A transfer to another unit, waiting for the receiving side to accept or refuse.
-
-    Attributes:
-        to_unit: The receiving unit or organisation.
-        to_assignee: The worker proposed there, if any.
-        requested_by: Who asked for the transfer.
-        requested_at: When.
-        request_seq: The sequence number of the request's audit entry.
-    """
-
-    to_unit: str
-    to_assignee: str | None
-    requested_by: str
-    requested_at: datetime
-    request_seq: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form stores keep."""
-        return {
-            "to_unit": self.to_unit,
-            "to_assignee": self.to_assignee,
-            "requested_by": self.requested_by,
-            "requested_at": self.requested_at.isoformat(),
-            "request_seq": self.request_seq,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Transfer:
-        """Invert `to_json`."""
-        return cls(
-            to_unit=raw["to_unit"],
-            to_assignee=raw["to_assignee"],
-            requested_by=raw["requested_by"],
-            requested_at=datetime.fromisoformat(raw["requested_at"]),
-            request_seq=raw["request_seq"],
         )
 
 
@@ -190,9 +155,10 @@ class Case:
         timer: The name of the state's next timer to fall due, if any.
         timer_at: When that timer falls due.
         fired: Timers already fired during this stay in the state.
-        pending: A requested step waiting for approval, if any.
+        approvals: The requests waiting for approval, by approval kind.
         unit: The unit or organisation that owns the case.
-        transfer: A transfer to another unit waiting for its answer, if any.
+        handovers: The case's handovers (referrals, transfers, transfer requests)
+            by id, open and closed; `open_handovers` are the open ones.
     """
 
     id: str
@@ -209,12 +175,22 @@ class Case:
     timer: str | None = None
     timer_at: datetime | None = None
     fired: tuple[str, ...] = ()
-    pending: Pending | None = None
+    approvals: FrozenMap[Pending] = field(converter=_map, factory=FrozenMap)
     unit: str | None = None
-    transfer: Transfer | None = None
+    handovers: FrozenMap[Handover] = field(converter=_map, factory=FrozenMap)
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
+
+    @property
+    def open_handovers(self) -> tuple[Handover, ...]:
+        """The handovers still open, oldest first."""
+        return tuple(h for h in self.handovers.values() if h.open)
+
+    def handover(self, kind: str) -> Handover | None:
+        """The most recent open handover of ``kind`` (``transfer``...), if any."""
+        found = [h for h in self.open_handovers if h.kind == kind]
+        return found[-1] if found else None
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form stores keep (times as UTC ISO 8601)."""
@@ -233,9 +209,9 @@ class Case:
             "timer": self.timer,
             "timer_at": None if self.timer_at is None else self.timer_at.isoformat(),
             "fired": list(self.fired),
-            "pending": None if self.pending is None else self.pending.to_json(),
+            "approvals": {k: p.to_json() for k, p in self.approvals.items()},
             "unit": self.unit,
-            "transfer": None if self.transfer is None else self.transfer.to_json(),
+            "handovers": {k: h.to_json() for k, h in self.handovers.items()},
         }
 
     @classmethod
@@ -256,9 +232,9 @@ class Case:
             timer=raw.get("timer"),
             timer_at=datetime.fromisoformat(raw["timer_at"]) if raw.get("timer_at") else None,
             fired=tuple(raw.get("fired", ())),
-            pending=Pending.from_json(raw["pending"]) if raw.get("pending") else None,
+            approvals={k: Pending.from_json(p) for k, p in raw.get("approvals", {}).items()},
             unit=raw.get("unit"),
-            transfer=Transfer.from_json(raw["transfer"]) if raw.get("transfer") else None,
+            handovers={k: Handover.from_json(h) for k, h in raw.get("handovers", {}).items()},
         )
 
 

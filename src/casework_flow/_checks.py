@@ -2,29 +2,34 @@
 
 Every rule that can refuse a command lives here once: the checks of a candidate
 transition (roles, required data, reasons, reason codes, guards), consent overrides,
-approvals, records, assignment and transfers. `_decide` calls them; nothing else does.
+approvals, records and what waits on a move. `_decide` calls them; the checks of
+handovers, assignment and the directory are in `_handover_checks`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from ._access import MANAGE, access_problem
 from ._case import Actor, Case, Pending
-from ._definition import ConsentOverride, Transition, Workflow
+from ._definition import Approval, ConsentOverride, Transition, Workflow
 from ._guards import GuardContext
+from ._handover import OnClose
+from ._parts import OnMove
 from ._verdict import CheckKind, Verdict
 
 __all__ = [
     "approval_checks",
-    "assign_checks",
+    "approval_rule",
     "check_transition",
+    "closed_problem",
+    "move_problems",
     "override_problems",
+    "pending_for",
     "record_checks",
     "record_roles",
     "refusal",
     "role_problem",
-    "transfer_answer_checks",
-    "transfer_request_checks",
     "waiting",
     "wrong_state",
 ]
@@ -117,8 +122,9 @@ def wrong_state(workflow: Workflow, case: Case, event: str) -> Verdict:
 
 def waiting(pending: Pending) -> Verdict:
     """The refusal of a step while a request waits for approval."""
+    what = pending.event if pending.kind == pending.event else f"{pending.event} ({pending.kind})"
     why = (
-        f"{pending.event}, requested by {pending.requested_by}, is waiting for approval;"
+        f"{what}, requested by {pending.requested_by}, is waiting for approval;"
         " approve or reject it first"
     )
     return Verdict(kind=CheckKind.STATE, check="pending", passed=False, why=why)
@@ -151,29 +157,62 @@ def override_problems(
     return problems
 
 
-# --- approvals, records, assignment, transfers ----------------------------------------
+# --- approvals, records, moves ----------------------------------------------------------
 
 
-def approval_checks(case: Case, actor: Actor, *, deciding: str) -> list[Verdict]:
-    """Why ``actor`` may not approve or reject the case's pending request (empty: may)."""
-    pending = case.pending
-    if pending is None:
-        return [
-            refusal("pending", f"nothing on {case.id} is waiting for approval", CheckKind.STATE)
-        ]
+def pending_for(case: Case, kind: str | None) -> tuple[Pending | None, Verdict | None]:
+    """The request an approval or rejection is about, or why none can be chosen."""
+    if kind is not None:
+        found = case.approvals.get(kind)
+        if found is None:
+            waiting_ = ", ".join(sorted(case.approvals)) or "nothing"
+            why = f"no {kind} request waits for approval on {case.id} (waiting: {waiting_})"
+            return None, refusal("pending", why, CheckKind.STATE)
+        return found, None
+    if not case.approvals:
+        return None, refusal(
+            "pending", f"nothing on {case.id} is waiting for approval", CheckKind.STATE
+        )
+    if len(case.approvals) > 1:
+        kinds = ", ".join(sorted(case.approvals))
+        why = f"several requests wait for approval on {case.id} ({kinds}); name the kind"
+        return None, refusal("pending", why, CheckKind.STATE)
+    return next(iter(case.approvals.values())), None
+
+
+def approval_rule(workflow: Workflow, pending: Pending) -> Approval:
+    """The `Approval` a pending request was made under."""
+    for t in workflow.transitions:
+        a = t.approval
+        if t.event == pending.event and a is not None and a.kind_for(t.event) == pending.kind:
+            return a
+    return Approval(pending.approvers, kind=pending.kind)
+
+
+def approval_checks(
+    workflow: Workflow, case: Case, actor: Actor, pending: Pending, *, deciding: str
+) -> list[Verdict]:
+    """Why ``actor`` may not approve or reject ``pending`` (empty: may)."""
+    rule = approval_rule(workflow, pending)
     problems = []
-    if actor.id == pending.requested_by:
+    if actor.id == pending.requested_by and rule.self_approve.isdisjoint(actor.roles):
         problems.append(
             refusal(
                 "four_eyes",
                 f"{actor.id} requested {pending.event}; someone else must {deciding} it",
             )
         )
+    if rule.not_assignee and actor.id == case.assignee:
+        why = f"{actor.id} is the worker of {case.id}; someone else must {deciding} it"
+        problems.append(refusal("four_eyes", why))
     if pending.approvers.isdisjoint(actor.roles):
         needed = " or ".join(sorted(pending.approvers))
         problems.append(
             refusal("approver", f"{actor.id} acts as {_held(actor)}; to {deciding} needs {needed}")
         )
+    found = access_problem(workflow, case, actor, MANAGE)
+    if found is not None:
+        problems.append(found)
     return problems
 
 
@@ -182,7 +221,8 @@ def record_roles(workflow: Workflow) -> frozenset[str]:
     return workflow.record_roles or frozenset(r for t in workflow.transitions for r in t.roles)
 
 
-def _closed(workflow: Workflow, case: Case, doing: str) -> Verdict | None:
+def closed_problem(workflow: Workflow, case: Case, doing: str) -> Verdict | None:
+    """The refusal of ``doing`` something on a closed case (None: it is open)."""
     if not workflow.state(case.state).terminal:
         return None
     why = f"the case is closed ({case.state}); reopen it to {doing}"
@@ -193,54 +233,28 @@ def record_checks(workflow: Workflow, case: Case, actor: Actor) -> list[Verdict]
     """Why ``actor`` may not record on the case (empty: may)."""
     found = [
         role_problem(actor, record_roles(workflow), "recording"),
-        _closed(workflow, case, "record more"),
+        closed_problem(workflow, case, "record more"),
+        access_problem(workflow, case, actor, "record"),
     ]
     return [v for v in found if v is not None]
 
 
-def assign_checks(workflow: Workflow, actor: Actor) -> list[Verdict]:
-    """Why ``actor`` may not assign the case (empty: may)."""
-    found = role_problem(actor, workflow.assign_roles, "assigning cases")
-    return [] if found is None else [found]
+def move_problems(workflow: Workflow, case: Case, dest: str, approved: str | None) -> list[Verdict]:
+    """Why the case may not move to ``dest`` now, with what waits on it (empty: may).
 
-
-def transfer_request_checks(
-    workflow: Workflow, case: Case, actor: Actor, to_unit: str
-) -> list[Verdict]:
-    """Why ``actor`` may not ask ``to_unit`` to take the case (empty: may)."""
+    A request waiting for approval whose kind says ``refuse`` holds the case where it
+    is (``approved`` is the kind being approved by this very step); an open handover
+    whose rule says ``refuse`` keeps the case from closing.
+    """
     problems = []
-    found = role_problem(actor, workflow.transfer_roles, "transferring a case")
-    if found is not None:
-        problems.append(found)
-    if case.transfer is not None:
-        why = f"a transfer to {case.transfer.to_unit} is already waiting"
-        problems.append(refusal("transfer", why, CheckKind.STATE))
-    if to_unit == case.unit:
-        problems.append(refusal("unit", f"the case already belongs to {to_unit}"))
-    closed = _closed(workflow, case, "transfer it")
-    if closed is not None:
-        problems.append(closed)
-    return problems
-
-
-def transfer_answer_checks(
-    workflow: Workflow, case: Case, actor: Actor, *, accept: bool, reason: str | None
-) -> list[Verdict]:
-    """Why ``actor`` may not answer the case's waiting transfer (empty: may)."""
-    transfer = case.transfer
-    if transfer is None:
-        return [refusal("transfer", f"no transfer of {case.id} is waiting", CheckKind.STATE)]
-    problems = []
-    if transfer.to_unit not in actor.units:
-        why = f"{actor.id} is not of {transfer.to_unit}; the receiving unit must answer"
-        problems.append(refusal("unit", why))
-    if workflow.receive_roles and workflow.receive_roles.isdisjoint(actor.roles):
-        needed = " or ".join(sorted(workflow.receive_roles))
-        problems.append(refusal("role", f"answering a transfer needs {needed}"))
-    if not accept and not (reason and reason.strip()):
-        problems.append(refusal("reason", "a refusal needs a written reason", CheckKind.REASON))
-    if accept:
-        closed = _closed(workflow, case, "move it")
-        if closed is not None:
-            problems.append(closed)
+    if dest != case.state:
+        for kind, p in case.approvals.items():
+            if kind != approved and approval_rule(workflow, p).on_move is OnMove.REFUSE:
+                problems.append(waiting(p))
+    if workflow.state(dest).terminal:
+        for h in case.open_handovers:
+            rule = workflow.handovers.get(str(h.kind))
+            if rule is not None and rule.on_close is OnClose.REFUSE:
+                why = f"{h.id} to {h.addressee} is open; end it before closing the case"
+                problems.append(refusal("handover", why, CheckKind.STATE))
     return problems

@@ -12,11 +12,12 @@ from typing import Any
 
 from attrs import frozen
 
-from ._case import Actor
+from ._case import Actor, Case
 from ._frozen import EMPTY, FrozenMap
+from ._handover import HandoverKind
 
 __all__ = [
-    "AnswerTransfer",
+    "Answer",
     "Approve",
     "Assign",
     "Command",
@@ -25,8 +26,9 @@ __all__ = [
     "Open",
     "Record",
     "Reject",
-    "Transfer",
+    "Send",
     "View",
+    "named_people",
 ]
 
 
@@ -60,18 +62,20 @@ class Fire:
 
 @frozen
 class Approve:
-    """Approve the case's pending request."""
+    """Approve the case's request of ``kind`` (None: the only one waiting)."""
 
     actor: Actor
     note: str | None = None
+    kind: str | None = None
 
 
 @frozen
 class Reject:
-    """Reject the case's pending request, with a reason."""
+    """Reject the case's request of ``kind`` (None: the only one waiting), with a reason."""
 
     actor: Actor
     reason: str | None
+    kind: str | None = None
 
 
 @frozen
@@ -95,23 +99,34 @@ class Assign:
 
 
 @frozen
-class Transfer:
-    """Ask another unit to take the case."""
+class Send:
+    """Send a handover: refer the case, transfer it, or (from outside) ask for it."""
 
-    to_unit: str
+    kind: HandoverKind
     actor: Actor
     reason: str | None
-    to_assignee: str | None = None
+    to_unit: str | None = None
+    to_worker: str | None = None
+    service: str | None = None
+    evidence: FrozenMap[str] = EMPTY
+    reason_code: str | None = None
+    override_by: Actor | None = None
 
 
 @frozen
-class AnswerTransfer:
-    """Accept or refuse the case's waiting transfer, for the receiving unit."""
+class Answer:
+    """Answer a handover: ``accept``, ``reject``, ``done`` (a referral) or ``revoke``.
 
-    accept: bool
+    ``handover_id`` is the handover's id, or a kind's name (``transfer``) for the open
+    handover of that kind.
+    """
+
+    handover_id: str
+    answer: str
     actor: Actor
     reason: str | None = None
     assignee: str | None = None
+    evidence: FrozenMap[str] = EMPTY
 
 
 @frozen
@@ -132,5 +147,23 @@ class Migrate:
     reason: str | None = None
 
 
-Command = Fire | Approve | Reject | Record | Assign | Transfer | AnswerTransfer | View | Migrate
+Command = Fire | Approve | Reject | Record | Assign | Send | Answer | View | Migrate
 """A command on an existing case (`Open` makes one)."""
+
+
+def named_people(command: Command, case: Case) -> tuple[str, ...]:
+    """The ids of the people a command names, for the shell to look up in a directory."""
+    ids = [command.actor.id]
+    if case.assignee:
+        ids.append(case.assignee)
+    if isinstance(command, Assign):
+        ids.append(command.assignee)
+    elif isinstance(command, Send) and command.to_worker:
+        ids.append(command.to_worker)
+    elif isinstance(command, Answer):
+        if command.assignee:
+            ids.append(command.assignee)
+        h = case.handovers.get(command.handover_id) or case.handover(command.handover_id)
+        if h is not None and h.to_worker:
+            ids.append(h.to_worker)
+    return tuple(dict.fromkeys(ids))

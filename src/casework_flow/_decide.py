@@ -1,144 +1,50 @@
 """`decide`: every rule of a step, as one pure function.
 
 Given the registered workflows, the case as loaded (with its trail's head and the
-history its guards read), a command and the time of the step, `decide` returns the
+history its guards read), a command, the time of the step and, where the host keeps a
+worker directory, its answers for the people the command names, `decide` returns the
 entries to append, or a refusal with every reason and the refusal's own entry. It does
 no I/O and reads no clock; `evolve` turns each entry into the next case. The engine's
 commands, the timer runner and `testing.explore` all decide here; replay, import and
-migration fold `evolve` over what was decided.
+migration fold `evolve` over what was decided. Handovers and assignment are decided in
+`_decide_handovers`, registered on the same dispatch.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from functools import singledispatch
-from typing import Any
+from typing import Any, Final
 
-from attrs import frozen
-
-from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, build_entry, genesis_hash
-from ._case import Actor, Case, CaseView
+from . import _decide_handovers  # noqa: F401 - registers the handover commands
+from ._access import access_problem
+from ._audit import ABSENT, AuditEntry, Change, EntryKind, build_entry, genesis_hash
+from ._case import Actor, Pending
 from ._catalog import Catalog
 from ._checks import (
     approval_checks,
-    assign_checks,
+    move_problems,
+    pending_for,
     record_checks,
     refusal,
-    transfer_answer_checks,
-    transfer_request_checks,
     waiting,
 )
-from ._commands import (
-    AnswerTransfer,
-    Approve,
-    Assign,
-    Command,
-    Fire,
-    Migrate,
-    Open,
-    Record,
-    Reject,
-    Transfer,
-    View,
-)
-from ._compiled import CompiledWorkflow, Decision, refused
-from ._definition import Workflow
+from ._commands import Approve, Command, Fire, Migrate, Open, Record, Reject, View
+from ._compiled import Decision
+from ._directory import Roster
 from ._frozen import EMPTY, FrozenMap, adopt
 from ._guards import GuardContext
+from ._handover_checks import worker_problems
 from ._migration import plan_case
 from ._overrides import consider_override
 from ._privacy import masked_view
 from ._snapshot import Snapshot
+from ._step import Entries, Step, StepResult, decide_command, refused_step
 from ._verdict import CheckKind, Verdict
 from .exceptions import UnknownEvent
 
 __all__ = ["StepResult", "decide", "open_case"]
-
-
-@frozen
-class StepResult:
-    """What `decide` says of a command.
-
-    Attributes:
-        event: The event the command concerns (``assign``, ``transfer``...).
-        entries: The entries to append: the step's, or the refusal's own entry.
-        refused: Every failed check; empty when the command is allowed.
-        decision: For a fired or approved event, the `Decision` behind it.
-        binding: A refusal that must be committed whatever the shell's settings (a
-            timer's refused step spends the timer).
-        view: For a read, the case as the reader may see it.
-    """
-
-    event: str
-    entries: tuple[AuditEntry, ...]
-    refused: tuple[Verdict, ...] = ()
-    decision: Decision | None = None
-    binding: bool = False
-    view: CaseView | None = None
-
-    @property
-    def allowed(self) -> bool:
-        """Whether the command goes through."""
-        return not self.refused
-
-
-def _entry(  # noqa: PLR0917 - the common fields of every entry, by position
-    case: Case,
-    head: ChainHead,
-    kind: EntryKind,
-    now: datetime,
-    actor: Actor,
-    event: str,
-    *,
-    to_state: str | None = None,
-    assignee: str | None = None,
-    reason: str | None = None,
-    reason_code: str | None = None,
-    changes: Sequence[Change] = (),
-    evidence: Mapping[str, str] = EMPTY,
-    verdicts: Sequence[Verdict] = (),
-    timer: str | None = None,
-    details: Mapping[str, str] = EMPTY,
-    workflow: Workflow | None = None,
-) -> AuditEntry:
-    return build_entry(
-        case_id=case.id,
-        seq=head.seq + 1,
-        kind=kind,
-        at=now,
-        actor=actor,
-        event=event,
-        from_state=case.state,
-        to_state=to_state or case.state,
-        workflow=case.workflow if workflow is None else workflow.name,
-        workflow_version=case.version if workflow is None else workflow.version,
-        prev_hash=head.hash,
-        assignee=case.assignee if assignee is None else assignee,
-        reason=reason,
-        reason_code=reason_code,
-        changes=changes,
-        evidence=evidence,
-        verdicts=verdicts,
-        timer=timer,
-        details=details,
-    )
-
-
-def _refusal(  # noqa: PLR0917 - the refusal's own fields
-    snap: Snapshot,
-    actor: Actor,
-    event: str,
-    now: datetime,
-    problems: Sequence[Verdict],
-    details: Mapping[str, str] = EMPTY,
-) -> StepResult:
-    entry = _entry(
-        snap.case, snap.head, EntryKind.REFUSED, now, actor, event, verdicts=problems,
-        details=details,
-    )  # fmt: skip
-    return StepResult(event, (entry,), refused=tuple(problems))
 
 
 def _changes(data: FrozenMap[Any], payload: Mapping[str, Any]) -> tuple[Change, ...]:
@@ -175,35 +81,56 @@ def open_case(catalog: Catalog, command: Open, now: datetime) -> AuditEntry:
     )
 
 
-@frozen
-class _Step:
-    """What every handler of `decide` reads besides its command."""
-
-    catalog: Catalog
-    compiled: CompiledWorkflow
-    snap: Snapshot
-    now: datetime
-
-
-def decide(catalog: Catalog, snap: Snapshot, command: Command, now: datetime) -> StepResult:
+def decide(
+    catalog: Catalog,
+    snap: Snapshot,
+    command: Command,
+    now: datetime,
+    roster: Roster | None = None,
+) -> StepResult:
     """Decide a command on a loaded case: the entries it appends, or why it is refused.
 
     Pure: the same arguments always give the same outcome, and nothing is read or
     written. A refusal's outcome still carries the refusal's entry, for the shell to
-    record.
+    record. ``roster`` holds the directory's answers for the people the command names
+    (`named_people`); None when the host keeps no directory.
     """
     case = snap.case
     compiled = catalog.compiled(case.workflow, case.version)
-    return _decide(command, _Step(catalog, compiled, snap, now))
+    return decide_command(command, Step(catalog, compiled, snap, now, roster))
 
 
-@singledispatch
-def _decide(command: object, step: _Step) -> StepResult:
-    raise TypeError(f"not a command: {command!r} at {step!r}")
+def _fire_extra(step: Step, command: Fire, decision: Decision) -> list[Verdict]:
+    """What refuses an allowed choice: access, a request of its kind waiting, a move."""
+    wf, case = step.workflow, step.case
+    problems = []
+    found = access_problem(wf, case, command.actor, command.event)
+    if found is not None:
+        problems.append(found)
+    t = decision.transition
+    if not decision.allowed or t is None:
+        return problems
+    approval = t.approval
+    if approval is not None:
+        kind = approval.kind_for(t.event)
+        if kind in case.approvals:
+            problems.append(waiting(case.approvals[kind]))
+        if not _direct(approval, case.assignee, command.actor):
+            return problems
+    problems += move_problems(wf, case, decision.dest, None)
+    return problems
 
 
-@_decide.register
-def _fire(command: Fire, step: _Step) -> StepResult:
+def _direct(approval: Any, assignee: str | None, actor: Actor) -> bool:  # noqa: ANN401
+    return bool(
+        approval.direct
+        and not approval.roles.isdisjoint(actor.roles)
+        and not (approval.not_assignee and actor.id == assignee)
+    )
+
+
+@decide_command.register
+def _fire(command: Fire, step: Step) -> StepResult:
     compiled, snap, now = step.compiled, step.snap, step.now
     case = snap.case
     wf = compiled.workflow
@@ -221,56 +148,56 @@ def _fire(command: Fire, step: _Step) -> StepResult:
         history=snap.history,
     )
     details: Mapping[str, str] = EMPTY
-    if case.pending is not None:
-        decision = refused(ctx, (waiting(case.pending),))
-    else:
-        decision = compiled.choose(ctx, command.reason)
-        if not decision.allowed and command.override_by is not None:
-            decision, details = consider_override(
-                compiled.workflow, ctx, command.reason, decision, command.override_by
-            )
-    if not decision.allowed:
-        entry = _entry(
-            case, snap.head, EntryKind.REFUSED, now, command.actor, command.event,
+    decision = compiled.choose(ctx, command.reason)
+    if not decision.allowed and command.override_by is not None:
+        decision, details = consider_override(
+            compiled.workflow, ctx, command.reason, decision, command.override_by
+        )
+    extra = _fire_extra(step, command, decision)
+    out = Entries(step)
+    if not decision.allowed or extra:
+        failed = (*decision.reasons, *extra)
+        out.add(
+            EntryKind.REFUSED, command.actor, command.event,
             reason=command.reason, reason_code=command.reason_code,
-            verdicts=decision.verdicts, timer=command.timer,
+            verdicts=failed, timer=command.timer,
         )  # fmt: skip
         return StepResult(
             command.event,
-            (entry,),
-            refused=decision.reasons,
+            tuple(out.entries),
+            refused=failed,
             decision=decision,
+            after=out.case,
             binding=command.timer is not None,
         )
     t = decision.transition
     if t is not None and t.approval is not None:
-        approvers = ",".join(sorted(t.approval.roles))
-        entry = _entry(
-            case, snap.head, EntryKind.APPROVAL_REQUESTED, now, command.actor, command.event,
-            reason=command.reason, reason_code=command.reason_code,
-            changes=[Change(k, v) for k, v in sorted(command.data.items())],
-            evidence=command.evidence, verdicts=decision.verdicts, timer=command.timer,
-            details={**details, "dest": decision.dest, "approvers": approvers},
-        )  # fmt: skip
-        return StepResult(command.event, (entry,), decision=decision)
-    entry = _entry(
-        case, snap.head, EntryKind.TRANSITION, now, command.actor, command.event,
+        kind = t.approval.kind_for(t.event)
+        if not _direct(t.approval, case.assignee, command.actor):
+            approvers = ",".join(sorted(t.approval.roles))
+            out.add(
+                EntryKind.APPROVAL_REQUESTED, command.actor, command.event,
+                reason=command.reason, reason_code=command.reason_code,
+                changes=[Change(k, v) for k, v in sorted(command.data.items())],
+                evidence=command.evidence, verdicts=decision.verdicts, timer=command.timer,
+                details={**details, "dest": decision.dest, "approvers": approvers,
+                         "approval_kind": kind},
+            )  # fmt: skip
+            return out.result(command.event, decision)
+        details = {**details, "decision": "approved", "approval": "direct", "approval_kind": kind}
+    out.add(
+        EntryKind.TRANSITION, command.actor, command.event,
         to_state=decision.dest, reason=command.reason, reason_code=command.reason_code,
         changes=_changes(case.data, command.data), evidence=_added(case.evidence, command.evidence),
         verdicts=decision.verdicts, timer=command.timer, details=details,
     )  # fmt: skip
-    return StepResult(command.event, (entry,), decision=decision)
+    out.cancel_waiting(wf, command.actor, case, f"{command.event} moved the case")
+    return out.result(command.event, decision)
 
 
-@_decide.register
-def _approve(command: Approve, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
-    pending = case.pending
-    problems = approval_checks(case, command.actor, deciding="approve")
-    if problems or pending is None:
-        event = pending.event if pending is not None else "approve"
-        return _refusal(snap, command.actor, event, now, problems, {"decision": "approval refused"})
+def _recheck(step: Step, pending: Pending) -> tuple[Decision, Mapping[str, str]]:
+    """The requested step's checks, run again as of now with what was requested."""
+    compiled, case = step.compiled, step.case
     requester = Actor(pending.requested_by, pending.requested_roles)
     ctx = GuardContext(
         case=case,
@@ -278,15 +205,40 @@ def _approve(command: Approve, step: _Step) -> StepResult:
         event=pending.event,
         payload=pending.data,
         evidence=pending.evidence,
-        now=now,
+        now=step.now,
         reason_code=pending.reason_code,
-        history=snap.history,
+        history=step.snap.history,
     )
     decision = compiled.choose(ctx, pending.reason)
     override: Mapping[str, str] = EMPTY
     if not decision.allowed and pending.overridden_by is not None:
         by = Actor(pending.overridden_by, pending.overridden_roles)
         decision, override = consider_override(compiled.workflow, ctx, pending.reason, decision, by)
+    return decision, override
+
+
+def _decider_problems(
+    step: Step, command: Approve | Reject, deciding: str
+) -> tuple[Pending | None, list[Verdict]]:
+    pending, problem = pending_for(step.case, command.kind)
+    if pending is None:
+        return None, [problem] if problem is not None else []
+    problems = approval_checks(step.workflow, step.case, command.actor, pending, deciding=deciding)
+    problems += worker_problems(step.roster, command.actor.id)
+    return pending, problems
+
+
+_APPROVAL_REFUSED: Final = {"decision": "approval refused"}
+
+
+@decide_command.register
+def _approve(command: Approve, step: Step) -> StepResult:
+    case = step.case
+    pending, problems = _decider_problems(step, command, "approve")
+    if problems or pending is None:
+        event = pending.event if pending is not None else "approve"
+        return refused_step(step, command.actor, event, problems, _APPROVAL_REFUSED)
+    decision, override = _recheck(step, pending)
     reasons = list(decision.reasons)
     if decision.allowed and decision.dest != pending.dest:
         why = (
@@ -294,154 +246,98 @@ def _approve(command: Approve, step: _Step) -> StepResult:
             " as requested; reject the request and ask again"
         )
         reasons.append(refusal("dest", why, CheckKind.STATE))
+    if decision.allowed:
+        reasons += move_problems(step.workflow, case, decision.dest, pending.kind)
     if reasons:
-        return _refusal(
-            snap, command.actor, pending.event, now, reasons, {"decision": "approval refused"}
-        )
+        return refused_step(step, command.actor, pending.event, reasons, _APPROVAL_REFUSED)
     details = {
         **override,
         "decision": "approved",
+        "approval_kind": pending.kind,
         "requested_by": pending.requested_by,
         "requested_roles": ",".join(sorted(pending.requested_roles)),
         "request_seq": str(pending.request_seq),
     }
     if command.note:
         details["note"] = command.note
-    entry = _entry(
-        case, snap.head, EntryKind.TRANSITION, now, command.actor, pending.event,
+    out = Entries(step)
+    out.add(
+        EntryKind.TRANSITION, command.actor, pending.event,
         to_state=decision.dest, reason=pending.reason, reason_code=pending.reason_code,
         changes=_changes(case.data, pending.data), evidence=_added(case.evidence, pending.evidence),
         verdicts=decision.verdicts, details=details,
     )  # fmt: skip
-    return StepResult(pending.event, (entry,), decision=decision)
+    out.cancel_waiting(step.workflow, command.actor, case, f"{pending.event} moved the case")
+    return out.result(pending.event, decision)
 
 
-@_decide.register
-def _reject(command: Reject, step: _Step) -> StepResult:
-    snap, now = step.snap, step.now
-    case = snap.case
-    pending = case.pending
-    problems = approval_checks(case, command.actor, deciding="reject")
+@decide_command.register
+def _reject(command: Reject, step: Step) -> StepResult:
+    pending, problems = _decider_problems(step, command, "reject")
     if not (command.reason and command.reason.strip()):
         why = "a rejection needs a written reason"
         problems.append(refusal("reason", why, CheckKind.REASON))
     if problems or pending is None:
         event = pending.event if pending is not None else "approve"
-        return _refusal(snap, command.actor, event, now, problems, {"decision": "approval refused"})
+        return refused_step(step, command.actor, event, problems, _APPROVAL_REFUSED)
     details = {
         "decision": "rejected",
+        "approval_kind": pending.kind,
         "requested_by": pending.requested_by,
         "request_seq": str(pending.request_seq),
     }
-    entry = _entry(
-        case, snap.head, EntryKind.APPROVAL_REJECTED, now, command.actor, pending.event,
+    out = Entries(step)
+    out.add(
+        EntryKind.APPROVAL_REJECTED, command.actor, pending.event,
         reason=command.reason, details=details,
     )  # fmt: skip
-    return StepResult(pending.event, (entry,))
+    return out.result(pending.event)
 
 
-@_decide.register
-def _record(command: Record, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
-    problems = record_checks(compiled.workflow, case, command.actor)
+@decide_command.register
+def _record(command: Record, step: Step) -> StepResult:
+    case = step.case
+    problems = record_checks(step.workflow, case, command.actor)
     if problems:
-        return _refusal(snap, command.actor, command.what, now, problems)
-    entry = _entry(
-        case, snap.head, EntryKind.RECORDED, now, command.actor, command.what,
+        return refused_step(step, command.actor, command.what, problems)
+    out = Entries(step)
+    out.add(
+        EntryKind.RECORDED, command.actor, command.what,
         reason=command.reason, changes=_changes(case.data, command.data),
         evidence=_added(case.evidence, command.evidence),
     )  # fmt: skip
-    return StepResult(command.what, (entry,))
+    return out.result(command.what)
 
 
-@_decide.register
-def _assign(command: Assign, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
-    problems = assign_checks(compiled.workflow, command.actor)
-    if problems:
-        return _refusal(snap, command.actor, "assign", now, problems)
-    entry = _entry(
-        case, snap.head, EntryKind.ASSIGNED, now, command.actor, "assign",
-        assignee=command.assignee, reason=command.reason, details={"from": case.assignee or ""},
-    )  # fmt: skip
-    return StepResult("assign", (entry,))
-
-
-@_decide.register
-def _transfer(command: Transfer, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
-    problems = transfer_request_checks(compiled.workflow, case, command.actor, command.to_unit)
-    if problems:
-        return _refusal(snap, command.actor, "transfer", now, problems)
-    details = {"from_unit": case.unit or "", "to_unit": command.to_unit}
-    if command.to_assignee:
-        details["to_assignee"] = command.to_assignee
-    entry = _entry(
-        case, snap.head, EntryKind.TRANSFER_REQUESTED, now, command.actor, "transfer",
-        reason=command.reason, details=details,
-    )  # fmt: skip
-    return StepResult("transfer", (entry,))
-
-
-@_decide.register
-def _answer(command: AnswerTransfer, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
-    problems = transfer_answer_checks(
-        compiled.workflow, case, command.actor, accept=command.accept, reason=command.reason
-    )
-    transfer = case.transfer
-    if problems or transfer is None:
-        return _refusal(snap, command.actor, "transfer", now, problems)
-    details = {
-        "from_unit": case.unit or "",
-        "to_unit": transfer.to_unit,
-        "request_seq": str(transfer.request_seq),
-    }
-    if command.accept:
-        kind = EntryKind.TRANSFER_ACCEPTED
-        assignee = command.assignee or transfer.to_assignee or ""
-        details["from_assignee"] = case.assignee or ""
-    else:
-        kind, assignee = EntryKind.TRANSFER_REFUSED, None
-    entry = _entry(
-        case, snap.head, kind, now, command.actor, "transfer", reason=command.reason,
-        assignee=assignee, details=details,
-    )  # fmt: skip
-    return StepResult("transfer", (entry,))
-
-
-@_decide.register
-def _view(command: View, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    wf = compiled.workflow
-    view = masked_view(wf, snap.case, command.actor)
+@decide_command.register
+def _view(command: View, step: Step) -> StepResult:
+    wf, case = step.workflow, step.case
+    found = access_problem(wf, case, command.actor, "read")
+    if found is not None:
+        return refused_step(step, command.actor, "read", [found])
+    view = masked_view(wf, case, command.actor)
     if not (view.shown and wf.log_personal_reads):
         return StepResult("read", (), view=view)
     details = {"fields": ",".join(view.shown)}
     if command.purpose:
         details["purpose"] = command.purpose
-    entry = _entry(
-        snap.case, snap.head, EntryKind.VIEWED, now, command.actor, "read", details=details
-    )
-    return StepResult("read", (entry,), view=view)
+    out = Entries(step)
+    out.add(EntryKind.VIEWED, command.actor, "read", details=details)
+    return StepResult("read", tuple(out.entries), view=view, after=out.case)
 
 
-@_decide.register
-def _migrate(command: Migrate, step: _Step) -> StepResult:
-    compiled, snap, now = step.compiled, step.snap, step.now
-    case = snap.case
+@decide_command.register
+def _migrate(command: Migrate, step: Step) -> StepResult:
+    compiled, case = step.compiled, step.case
     new = step.catalog.workflow(case.workflow, command.to_version)
     item = plan_case(case, compiled.workflow, new, command.state_map)
     if not item.ok or item.to_state is None:
         problems = [refusal("migration", why, CheckKind.STATE) for why in item.blockers]
         return StepResult("migrate", (), refused=tuple(problems))
-    entry = _entry(
-        case, snap.head, EntryKind.MIGRATED, now, command.actor, "migrate",
+    out = Entries(step)
+    out.add(
+        EntryKind.MIGRATED, command.actor, "migrate",
         to_state=item.to_state, reason=command.reason, workflow=new,
         details={"from_version": str(case.version), "to_version": str(new.version)},
     )  # fmt: skip
-    return StepResult("migrate", (entry,))
+    return out.result("migrate")

@@ -12,16 +12,56 @@ so reordering a file cannot change what a case does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Final
 
 from attrs import field, frozen
 
 from ._case import _roles
 from ._definition_checks import check_states, check_timing, check_transitions
-from ._parts import Approval, ConsentOverride, State, Transition, _tuple
+from ._frozen import FrozenMap
+from ._handover import HandoverKind
+from ._parts import Approval, ConsentOverride, HandoverRule, State, Transition, _tuple
 from .exceptions import WorkflowError
 
-__all__ = ["Approval", "ConsentOverride", "State", "Transition", "Workflow"]
+__all__ = [
+    "DEFAULT_HANDOVERS",
+    "Approval",
+    "AssignScope",
+    "ConsentOverride",
+    "HandoverRule",
+    "State",
+    "Transition",
+    "Workflow",
+]
+
+
+class AssignScope(StrEnum):
+    """Whom a case may be assigned to, checked through the worker directory."""
+
+    UNIT = "unit"
+    """A worker of the case's unit (any worker when the case has no unit)."""
+    GROUP = "group"
+    """A worker sharing a group with the one who assigns."""
+    ANY = "any"
+    """Any active worker."""
+
+
+DEFAULT_HANDOVERS: Final = FrozenMap(
+    {"transfer": HandoverRule(HandoverKind.TRANSFER, send={"supervisor"})}
+)
+"""What a workflow that declares no handovers allows: transfers sent by a supervisor."""
+
+
+def _rules(
+    value: Mapping[str, HandoverRule] | Iterable[HandoverRule],
+) -> FrozenMap[HandoverRule]:
+    if isinstance(value, FrozenMap):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMap(value)
+    return FrozenMap({str(r.kind): r for r in value})
 
 
 def _states(value: Iterable[State]) -> tuple[State, ...]:
@@ -50,10 +90,14 @@ class Workflow:
             (`Engine.record`); by default anyone holding a role some transition names.
         assign_roles: Who may assign and reassign cases (`Engine.assign`,
             `Engine.reassign`); by default ``supervisor``.
-        transfer_roles: Who may ask another unit to take a case (`Engine.transfer`);
-            by default ``supervisor``.
-        receive_roles: Which roles, in the receiving unit, may accept or refuse a
-            transfer; by default any.
+        handovers: What each kind of handover (``referral``, ``transfer``,
+            ``transfer_request``) allows, as a `HandoverRule` per kind; a kind not
+            declared cannot be sent. By default only transfers, sent by a supervisor.
+        assign_scope: Whom a case may be assigned to, when the engine has a worker
+            directory: ``unit`` (a worker of the case's unit), ``group`` (a worker
+            sharing a group with the one assigning) or ``any`` active worker.
+        unit_follows_assignee: Whether the case's unit becomes the new assignee's
+            unit when it is assigned (the assignee must then work in one unit).
         personal_roles: Who may read the ``personal`` fields through `Engine.read`;
             others see them masked. Empty means anyone may.
         log_personal_reads: Whether `Engine.read` records in the trail who read which
@@ -76,10 +120,9 @@ class Workflow:
     assign_roles: frozenset[str] = field(
         converter=_roles, factory=lambda: frozenset({"supervisor"})
     )
-    transfer_roles: frozenset[str] = field(
-        converter=_roles, factory=lambda: frozenset({"supervisor"})
-    )
-    receive_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    handovers: FrozenMap[HandoverRule] = field(converter=_rules, factory=lambda: DEFAULT_HANDOVERS)
+    assign_scope: AssignScope = field(converter=AssignScope, default=AssignScope.UNIT)
+    unit_follows_assignee: bool = False
     personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     log_personal_reads: bool = False
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)

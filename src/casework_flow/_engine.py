@@ -18,6 +18,7 @@ from ._case import Actor, Case
 from ._commands import Fire, Open
 from ._compiled import Decision
 from ._decide import open_case
+from ._engine_handovers import Handovers
 from ._engine_ops import Operations
 from ._engine_time import TimeAndVersions
 from ._evolve import evolve
@@ -31,7 +32,7 @@ _SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
 _TO_BE_GIVEN: Final = "(reason to be given)"
 
 
-class Engine(Operations, TimeAndVersions):
+class Engine(Operations, Handovers, TimeAndVersions):
     """Opens and moves cases through their workflows, recording every step.
 
     Args:
@@ -43,6 +44,8 @@ class Engine(Operations, TimeAndVersions):
         calendar: Working days and holidays for working-day deadlines and timers
             (Monday to Friday in UTC by default).
         system_actor: Who fires timers (``system`` with the role ``system``).
+        directory: The host's worker directory; when given, assignment, handovers and
+            approvals check the people they name through it.
 
     One engine may be shared by the threads of a host; each call reads the case afresh
     and the store's revision check decides between concurrent writers.

@@ -1,7 +1,8 @@
-"""Engine commands beyond a plain fire: approvals, records, assignment, transfers, reads.
+"""Engine commands beyond a plain fire: approvals, records, assignment and reads.
 
 Each checks its input, builds a command and runs it through the shell; the rules of
-each (who may approve, who may answer a transfer...) are in `_checks` and `_decide`.
+each (who may approve, who may assign...) are in `_checks` and `_decide`. Handovers are
+in `_engine_handovers`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import attrs
 
 from . import _inputs
 from ._case import Actor, Case, CaseView
-from ._commands import AnswerTransfer, Approve, Assign, Record, Reject, Transfer, View
+from ._commands import Approve, Assign, Record, Reject, View
 from ._shell import Shell
 from .exceptions import InvalidInput, TransitionRejected
 from .stores import Query
@@ -22,14 +23,19 @@ __all__ = ["Operations"]
 
 
 class Operations(Shell):
-    """Approvals, records, assignment, transfers and audited reads (part of `Engine`)."""
+    """Approvals, records, assignment and audited reads (part of `Engine`)."""
 
     __slots__ = ()
 
-    def approve(self, case_id: str, *, actor: Actor, note: str | None = None) -> Case:
-        """Approve the case's pending request: the transition happens now.
+    def approve(
+        self, case_id: str, *, actor: Actor, note: str | None = None, kind: str | None = None
+    ) -> Case:
+        """Approve the case's request of ``kind``: the transition happens now.
 
-        The approver must hold one of the approving roles and must not be the requester.
+        ``kind`` may be left out when one request waits. The approver must hold one of
+        the approving roles, must not be the requester (unless the approval lets their
+        role approve its own request), nor the case's worker where the approval says
+        ``not_assignee``, and must act for the unit that owns the case.
         Every check of the transition runs again, as of now, with what was requested
         (and with the consent override the request was made with, if any). The entry is
         by the approver and names the requester (``requested_by``) and the request's
@@ -39,17 +45,21 @@ class Operations(Shell):
             TransitionRejected: for a self-approval, a missing role, nothing pending, or
                 checks that no longer pass; the refusal is recorded.
         """
-        command = Approve(_inputs.actor(actor), _inputs.reason(note, "note"))
+        command = Approve(
+            _inputs.actor(actor), _inputs.reason(note, "note"), _inputs.optional_id(kind, "kind")
+        )
         return self._run(_inputs.case_id(case_id), command)[1]
 
-    def reject(self, case_id: str, *, actor: Actor, reason: str) -> Case:
-        """Reject the case's pending request, with a reason; the case stays where it was.
+    def reject(self, case_id: str, *, actor: Actor, reason: str, kind: str | None = None) -> Case:
+        """Reject the case's request of ``kind``, with a reason; the case stays where it was.
 
         Raises:
             TransitionRejected: for a rejection by the requester, a missing role,
                 nothing pending, or no reason; the refusal is recorded.
         """
-        command = Reject(_inputs.actor(actor), _inputs.reason(reason))
+        command = Reject(
+            _inputs.actor(actor), _inputs.reason(reason), _inputs.optional_id(kind, "kind")
+        )
         return self._run(_inputs.case_id(case_id), command)[1]
 
     def record(
@@ -91,8 +101,13 @@ class Operations(Shell):
     ) -> Case:
         """Give the case to another worker (the actor needs one of ``assign_roles``).
 
+        With a worker directory, the assignee must be an active worker, of the case's
+        unit or the actor's group as the workflow's ``assign_scope`` says; where the
+        workflow sets ``unit_follows_assignee``, the case moves to the assignee's unit.
+
         Raises:
-            TransitionRejected: when the actor may not assign; the refusal is recorded.
+            TransitionRejected: when the actor may not assign, or the assignee is the
+                case's worker already, unknown, inactive or out of scope; recorded.
         """
         command = self._assign_command(assignee, actor, reason)
         return self._run(_inputs.case_id(case_id), command)[1]
@@ -136,71 +151,6 @@ class Operations(Shell):
             after = page.cursor
         self._store.commit_many(moves)
         return tuple(new for new, _, _ in moves)
-
-    def transfer(
-        self,
-        case_id: str,
-        to_unit: str,
-        *,
-        actor: Actor,
-        reason: str,
-        to_assignee: str | None = None,
-    ) -> Case:
-        """Ask another unit or organisation to take the case (the shelter unit, say).
-
-        The case stays with its unit until someone of the receiving unit accepts
-        (`accept_transfer`) or refuses (`refuse_transfer`). The actor needs one of the
-        workflow's ``transfer_roles``; a reason is required.
-
-        Raises:
-            TransitionRejected: for a missing role, a transfer already waiting, a
-                transfer to the unit that owns the case, or a closed case; recorded.
-            InvalidInput: for a missing unit or reason.
-        """
-        if not isinstance(to_unit, str) or not to_unit.strip():
-            raise InvalidInput("to_unit", "must name the receiving unit")
-        why = _inputs.required_text(reason, "reason", "a transfer needs a written reason")
-        command = Transfer(
-            to_unit, _inputs.actor(actor), why, _inputs.optional_id(to_assignee, "to_assignee")
-        )
-        return self._run(_inputs.case_id(case_id), command)[1]
-
-    def accept_transfer(
-        self,
-        case_id: str,
-        *,
-        actor: Actor,
-        assignee: str | None = None,
-        reason: str | None = None,
-    ) -> Case:
-        """Accept a waiting transfer for the receiving unit: the case and its worker move.
-
-        ``assignee`` is the receiving unit's worker (the one proposed by default). The
-        entry names the worker the case came from (``from_assignee``).
-
-        Raises:
-            TransitionRejected: when the actor is not of the receiving unit (or lacks
-                one of ``receive_roles``), no transfer is waiting, or the case was
-                closed meanwhile; recorded.
-        """
-        command = AnswerTransfer(
-            accept=True,
-            actor=_inputs.actor(actor),
-            reason=_inputs.reason(reason),
-            assignee=_inputs.optional_id(assignee, "assignee"),
-        )
-        return self._run(_inputs.case_id(case_id), command)[1]
-
-    def refuse_transfer(self, case_id: str, *, actor: Actor, reason: str) -> Case:
-        """Refuse a waiting transfer for the receiving unit, with a reason; nothing moves.
-
-        Raises:
-            TransitionRejected: as `accept_transfer`, or when no reason is given.
-        """
-        command = AnswerTransfer(
-            accept=False, actor=_inputs.actor(actor), reason=_inputs.reason(reason)
-        )
-        return self._run(_inputs.case_id(case_id), command)[1]
 
     def read(self, case_id: str, *, actor: Actor, purpose: str | None = None) -> CaseView:
         """Read a case as ``actor`` may see it: the audited way to show personal data.

@@ -15,9 +15,11 @@ from typing import Final
 import attrs
 
 from ._audit import AuditEntry, EntryKind
-from ._case import Case, Pending, Transfer
+from ._case import Case, Pending
 from ._catalog import Catalog
 from ._definition import Workflow
+from ._frozen import FrozenMap
+from ._handover import Handover, HandoverKind, HandoverStatus
 from ._migration import migrated
 from ._timing import timing
 from .exceptions import ReplayError, UnknownWorkflow
@@ -66,6 +68,23 @@ def _timed(
     return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
 
 
+def _after_approval(case: Case, entry: AuditEntry) -> FrozenMap[Pending]:
+    """The waiting requests after a transition: the one it approves is gone."""
+    details = entry.details
+    approved = details.get("decision") == "approved"
+    kind = details.get("approval_kind", entry.event)
+    pending = case.approvals.get(kind)
+    if approved and details.get("approval") != "direct":
+        if pending is None or pending.event != entry.event or pending.dest != entry.to_state:
+            raise ReplayError(case.id, entry.seq, f"an approval of {kind}, which is not waiting")
+        return case.approvals.without(kind)
+    if pending is not None and pending.event == entry.event:
+        raise ReplayError(
+            case.id, entry.seq, f"a transition while {pending.event} waits for approval"
+        )
+    return case.approvals
+
+
 def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
     wf = _workflow(catalog, case.id, entry)
     if wf.key != (case.workflow, case.version):
@@ -77,15 +96,7 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
             entry.seq,
             f"the workflow has no {entry.event} from {case.state} to {entry.to_state}",
         )
-    pending = case.pending
-    if pending is not None and not (
-        entry.details.get("decision") == "approved"
-        and entry.event == pending.event
-        and entry.to_state == pending.dest
-    ):
-        raise ReplayError(
-            case.id, entry.seq, f"a transition while {pending.event} waits for approval"
-        )
+    approvals = _after_approval(case, entry)
     moved = entry.to_state != case.state
     entered = entry.at if moved else case.state_entered_at
     if (moved or entry.timer is not None) and wf.timed:
@@ -109,8 +120,9 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
         timer=timer,
         timer_at=timer_at,
         fired=fired,
+        approvals=approvals,
         unit=case.unit,
-        transfer=case.transfer,
+        handovers=case.handovers,
     )
 
 
@@ -121,15 +133,17 @@ def _refused(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
 
 
 def _requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
-    if case.pending is not None:
-        raise ReplayError(case.id, entry.seq, f"a request while {case.pending.event} waits")
     details = entry.details
+    kind = details.get("approval_kind", entry.event)
+    if kind in case.approvals:
+        raise ReplayError(case.id, entry.seq, f"a request while {kind} waits")
     try:
         dest, approvers = details["dest"], details["approvers"].split(",")
     except KeyError:
         raise ReplayError(case.id, entry.seq, "a request that names no dest or approvers") from None
     roles = details.get("overridden_by_roles")
     pending = Pending(
+        kind=kind,
         event=entry.event,
         requested_by=entry.actor_id,
         requested_at=entry.at,
@@ -144,16 +158,19 @@ def _requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
         overridden_by=details.get("overridden_by"),
         overridden_roles=roles.split(",") if roles else (),
     )
-    after = attrs.evolve(case, revision=case.revision + 1, pending=pending)
+    after = attrs.evolve(
+        case, revision=case.revision + 1, approvals=case.approvals.merged({kind: pending})
+    )
     if entry.timer is None:
         return after
     return _timed(catalog.workflow(case.workflow, case.version), catalog, case, after, entry)
 
 
-def _rejected(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
-    if case.pending is None:
-        raise ReplayError(case.id, entry.seq, "a rejection with no request pending")
-    return attrs.evolve(case, revision=case.revision + 1, pending=None)
+def _unwaited(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    kind = entry.details.get("approval_kind", entry.event)
+    if kind not in case.approvals:
+        raise ReplayError(case.id, entry.seq, f"a decision on {kind}, which is not waiting")
+    return attrs.evolve(case, revision=case.revision + 1, approvals=case.approvals.without(kind))
 
 
 def _recorded(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
@@ -166,34 +183,62 @@ def _recorded(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa:
 
 
 def _assigned(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
-    return attrs.evolve(case, revision=case.revision + 1, assignee=entry.assignee)
+    unit = entry.details.get("unit", case.unit) or None
+    return attrs.evolve(case, revision=case.revision + 1, assignee=entry.assignee, unit=unit)
 
 
-def _transfer_requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
-    if case.transfer is not None:
-        raise ReplayError(case.id, entry.seq, "a second transfer while one waits")
-    transfer = Transfer(
-        to_unit=entry.details["to_unit"],
-        to_assignee=entry.details.get("to_assignee"),
-        requested_by=entry.actor_id,
-        requested_at=entry.at,
-        request_seq=entry.seq,
-    )
-    return attrs.evolve(case, revision=case.revision + 1, transfer=transfer)
-
-
-def _transfer_answered(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
-    if case.transfer is None:
-        raise ReplayError(case.id, entry.seq, "an answer to a transfer no one asked for")
-    if entry.kind is EntryKind.TRANSFER_REFUSED:
-        return attrs.evolve(case, revision=case.revision + 1, transfer=None)
+def _sent(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    details = entry.details
+    hid = details.get("handover", "")
+    if not hid or hid in case.handovers:
+        raise ReplayError(case.id, entry.seq, f"a handover with no new id ({hid or 'none'})")
+    try:
+        handover = Handover(
+            id=hid,
+            kind=details.get("handover_kind", entry.event),
+            status=HandoverStatus.IN_PROGRESS,
+            sent_by=entry.actor_id,
+            sent_at=entry.at,
+            seq=entry.seq,
+            from_unit=details.get("from_unit") or None,
+            to_unit=details.get("to_unit"),
+            to_worker=details.get("to_worker"),
+            reason=entry.reason,
+            service=details.get("service"),
+            evidence=entry.evidence,
+            overridden_by=details.get("overridden_by"),
+        )
+    except ValueError:
+        raise ReplayError(
+            case.id, entry.seq, f"a handover of no known kind ({entry.event})"
+        ) from None
     return attrs.evolve(
         case,
         revision=case.revision + 1,
-        transfer=None,
-        unit=case.transfer.to_unit,
-        assignee=entry.assignee or None,
+        evidence=case.evidence.merged(entry.evidence),
+        handovers=case.handovers.merged({hid: handover}),
     )
+
+
+def _answered(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    details = entry.details
+    h = case.handovers.get(details.get("handover", ""))
+    if h is None or not h.open:
+        raise ReplayError(case.id, entry.seq, "an answer to a handover that is not open")
+    try:
+        status = HandoverStatus(details.get("status", ""))
+    except ValueError:
+        raise ReplayError(case.id, entry.seq, "an answer with no known status") from None
+    answered = attrs.evolve(h, status=status, answered_by=entry.actor_id, answered_at=entry.at)
+    after = attrs.evolve(
+        case,
+        revision=case.revision + 1,
+        evidence=case.evidence.merged(entry.evidence),
+        handovers=case.handovers.merged({h.id: answered}),
+    )
+    if status is HandoverStatus.ACCEPTED and h.kind is not HandoverKind.REFERRAL:
+        return attrs.evolve(after, unit=h.to_unit, assignee=entry.assignee or None)
+    return after
 
 
 def _viewed(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
@@ -220,12 +265,12 @@ _BY_KIND: Final[dict[EntryKind, _Evolve]] = {
     EntryKind.TRANSITION: _transition,
     EntryKind.REFUSED: _refused,
     EntryKind.APPROVAL_REQUESTED: _requested,
-    EntryKind.APPROVAL_REJECTED: _rejected,
+    EntryKind.APPROVAL_REJECTED: _unwaited,
+    EntryKind.APPROVAL_CANCELLED: _unwaited,
     EntryKind.RECORDED: _recorded,
     EntryKind.ASSIGNED: _assigned,
-    EntryKind.TRANSFER_REQUESTED: _transfer_requested,
-    EntryKind.TRANSFER_ACCEPTED: _transfer_answered,
-    EntryKind.TRANSFER_REFUSED: _transfer_answered,
+    EntryKind.HANDOVER_SENT: _sent,
+    EntryKind.HANDOVER_ANSWERED: _answered,
     EntryKind.VIEWED: _viewed,
     EntryKind.MIGRATED: _migrated,
 }

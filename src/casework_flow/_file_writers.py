@@ -9,10 +9,21 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ._definition import State, Transition, Workflow
+from ._definition import (
+    DEFAULT_HANDOVERS,
+    Approval,
+    AssignScope,
+    ConsentOverride,
+    HandoverRule,
+    State,
+    Transition,
+    Workflow,
+)
 from ._file_readers import Format
 from ._guard_data import duration_text, guard_to_data
 from ._guards import ALWAYS
+from ._handover import OnClose, OnTransfer
+from ._parts import OnMove
 from ._timing import Timer
 from .exceptions import WorkflowError
 
@@ -36,10 +47,7 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["record_roles"] = sorted(workflow.record_roles)
     if workflow.assign_roles != frozenset({"supervisor"}):
         doc["assign_roles"] = sorted(workflow.assign_roles)
-    if workflow.transfer_roles != frozenset({"supervisor"}):
-        doc["transfer_roles"] = sorted(workflow.transfer_roles)
-    if workflow.receive_roles:
-        doc["receive_roles"] = sorted(workflow.receive_roles)
+    doc |= _handing_over_doc(workflow)
     if workflow.personal_roles:
         doc["personal_roles"] = sorted(workflow.personal_roles)
     if workflow.log_personal_reads:
@@ -47,6 +55,55 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc
+
+
+def _handing_over_doc(workflow: Workflow) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if workflow.assign_scope is not AssignScope.UNIT:
+        doc["assign_scope"] = str(workflow.assign_scope)
+    if workflow.unit_follows_assignee:
+        doc["unit_follows_assignee"] = True
+    if workflow.handovers != DEFAULT_HANDOVERS:
+        doc["handovers"] = {k: _handover_doc(r) for k, r in workflow.handovers.items()}
+    return doc
+
+
+def _override_doc(o: ConsentOverride) -> dict[str, Any]:
+    return {"roles": sorted(o.roles), "reason_codes": list(o.reason_codes)}
+
+
+def _handover_doc(r: HandoverRule) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("send", "answer", "on_behalf", "access"):
+        value = getattr(r, key)
+        if value:
+            out[key] = sorted(value)
+    if r.guard is not ALWAYS:
+        out["guard"] = guard_to_data(r.guard)
+    if r.override is not None:
+        out["override"] = _override_doc(r.override)
+    if r.on_close is not OnClose.CANCEL:
+        out["on_close"] = str(r.on_close)
+    if r.on_transfer is not OnTransfer.CANCEL:
+        out["on_transfer"] = str(r.on_transfer)
+    return out
+
+
+def _approval_doc(a: Approval) -> dict[str, Any]:
+    out: dict[str, Any] = {"roles": sorted(a.roles)}
+    if a.kind:
+        out["kind"] = a.kind
+    if a.not_assignee:
+        out["not_assignee"] = True
+    if a.self_approve:
+        out["self_approve"] = sorted(a.self_approve)
+    if a.direct:
+        out["direct"] = True
+    if a.on_move is not OnMove.REFUSE:
+        out["on_move"] = str(a.on_move)
+    if a.on_transfer is not OnTransfer.CANCEL:
+        out["on_transfer"] = str(a.on_transfer)
+    return out
 
 
 def _state_doc(s: State) -> dict[str, Any]:
@@ -113,12 +170,9 @@ def _transition_doc(t: Transition) -> dict[str, Any]:
 def _operations_doc(t: Transition) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if t.approval is not None:
-        out["approval"] = {"roles": sorted(t.approval.roles)}
+        out["approval"] = _approval_doc(t.approval)
     if t.override is not None:
-        out["override"] = {
-            "roles": sorted(t.override.roles),
-            "reason_codes": list(t.override.reason_codes),
-        }
+        out["override"] = _override_doc(t.override)
     if t.reopens:
         out["reopens"] = True
     return out

@@ -13,18 +13,31 @@ import difflib
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
-from ._definition import Approval, ConsentOverride, State, Transition, Workflow
+from ._definition import (
+    Approval,
+    AssignScope,
+    ConsentOverride,
+    HandoverRule,
+    State,
+    Transition,
+    Workflow,
+)
 from ._file_readers import READERS, SUFFIXES, Format, Positions, join
 from ._file_writers import dump_workflow, workflow_to_dict
 from ._guard_data import CheckFunction, guard_from_data, parse_duration
 from ._guards import ALWAYS
+from ._handover import HandoverKind, OnClose, OnTransfer
+from ._parts import OnMove
 from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
+
+_E = TypeVar("_E", bound=StrEnum)
 
 __all__ = [
     "dump_workflow",
@@ -36,7 +49,8 @@ __all__ = [
 
 _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
-    "record_roles", "assign_roles", "transfer_roles", "receive_roles", "personal_roles",
+    "record_roles", "assign_roles", "assign_scope", "unit_follows_assignee", "handovers",
+    "personal_roles",
     "log_personal_reads", "states", "transitions",
 )  # fmt: skip
 _STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
@@ -46,7 +60,12 @@ _TRANSITION_KEYS: Final = (
     "event", "source", "dest", "stay", "guard", "roles", "requires", "reason_required",
     "reason_codes", "priority", "labels", "description", "approval", "override", "reopens",
 )  # fmt: skip
-_APPROVAL_KEYS: Final = ("roles",)
+_APPROVAL_KEYS: Final = (
+    "roles", "kind", "not_assignee", "self_approve", "direct", "on_move", "on_transfer",
+)  # fmt: skip
+_HANDOVER_KEYS: Final = (
+    "send", "answer", "on_behalf", "guard", "override", "access", "on_close", "on_transfer",
+)  # fmt: skip
 _OVERRIDE_KEYS: Final = ("roles", "reason_codes")
 
 
@@ -218,7 +237,67 @@ class _Builder:
         if doc is None:
             return None
         self.keys(doc, _APPROVAL_KEYS, path)
-        return Approval(self.names(doc, "roles", path))
+        return Approval(
+            self.names(doc, "roles", path),
+            kind=self.text(doc, "kind", path) or None,
+            not_assignee=self.flag(doc, "not_assignee", path),
+            self_approve=self.names(doc, "self_approve", path),
+            direct=self.flag(doc, "direct", path),
+            on_move=self.choice(doc, "on_move", path, OnMove, OnMove.REFUSE),
+            on_transfer=self.choice(doc, "on_transfer", path, OnTransfer, OnTransfer.CANCEL),
+        )
+
+    def choice(
+        self, doc: Mapping[str, Any], key: str, path: str, enum: type[_E], default: _E
+    ) -> _E:
+        """One of an enum's values, by its text; the default when absent."""
+        raw = doc.get(key)
+        if raw is None:
+            return default
+        try:
+            return enum(raw)
+        except ValueError:
+            allowed = ", ".join(str(e) for e in enum)
+            self.fail(join(path, key), f"{key} must be one of {allowed}, got {raw!r}")
+            return default
+
+    def handovers(self, raw: object) -> dict[str, HandoverRule] | None:
+        if raw is None:
+            return None
+        doc = self.mapping(raw, "handovers")
+        if doc is None:
+            return None
+        out = {}
+        for kind, item in doc.items():
+            path = join("handovers", kind)
+            try:
+                kind_ = HandoverKind(kind)
+            except ValueError:
+                allowed = ", ".join(str(k) for k in HandoverKind)
+                self.fail(path, f"{kind!r} is not a kind of handover; use {allowed}")
+                continue
+            rule = self.mapping(item, path)
+            if rule is None:
+                continue
+            self.keys(rule, _HANDOVER_KEYS, path)
+            guard = ALWAYS
+            if "guard" in rule:
+                built = guard_from_data(
+                    rule["guard"], join(path, "guard"), checks=self.checks, problems=self.problems
+                )
+                guard = built if built is not None else ALWAYS
+            out[kind] = HandoverRule(
+                kind_,
+                send=self.names(rule, "send", path),
+                answer=self.names(rule, "answer", path),
+                on_behalf=self.names(rule, "on_behalf", path),
+                guard=guard,
+                override=self.override(rule.get("override"), join(path, "override")),
+                access=self.names(rule, "access", path),
+                on_close=self.choice(rule, "on_close", path, OnClose, OnClose.CANCEL),
+                on_transfer=self.choice(rule, "on_transfer", path, OnTransfer, OnTransfer.CANCEL),
+            )
+        return out
 
     def override(self, raw: object, path: str) -> ConsentOverride | None:
         if raw is None:
@@ -232,15 +311,18 @@ class _Builder:
         )
 
     def operation_roles(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        """Who may assign, transfer and receive, where the document says (defaults else)."""
+        """Who may assign and hand cases over, where the document says (defaults else)."""
         out: dict[str, Any] = {
-            "receive_roles": self.names(doc, "receive_roles", ""),
             "personal_roles": self.names(doc, "personal_roles", ""),
             "log_personal_reads": self.flag(doc, "log_personal_reads", ""),
+            "assign_scope": self.choice(doc, "assign_scope", "", AssignScope, AssignScope.UNIT),
+            "unit_follows_assignee": self.flag(doc, "unit_follows_assignee", ""),
         }
-        for key in ("assign_roles", "transfer_roles"):
-            if key in doc:
-                out[key] = self.names(doc, key, "")
+        if "assign_roles" in doc:
+            out["assign_roles"] = self.names(doc, "assign_roles", "")
+        rules = self.handovers(doc.get("handovers"))
+        if rules is not None:
+            out["handovers"] = rules
         return out
 
     def workflow(self, raw: object) -> Workflow | None:

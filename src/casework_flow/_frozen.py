@@ -89,6 +89,12 @@ class FrozenMap(Mapping[str, V]):
             return other if other.__class__ is FrozenMap else FrozenMap(other)
         return adopt({**self._d, **extra})
 
+    def without(self, key: str) -> FrozenMap[V]:
+        """Return a new map without ``key`` (this one when it has no such key)."""
+        if key not in self._d:
+            return self
+        return adopt({k: v for k, v in self._d.items() if k != key})
+
     def as_dict(self) -> dict[str, V]:
         """Return a shallow, mutable copy."""
         return dict(self._d)

@@ -38,6 +38,7 @@ from ._guards import (
     Fact,
     Guard,
     GuardContext,
+    Handed,
     Measure,
     Not,
     NotActorOf,
@@ -58,6 +59,7 @@ GUARD_KINDS: Final = (
     *MEASURES,
     "evidence",
     "consent",
+    "handover",
     "not_actor_of",
     "not_assignee",
     "check",
@@ -145,6 +147,7 @@ def guard_to_data(g: Guard) -> dict[str, Any]:  # noqa: PLR0911 - one return per
     simple: dict[type, Callable[[Any], dict[str, Any]]] = {
         Evidence: lambda e: {"evidence": e.kind},
         Consent: lambda c: {"consent": c.purpose},
+        Handed: lambda h: {"handover": h.kind},
         NotActorOf: lambda n: {"not_actor_of": n.event},
         NotAssignee: lambda _: {"not_assignee": True},
         Check: lambda c: {"check": c.name},
@@ -193,6 +196,8 @@ class _Reader:
             return None
         if kind == "check":
             return self.check(body, at)
+        if kind == "handover":
+            return Handed(body)
         return Consent(body) if kind == "consent" else NotActorOf(body)
 
     def no_kind(self, raw: Mapping[str, Any], kinds: list[str], path: str) -> None:

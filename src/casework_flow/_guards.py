@@ -59,6 +59,7 @@ __all__ = [
     "Fact",
     "Guard",
     "GuardContext",
+    "Handed",
     "Measure",
     "Not",
     "NotActorOf",
@@ -73,6 +74,7 @@ __all__ = [
     "count",
     "evidence",
     "fact",
+    "handover",
     "not_actor_of",
     "not_assignee",
     "referenced_events",
@@ -192,6 +194,30 @@ class NotAssignee(Guard):
 def not_assignee() -> Guard:
     """Guard that the actor is not the case's assigned worker (four eyes)."""
     return NotAssignee()
+
+
+@frozen
+class Handed(Guard):
+    """A handover of this kind is accepted and still open on the case (a referral taken)."""
+
+    kind: str
+    text: str = field(init=False, eq=False, repr=False)
+
+    @text.default
+    def _text(self) -> str:
+        return f"{self.kind} accepted"
+
+    def test(self, ctx: GuardContext) -> tuple[bool, str]:
+        """Hold when an accepted, open handover of the kind is on the case."""
+        for h in ctx.case.open_handovers:
+            if h.kind == self.kind and h.status == "accepted":
+                return True, f"{h.id} to {h.addressee} was accepted by {h.answered_by}"
+        return False, f"no {self.kind} of this case has been accepted"
+
+
+def handover(kind: str) -> Guard:
+    """Guard that a handover of ``kind`` (``referral``) was accepted and is still open."""
+    return Handed(kind)
 
 
 @frozen

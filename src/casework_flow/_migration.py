@@ -108,10 +108,8 @@ def plan_case(
             blockers.append(f"v{new.version} requires {', '.join(needed)} in {target}")
         if new.state(target).terminal != old.state(case.state).terminal:
             blockers.append(f"{case.state} and {target} differ in being closed")
-    if case.pending is not None:
-        blockers.append(f"{case.pending.event} is waiting for approval")
-    if case.transfer is not None:
-        blockers.append(f"a transfer to {case.transfer.to_unit} is waiting")
+    blockers += [f"{p.event} is waiting for approval" for p in case.approvals.values()]
+    blockers += [f"{h.id} to {h.addressee} is open" for h in case.open_handovers]
     return MigrationItem(case.id, case.revision, case.state, to_state, tuple(blockers))
 
 

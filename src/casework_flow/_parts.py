@@ -6,15 +6,26 @@ Each is a frozen value; `Workflow` (in `_definition`) holds them and validates t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
 from typing import Any
 
 from attrs import field, frozen
 
 from ._case import _map, _roles
 from ._guards import ALWAYS, Guard
+from ._handover import HandoverKind, OnClose, OnTransfer
 from ._timing import Deadline, Timer
 
-__all__ = ["Approval", "ConsentOverride", "State", "Transition"]
+__all__ = ["Approval", "ConsentOverride", "HandoverRule", "OnMove", "State", "Transition"]
+
+
+class OnMove(StrEnum):
+    """What a change of the case's state does to a request waiting for approval."""
+
+    REFUSE = "refuse"
+    """The change is refused until the request is approved or rejected."""
+    CANCEL = "cancel"
+    """The request is cancelled, with an entry of its own, in the same step."""
 
 
 def _tuple_of(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -61,11 +72,36 @@ class Approval:
     """Four eyes: the transition waits until someone else, holding one of ``roles``, approves.
 
     Firing the event records the request (after every check has passed) and marks the
-    case as awaiting approval; `Engine.approve` by an actor with one of the roles who is
-    not the requester performs the transition, `Engine.reject` (with a reason) drops it.
+    case as awaiting approval of that ``kind``; `Engine.approve` by an actor with one
+    of the roles performs the transition, `Engine.reject` (with a reason) drops it.
+    A case holds at most one pending request per kind, and several kinds at once.
+
+    Attributes:
+        roles: The roles that may approve (or reject).
+        kind: The approval's kind (``closure``, ``case_plan``); the event by default.
+        not_assignee: The case's own worker may not approve it either.
+        self_approve: Roles whose holders may approve their own request (a small
+            office with no second person); every other requester is excluded.
+        direct: Someone holding one of ``roles`` may take the step at once, with no
+            prior request (the entry records it as approved directly).
+        on_move: What a change of state does while a request of this kind waits:
+            ``refuse`` the change (the default) or ``cancel`` the request with an entry.
+        on_transfer: What an accepted transfer does to a waiting request: ``cancel``
+            it (the default), or ``carry`` it to the receiving unit, whose approvers
+            then decide it.
     """
 
     roles: frozenset[str] = field(converter=_roles)
+    kind: str | None = None
+    not_assignee: bool = False
+    self_approve: frozenset[str] = field(converter=_roles, factory=frozenset)
+    direct: bool = False
+    on_move: OnMove = field(converter=OnMove, default=OnMove.REFUSE)
+    on_transfer: OnTransfer = field(converter=OnTransfer, default=OnTransfer.CANCEL)
+
+    def kind_for(self, event: str) -> str:
+        """The kind a request for ``event`` is pending under."""
+        return self.kind or event
 
 
 @frozen
@@ -135,3 +171,46 @@ class Transition:
     def __repr__(self) -> str:
         dest = self.dest or "(same)"
         return f"<Transition {self.event}: {'|'.join(self.source)} -> {dest}>"
+
+
+@frozen
+class HandoverRule:
+    """What a workflow declares for one kind of handover.
+
+    Attributes:
+        kind: The kind it governs.
+        send: Roles that may start one (for a transfer request: roles of the asking
+            side). An actor needs one of them.
+        answer: Roles that may answer one addressed to a unit, in that unit; empty
+            means anyone of the unit. A handover addressed to a named worker is
+            answered by that worker, or for them by someone holding one of
+            ``on_behalf`` in the addressee's unit.
+        on_behalf: Roles (a unit's manager) that may answer for the named addressee.
+        guard: What must hold to send it, such as the client's consent to share
+            (``consent("referral")``) and a referral letter; consent guards can be
+            overridden where ``override`` says.
+        override: Who may set aside missing consent to send it, and with what codes.
+        access: While it is open (a referral once accepted), what its addressee may do
+            on the case: ``read``, ``record`` and event names.
+        on_close: What closing the case does to it while open.
+        on_transfer: What an accepted transfer of the case does to it while open
+            (referrals and transfer requests).
+    """
+
+    kind: HandoverKind = field(converter=HandoverKind)
+    send: frozenset[str] = field(converter=_roles, factory=frozenset)
+    answer: frozenset[str] = field(converter=_roles, factory=frozenset)
+    on_behalf: frozenset[str] = field(converter=_roles, factory=frozenset)
+    guard: Guard = ALWAYS
+    override: ConsentOverride | None = None
+    access: frozenset[str] = field(converter=_roles, factory=frozenset)
+    on_close: OnClose = field(converter=OnClose, default=OnClose.CANCEL)
+    on_transfer: OnTransfer = field(converter=OnTransfer, default=OnTransfer.CANCEL)
+    conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
+    """The guard's parts that must all hold, each given a verdict."""
+
+    @conjuncts.default
+    def _conjuncts(self) -> tuple[Guard, ...]:
+        if self.guard is ALWAYS or not isinstance(self.guard, Guard):
+            return ()
+        return self.guard.conjuncts()

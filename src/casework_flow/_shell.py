@@ -19,12 +19,17 @@ from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Actor, Case
 from ._catalog import Catalog
 from ._clock import Clock, system_clock, to_utc
-from ._commands import Command
+from ._commands import Command, named_people
 from ._decide import StepResult, decide
 from ._definition import Workflow
-from ._evolve import fold
+from ._directory import Directory, Roster
 from ._snapshot import Snapshot
-from .exceptions import ConcurrentModification, ListenerFailed, TransitionRejected
+from .exceptions import (
+    ConcurrentModification,
+    InvalidInput,
+    ListenerFailed,
+    TransitionRejected,
+)
 from .stores import InMemoryStore, Store
 
 __all__ = ["SYSTEM_ACTOR", "Committed", "Listener", "Shell"]
@@ -53,7 +58,15 @@ Listener = Callable[[Committed], object]
 class Shell:
     """What every engine command shares; see `Engine` for the arguments."""
 
-    __slots__ = ("_catalog", "_clock", "_listeners", "_record_refusals", "_store", "_system")
+    __slots__ = (
+        "_catalog",
+        "_clock",
+        "_directory",
+        "_listeners",
+        "_record_refusals",
+        "_store",
+        "_system",
+    )
 
     def __init__(
         self,
@@ -64,8 +77,12 @@ class Shell:
         record_refusals: bool = True,
         calendar: Calendar = DEFAULT_CALENDAR,
         system_actor: Actor = SYSTEM_ACTOR,
+        directory: Directory | None = None,
     ) -> None:
         self._catalog = Catalog(workflows, calendar=calendar)
+        if directory is not None and not isinstance(directory, Directory):
+            raise InvalidInput("directory", "must have a worker(worker_id) method")
+        self._directory = directory
         self._system = _inputs.actor(system_actor, "system_actor")
         self._store: Store = store if store is not None else InMemoryStore()
         self._clock = clock
@@ -79,6 +96,11 @@ class Shell:
     def store(self) -> Store:
         """The store cases live in."""
         return self._store
+
+    @property
+    def directory(self) -> Directory | None:
+        """The worker directory addressees are checked against, if any."""
+        return self._directory
 
     @property
     def calendar(self) -> Calendar:
@@ -166,10 +188,11 @@ class Shell:
 
     def _decide(self, snap: Snapshot, command: Command, now: datetime) -> tuple[StepResult, Case]:
         """What ``command`` decides on ``snap``, and the case folded over its entries."""
-        result = decide(self._catalog, snap, command, now)
-        entries = result.entries
-        after = fold(snap.case, entries, catalog=self._catalog) if entries else snap.case
-        return result, after
+        roster = None
+        if self._directory is not None:
+            roster = Roster.read(self._directory, named_people(command, snap.case))
+        result = decide(self._catalog, snap, command, now, roster)
+        return result, snap.case if result.after is None else result.after
 
     def _run(
         self,

@@ -35,14 +35,17 @@ from ._table import format_trail
 from .stores import SQLiteStore
 
 __all__ = [
+    "ACCEPT_REFERRAL",
     "APPROVE",
     "BINJAI",
     "CALENDAR",
     "CASE_ID",
+    "COMPLETE_REFERRAL",
     "HAPPY_PATH",
     "MEDAN",
     "NATIONAL_HOLIDAYS_2024",
     "OUTREACH",
+    "REFER",
     "SHELTER_HEAD_BINJAI",
     "SHELTER_WORKER_BINJAI",
     "SUPERVISOR",
@@ -101,6 +104,13 @@ _FOLLOW: dict[str, object] = {"contact_method": "visit", "contact_outcome": "sta
 StoryStep = tuple[str, Actor, dict[str, object], dict[str, str], str | None, float]
 APPROVE: Final = "(approve)"
 """In `HAPPY_PATH`, the step where the actor approves the pending request."""
+REFER: Final = "(refer)"
+"""In `HAPPY_PATH`, the referral sent to the unit its data names (``to_unit``)."""
+ACCEPT_REFERRAL: Final = "(accept referral)"
+"""In `HAPPY_PATH`, the addressee accepting the open referral, with its evidence."""
+COMPLETE_REFERRAL: Final = "(referral done)"
+"""In `HAPPY_PATH`, the addressee marking the open referral done."""
+_REFERRAL: dict[str, object] = {"to_unit": BINJAI, "service": "shelter_placement"}
 HAPPY_PATH: tuple[StoryStep, ...] = (
     ("first_contact", WORKER, {"client_alias": "R.", "found_at": "Pos", "age": 23}, {}, None, 0),
     ("admit_to_shelter", WORKER, {}, {"consent:shelter_admission": "D1"}, None, 0),
@@ -113,9 +123,12 @@ HAPPY_PATH: tuple[StoryStep, ...] = (
     ("family_unresponsive", WORKER, {}, {}, "FAMILY_UNRESPONSIVE", 0),
     ("refer_to_shelter_unit", WORKER, {"shelter_unit": "UPT Binjai"}, _REFERRAL_DOCS, None, 1),
     (APPROVE, SUPERVISOR, {}, {}, None, 0),
-    ("unit_accepts", SHELTER_HEAD_BINJAI, {}, {"handover_record": "D9"}, None, 2),
+    (REFER, WORKER, _REFERRAL, {}, None, 0),
+    (ACCEPT_REFERRAL, SHELTER_HEAD_BINJAI, {}, {"handover_record": "D9"}, None, 2),
+    ("unit_accepts", SHELTER_HEAD_BINJAI, {}, {}, None, 0),
     ("start_rehabilitation", SHELTER_WORKER_BINJAI, {}, {"service_contract": "U1", "service_plan": "U2"}, None, 3),
     ("ready_for_reintegration", SHELTER_WORKER_BINJAI, {}, {"evaluation_report": "U3"}, None, 60),
+    (COMPLETE_REFERRAL, SHELTER_HEAD_BINJAI, {}, {}, None, 0),
     ("handover_done", WORKER, {"outcome": "independent"}, {"handover_record": "D12"}, None, 10),
     ("terminate", SUPERVISOR, {}, {"termination_report": "D13"}, None, 2),
     ("record_follow_up_contact", WORKER, _FOLLOW, {}, None, 14),
@@ -132,6 +145,18 @@ def take(engine: Engine, case_id: str, step: StoryStep) -> Case:
     event, actor, data, evidence, code, _ = step
     if event == APPROVE:
         return engine.approve(case_id, actor=actor)
+    if event == REFER:
+        return engine.refer(
+            case_id, actor=actor, to_unit=str(data["to_unit"]), service=str(data["service"]),
+            reason="Family unresponsive; the case conference chose the shelter unit.",
+        )  # fmt: skip
+    if event in {ACCEPT_REFERRAL, COMPLETE_REFERRAL}:
+        referral = engine.get(case_id).handover("referral")
+        if referral is None:  # pragma: no cover - the story always has one open here
+            raise LookupError(f"{case_id} has no open referral")
+        if event == ACCEPT_REFERRAL:
+            return engine.accept_handover(case_id, referral.id, actor=actor, evidence=evidence)
+        return engine.complete_handover(case_id, referral.id, actor=actor, evidence=evidence)
     return engine.fire(case_id, event, actor=actor, data=data, evidence=evidence, reason_code=code)
 
 

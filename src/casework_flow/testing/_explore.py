@@ -310,10 +310,11 @@ def _moves(
                         continue
                     entries = result.entries
                     after = fold(case, entries, catalog=catalog)
-                    if after.pending is not None:
+                    kind = entries[-1].details.get("approval_kind")
+                    if entries[-1].kind is EntryKind.APPROVAL_REQUESTED and kind is not None:
                         asked = Snapshot(after, entries[-1].head, History((*trail, *entries)))
-                        approver = Actor(_APPROVER, after.pending.approvers)
-                        approval = decide(catalog, asked, Approve(approver), now)
+                        approver = Actor(_APPROVER, after.approvals[kind].approvers)
+                        approval = decide(catalog, asked, Approve(approver, kind=kind), now)
                         if approval.refused:
                             continue
                         entries = (*entries, *approval.entries)

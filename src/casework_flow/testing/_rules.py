@@ -335,8 +335,9 @@ def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
             reason=step.reason,
             reason_code=step.reason_code,
         )
-        if case.pending is not None:
-            engine.approve(case_id, actor=Actor("approver-1", case.pending.approvers))
+        for kind, pending in case.approvals.items():
+            if pending.event == step.event:
+                engine.approve(case_id, actor=Actor("approver-1", pending.approvers), kind=kind)
     except (TransitionRejected, UnknownEvent):
         return False
     return True
