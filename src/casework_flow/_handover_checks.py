@@ -207,7 +207,7 @@ def _status_problem(h: Handover, answer: str) -> Verdict | None:
     return None
 
 
-def _who_answers(  # noqa: PLR0913, PLR0917 - the parties of one answer
+def _who_answers(  # noqa: PLR0917 - the parties of one answer
     rule: HandoverRule,
     workflow: Workflow,
     case: Case,
