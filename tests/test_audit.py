@@ -53,8 +53,8 @@ def test_the_story_trail_verifies_and_reports_its_head():
         EntryKind.TRANSITION,
         EntryKind.REFUSED,
         EntryKind.APPROVAL_REQUESTED,
-        EntryKind.TRANSFER_REQUESTED,
-        EntryKind.TRANSFER_ACCEPTED,
+        EntryKind.HANDOVER_SENT,
+        EntryKind.HANDOVER_ANSWERED,
     }
 
 

@@ -371,7 +371,7 @@ def test_cli_verify_reports_the_entry_that_broke(tmp_path, capsys):
     trail = _trail_file(tmp_path)
     capsys.readouterr()
     assert main(["verify", str(trail)]) == 0
-    assert "ok: case MDN-2024-0173, 21 entries" in capsys.readouterr().out
+    assert "ok: case MDN-2024-0173, 24 entries" in capsys.readouterr().out
     lines = trail.read_text().splitlines()
     raw = json.loads(lines[9])
     raw["actor"]["id"] = "spv-999"

@@ -99,8 +99,7 @@ def test_a_timer_whose_transition_needs_approval_becomes_a_request():
     assert [r.outcome.value for r in report.runs] == ["fired"]
     case = eng.get("FW-1")
     assert case.state == "tracing"
-    assert case.pending is not None
-    assert case.pending.requested_by == "system"
+    assert case.approvals["family_silent"].requested_by == "system"
     request = eng.trail("FW-1")[-1]
     assert (request.kind, request.timer) == (EntryKind.APPROVAL_REQUESTED, "family_silent")
     assert case.timer is None
@@ -110,15 +109,16 @@ def test_a_timer_whose_transition_needs_approval_becomes_a_request():
     assert replay(WF, eng.trail("FW-1")) == eng.get("FW-1")
 
 
-def test_can_fire_and_available_events_refuse_while_a_request_waits():
+def test_can_fire_and_available_events_refuse_a_second_request_of_a_kind_that_waits():
     eng, _ = engine()
     eng.fire("FW-1", "propose_plan", actor=SW)
-    decision = eng.can_fire("FW-1", "record_contact", actor=SW)
+    decision = eng.can_fire("FW-1", "propose_plan", actor=SW)
     assert not decision.allowed
     assert [r.check for r in decision.reasons] == ["pending"]
-    assert eng.available_events("FW-1", SW) == ()
+    assert eng.available_events("FW-1", SW) == ("record_contact", "family_silent")
     with pytest.raises(TransitionRejected, match="waiting for approval"):
-        eng.fire("FW-1", "record_contact", actor=SW)
+        eng.fire("FW-1", "propose_plan", actor=SW)
+    assert eng.fire("FW-1", "record_contact", actor=SW).approvals.keys() == {"propose_plan"}
 
 
 def test_a_refused_assignment_is_recorded():
@@ -138,8 +138,7 @@ def test_a_request_made_with_a_consent_override_can_be_approved():
         "FW-1", "refer", actor=SW, override_by=HEAD, reason_code="IMMINENT_DANGER",
         reason="The client is in danger on the street tonight.",
     )  # fmt: skip
-    assert asked.pending is not None
-    assert asked.pending.overridden_by == HEAD.id
+    assert asked.approvals["refer"].overridden_by == HEAD.id
     approved = eng.approve("FW-1", actor=SPV)
     assert approved.state == "referred"
     entry = eng.trail("FW-1")[-1]
@@ -177,12 +176,11 @@ def test_an_approval_rechecks_what_the_transition_checks():
     eng.fire("FW-1", "refer", actor=SW, evidence={"consent:referral": "FORM-1"})
     catalog = Catalog([WF])
     snap = eng.store.load("FW-1", history=catalog.history_keys)
-    pending = snap.case.pending
-    assert pending is not None
+    pending = snap.case.approvals["refer"]
     later = START + timedelta(days=1)
     assert decide(catalog, snap, Approve(SPV), later).allowed
     withdrawn = attrs.evolve(
-        snap, case=attrs.evolve(snap.case, pending=attrs.evolve(pending, evidence={}))
+        snap, case=attrs.evolve(snap.case, approvals={"refer": attrs.evolve(pending, evidence={})})
     )
     refused = decide(catalog, withdrawn, Approve(SPV), later)
     assert [v.check for v in refused.refused] == ["consent to referral"]

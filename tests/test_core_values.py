@@ -15,8 +15,8 @@ from casework_flow import (
     Engine,
     InvalidInput,
     ManualClock,
+    Handover,
     SQLiteStore,
-    Transfer,
     TransitionRejected,
     UnknownCase,
 )
@@ -115,13 +115,19 @@ def test_evidence_guards_are_one_per_kind_and_need_at_least_one():
 
 
 def test_an_assignment_and_a_transfer_request_are_revisions_that_say_who_and_when():
-    eng = Engine([attrs.evolve(WF, transfer_roles={"supervisor"})], clock=ManualClock(START))
+    eng = Engine([WF], clock=ManualClock(START))
     eng.open(WF.name, "FW-1", actor=SW, assignee=SW.id, unit="medan")
     assigned = eng.assign("FW-1", "sw-044", actor=SPV)
     assert (assigned.assignee, assigned.revision) == ("sw-044", 2)
-    asked = eng.transfer("FW-1", "binjai", actor=SPV, reason="Shelter.", to_assignee="sw-b")
+    asked = eng.transfer("FW-1", "binjai", actor=SPV, reason="Shelter.", to_worker="sw-b")
     assert asked.revision == 3
-    assert asked.transfer == Transfer("binjai", "sw-b", SPV.id, START, 3)
+    assert asked.open_handovers == (
+        Handover(
+            "transfer-3", "transfer", "in_progress", SPV.id, START, 3, from_unit="medan",
+            to_unit="binjai", to_worker="sw-b", reason="Shelter.",
+        ),
+    )  # fmt: skip
+    assert asked.handover("transfer") is asked.handovers["transfer-3"]
 
 
 def test_the_engine_verifies_a_stored_trail_against_the_stored_head(tmp_path):

@@ -70,16 +70,18 @@ def test_a_transition_the_workflow_does_not_have():
 
 def test_a_transition_while_a_request_waits_must_be_its_approval():
     waiting = state_before(REJECTION)
-    assert waiting.pending is not None
-    stray = attrs.evolve(CONTACT, seq=REJECTION.seq)
+    assert waiting.approvals.keys() == {"propose_plan"}
+    stray = attrs.evolve(
+        CONTACT, seq=REJECTION.seq, event="propose_plan", to_state="plan", details={}
+    )
     assert refused(waiting, stray) == "a transition while propose_plan waits for approval"
-    approved = attrs.evolve(
-        CONTACT, seq=REJECTION.seq, event="propose_plan", to_state="plan",
-        details={"decision": "approved"},
-    )  # fmt: skip
-    assert evolve(waiting, approved, catalog=CATALOG).state == "plan"
+    approved = attrs.evolve(stray, details={"decision": "approved"})
+    after = evolve(waiting, approved, catalog=CATALOG)
+    assert (after.state, after.approvals) == ("plan", {})
     elsewhere = attrs.evolve(approved, event="family_silent", to_state="conference")
-    assert "waits for approval" in refused(waiting, elsewhere)
+    assert refused(waiting, elsewhere) == "an approval of family_silent, which is not waiting"
+    other_kind = attrs.evolve(CONTACT, seq=REJECTION.seq)
+    assert evolve(waiting, other_kind, catalog=CATALOG).approvals == waiting.approvals
 
 
 def test_requests_and_rejections_must_fit_what_waits():
@@ -90,7 +92,7 @@ def test_requests_and_rejections_must_fit_what_waits():
     no_dest = attrs.evolve(REQUEST, details={"approvers": "supervisor"})
     assert refused(state_before(REQUEST), no_dest) == "a request that names no dest or approvers"
     assert refused(state_before(REQUEST), attrs.evolve(REJECTION, seq=REQUEST.seq)) == (
-        "a rejection with no request pending"
+        "a decision on propose_plan, which is not waiting"
     )
 
 
@@ -101,23 +103,35 @@ def test_an_entry_that_cannot_move_the_case_claims_no_new_state():
     )
 
 
-def test_transfers_must_answer_what_was_asked():
-    wf = attrs.evolve(WF, transfer_roles={"supervisor"})
-    catalog = Catalog([wf])
-    eng = Engine([wf])
+def test_handover_answers_must_answer_an_open_handover_of_the_case():
+    catalog = Catalog([WF])
+    eng = Engine([WF])
     eng.open(WF.name, "FW-2", actor=SW, unit="medan")
     eng.transfer("FW-2", "binjai", actor=SPV, reason="Shelter.")
-    opened, asked = eng.trail("FW-2")
+    opened, sent = eng.trail("FW-2")
     case = fold(None, [opened], catalog=catalog)
-    answer = attrs.evolve(asked, kind=EntryKind.TRANSFER_ACCEPTED)
-    assert refused(case, answer, catalog) == "an answer to a transfer no one asked for"
-    waiting = evolve(case, asked, catalog=catalog)
-    again = attrs.evolve(asked, seq=3)
-    assert refused(waiting, again, catalog) == "a second transfer while one waits"
-    kept = evolve(waiting, attrs.evolve(asked, kind=EntryKind.TRANSFER_REFUSED), catalog=catalog)
-    assert (kept.unit, kept.transfer, kept.revision) == ("medan", None, waiting.revision + 1)
-    moved = evolve(waiting, answer, catalog=catalog)
-    assert (moved.unit, moved.transfer) == ("binjai", None)
+    answer = attrs.evolve(
+        sent, kind=EntryKind.HANDOVER_ANSWERED, seq=3,
+        details={"handover": "transfer-2", "status": "accepted"},
+    )  # fmt: skip
+    assert refused(case, answer, catalog) == "an answer to a handover that is not open"
+    waiting = evolve(case, sent, catalog=catalog)
+    assert refused(waiting, attrs.evolve(sent, seq=3), catalog) == (
+        "a handover with no new id (transfer-2)"
+    )
+    odd = attrs.evolve(sent, details={**sent.details, "handover": "x-1", "handover_kind": "x"})
+    assert refused(case, odd, catalog) == "a handover of no known kind (transfer)"
+    unknown = attrs.evolve(answer, details={"handover": "transfer-2", "status": "maybe"})
+    assert refused(waiting, unknown, catalog) == "an answer with no known status"
+    rejected = attrs.evolve(answer, details={"handover": "transfer-2", "status": "rejected"})
+    kept = evolve(waiting, rejected, catalog=catalog)
+    assert (kept.unit, kept.open_handovers, kept.revision) == ("medan", (), waiting.revision + 1)
+    assert kept.handovers["transfer-2"].answered_by == answer.actor_id
+    moved = evolve(waiting, attrs.evolve(answer, assignee="sw-b"), catalog=catalog)
+    assert (moved.unit, moved.assignee, moved.open_handovers) == ("binjai", "sw-b", ())
+    assert refused(moved, attrs.evolve(answer, seq=4), catalog) == (
+        "an answer to a handover that is not open"
+    )
 
 
 def test_a_migration_must_name_a_given_version_of_the_same_workflow_and_a_real_state():

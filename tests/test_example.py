@@ -35,12 +35,12 @@ def test_the_seed_example_plays_the_story_and_ends_with_a_verified_chain(tmp_pat
     assert "client_alias='***'" in out
     assert "'R.'" not in out
     assert "Final state: closed_independent (Ditutup: mandiri)" in out
-    assert out.rstrip().splitlines()[-1].startswith("Chain verified: 29 entries")
+    assert out.rstrip().splitlines()[-1].startswith("Chain verified: 30 entries")
     assert out.rstrip().endswith("replay equals the stored case.")
     assert f"Stored in {db} (SQLite)." in out
     store = SQLiteStore(db)
     assert store.load("MDN-2024-0173").case.state == "closed_independent"
-    assert len(store.trail("MDN-2024-0173")) == 29
+    assert len(store.trail("MDN-2024-0173")) == 30
     store.close()
 
 

@@ -67,9 +67,10 @@ def test_csv_export_shows_details_of_approvals_and_transfers():
     approved = [r for r in rows if "decision=approved" in r["details"]]
     assert len(approved) == 1
     assert "requested_by=sw-017" in approved[0]["details"]
-    assert [r["kind"] for r in rows if "to_unit=upt-binjai" in r["details"]] == [
-        "transfer_requested",
-        "transfer_accepted",
+    assert [r["kind"] for r in rows if "handover=referral-" in r["details"]] == [
+        "handover_sent",
+        "handover_answered",
+        "handover_answered",
     ]
     assert [r["timer"] for r in rows if r["timer"]] == ["family_response_14_days"]
 

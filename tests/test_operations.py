@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
+    HandoverRule,
     Approval,
     ConcurrentModification,
     ConsentOverride,
@@ -113,14 +114,14 @@ def test_a_request_waits_and_blocks_other_steps_until_approved():
     request_placement(engine)
     case = engine.get("CP-1")
     assert case.state == "investigation"
-    assert case.pending is not None
-    assert (case.pending.event, case.pending.requested_by) == ("place_in_care", SW.id)
+    pending = case.approvals["place_in_care"]
+    assert (pending.event, pending.requested_by) == ("place_in_care", SW.id)
     with pytest.raises(TransitionRejected, match="waiting for approval"):
         engine.fire("CP-1", "agree_safety_plan", actor=SW, evidence={"consent:safety_plan": "C"})
     clock.advance(hours=2)
     approved = engine.approve("CP-1", actor=SPV, note="Seen the file.")
     assert approved.state == "placement"
-    assert approved.pending is None
+    assert not approved.approvals
     assert approved.data["placement_address"] == "foster family, Medan Johor"
     entry = engine.trail("CP-1")[-1]
     assert (entry.kind, entry.actor_id, entry.event) == (
@@ -151,7 +152,7 @@ def test_self_approval_and_the_wrong_role_are_refused_and_recorded():
         engine.approve("CP-1", actor=SW2)
     refusals = [e for e in engine.trail("CP-1") if e.kind is EntryKind.REFUSED]
     assert [e.actor_id for e in refusals] == [SW.id, SW2.id]
-    assert engine.get("CP-1").pending is not None
+    assert engine.get("CP-1").approvals
 
 
 def test_a_supervisor_who_requested_cannot_approve_but_another_can():
@@ -171,7 +172,7 @@ def test_a_rejection_needs_a_reason_and_drops_the_request():
     with pytest.raises(TransitionRejected, match="a rejection needs a written reason"):
         engine.reject("CP-1", actor=SPV, reason=" ")
     case = engine.reject("CP-1", actor=SPV, reason="Try a safety plan with the aunt first.")
-    assert case.pending is None
+    assert not case.approvals
     assert case.state == "investigation"
     last = engine.trail("CP-1")[-1]
     assert (last.kind, last.actor_id, last.reason) == (
@@ -211,7 +212,7 @@ def test_no_approval_by_the_requester_ever_succeeds(requester, approvers):
             case = engine.approve("CP-1", actor=approver)
         except TransitionRejected:
             assert not may
-            assert engine.get("CP-1").pending is not None
+            assert engine.get("CP-1").approvals
             continue
         assert may
         assert case.state == "placement"
@@ -483,23 +484,23 @@ def test_a_transfer_is_accepted_by_the_receiving_unit(store):
     with pytest.raises(InvalidInput, match="written reason"):
         engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="")
     asked = engine.transfer(
-        "CP-1", "upt-binjai", actor=MEDAN_SPV, to_assignee="upt-sw-3", reason="Shelter needed."
+        "CP-1", "upt-binjai", actor=MEDAN_SPV, to_worker="upt-sw-3", reason="Shelter needed."
     )
-    assert asked.transfer is not None
+    assert asked.handover("transfer") is not None
     assert asked.unit == "dinsos-medan"
     with pytest.raises(TransitionRejected, match="already waiting"):
         engine.transfer("CP-1", "upt-deli", actor=MEDAN_SPV, reason="again")
-    with pytest.raises(TransitionRejected, match="the receiving unit must answer"):
+    with pytest.raises(TransitionRejected, match="may not accept transfer-3; only upt-sw-3, or supervisor for them"):
         engine.accept_transfer("CP-1", actor=MEDAN_SPV)
     clock.advance(days=1)
     moved = engine.accept_transfer("CP-1", actor=UPT_HEAD, reason="Bed available.")
-    assert (moved.unit, moved.assignee, moved.transfer) == ("upt-binjai", "upt-sw-3", None)
+    assert (moved.unit, moved.assignee, moved.open_handovers) == ("upt-binjai", "upt-sw-3", ())
     kinds = [e.kind for e in engine.trail("CP-1")]
     assert kinds[-4:] == [
-        EntryKind.TRANSFER_REQUESTED,
+        EntryKind.HANDOVER_SENT,
         EntryKind.REFUSED,
         EntryKind.REFUSED,
-        EntryKind.TRANSFER_ACCEPTED,
+        EntryKind.HANDOVER_ANSWERED,
     ]
     accepted = engine.trail("CP-1")[-1]
     assert accepted.details["from_assignee"] == SW.id
@@ -512,42 +513,50 @@ def test_a_transfer_can_be_refused_with_a_reason():
     engine, _ = engine_with()
     engine.open(WF.name, "CP-1", actor=SW, assignee=SW.id, unit="dinsos-medan")
     engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="Shelter needed.")
-    with pytest.raises(TransitionRejected, match="a refusal needs a written reason"):
+    with pytest.raises(TransitionRejected, match="to reject transfer-2 needs a written reason"):
         engine.refuse_transfer("CP-1", actor=UPT_HEAD, reason="")
     refused = engine.refuse_transfer("CP-1", actor=UPT_HEAD, reason="The unit is full.")
-    assert (refused.unit, refused.assignee, refused.transfer) == ("dinsos-medan", SW.id, None)
+    assert (refused.unit, refused.assignee, refused.open_handovers) == ("dinsos-medan", SW.id, ())
     last = engine.trail("CP-1")[-1]
-    assert (last.kind, last.reason) == (EntryKind.TRANSFER_REFUSED, "The unit is full.")
+    assert (last.kind, last.reason) == (EntryKind.HANDOVER_ANSWERED, "The unit is full.")
+    assert last.details["status"] == "rejected"
     with pytest.raises(TransitionRejected, match="no transfer of CP-1 is waiting"):
         engine.accept_transfer("CP-1", actor=UPT_HEAD)
     assert replay(WF, engine.trail("CP-1")) == engine.get("CP-1")
 
 
 def test_receiving_roles_are_checked():
-    wf = attrs.evolve(WF, receive_roles={"supervisor"}, version=2)
+    rule = HandoverRule("transfer", send={"supervisor"}, answer={"supervisor"})
+    wf = attrs.evolve(WF, handovers=[rule], version=2)
     engine = Engine([wf], clock=lambda: START)
     engine.open(wf.name, "CP-1", actor=SW, unit="dinsos-medan")
     engine.transfer("CP-1", "upt-binjai", actor=MEDAN_SPV, reason="Shelter needed.")
-    with pytest.raises(TransitionRejected, match="answering a transfer needs supervisor"):
+    with pytest.raises(TransitionRejected, match="only supervisor of upt-binjai may"):
         engine.accept_transfer("CP-1", actor=UPT_CLERK)
 
 
-def test_the_seed_story_transfers_the_case_to_the_shelter_unit_and_back():
+def test_the_seed_story_refers_the_case_to_the_shelter_unit_and_keeps_it():
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     engine = Engine([demo.build_workflow()], clock=clock, calendar=demo.CALENDAR)
     load_example("medan_street_beggar").play(engine, clock)
-    moves = [
-        (e.kind, e.actor_id, e.details.get("to_unit"))
+    steps = [
+        (e.kind, e.actor_id, e.details.get("status"))
         for e in engine.trail(demo.CASE_ID)
-        if e.event == "transfer"
+        if e.event == "referral"
     ]
-    assert moves == [
-        (EntryKind.TRANSFER_REQUESTED, demo.SUPERVISOR.id, demo.BINJAI),
-        (EntryKind.TRANSFER_ACCEPTED, demo.SHELTER_HEAD_BINJAI.id, demo.BINJAI),
-        (EntryKind.TRANSFER_REQUESTED, demo.SHELTER_HEAD_BINJAI.id, demo.MEDAN),
-        (EntryKind.TRANSFER_ACCEPTED, demo.SUPERVISOR.id, demo.MEDAN),
+    assert steps == [
+        (EntryKind.HANDOVER_SENT, demo.WORKER.id, None),
+        (EntryKind.REFUSED, demo.SHELTER_WORKER_BINJAI.id, None),
+        (EntryKind.HANDOVER_ANSWERED, demo.SHELTER_HEAD_BINJAI.id, "accepted"),
+        (EntryKind.HANDOVER_ANSWERED, demo.SHELTER_HEAD_BINJAI.id, "done"),
     ]
-    assert engine.get(demo.CASE_ID).unit == demo.MEDAN
+    case = engine.get(demo.CASE_ID)
+    assert case.unit == demo.MEDAN
+    (referral,) = case.handovers.values()
+    assert (referral.to_unit, referral.status, referral.service) == (
+        demo.BINJAI, "done", "shelter_placement",
+    )  # fmt: skip
+    assert case.evidence["handover_record"]
 
 
 # --- reading personal fields -------------------------------------------------------------------
@@ -634,7 +643,7 @@ def open_v1(engine: Engine, clock: ManualClock, case_id: str, steps: int) -> Non
 def test_a_plan_says_where_each_case_goes_and_what_blocks_it():
     engine, clock = seed_engine()
     open_v1(engine, clock, "M-work", 6)  # in family_work
-    open_v1(engine, clock, "M-placed", 12)  # placed, without a bed number
+    open_v1(engine, clock, "M-placed", 14)  # placed, without a bed number
     open_v1(engine, clock, "M-new", 0)
     engine.open(SEED.name, "M-v2", actor=demo.OUTREACH)  # already on v2: not in the plan
     plan = engine.plan_migration(SEED.name, 1, 2, V2_MAP)
@@ -653,7 +662,7 @@ def test_a_plan_says_where_each_case_goes_and_what_blocks_it():
 def test_migration_moves_cases_with_an_entry_and_keeps_their_history():
     engine, clock = seed_engine()
     open_v1(engine, clock, "M-work", 6)
-    open_v1(engine, clock, "M-placed", 12)
+    open_v1(engine, clock, "M-placed", 14)
     before = {c: list(engine.trail(c)) for c in ("M-work", "M-placed")}
     entered = engine.get("M-work").state_entered_at
     report = engine.migrate(

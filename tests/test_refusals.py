@@ -9,12 +9,14 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from casework_flow import Actor, Engine, ManualClock, TransitionRejected
+from casework_flow import Actor, Engine, HandoverRule, ManualClock, TransitionRejected
 from casework_flow.guards import CheckKind, Verdict
 
 from .test_core import HEAD, SPV, START, SW, WF
 
-UNIT_WF = attrs.evolve(WF, transfer_roles={"supervisor"}, receive_roles={"supervisor"})
+UNIT_WF = attrs.evolve(
+    WF, handovers=[HandoverRule("transfer", send={"supervisor"}, answer={"supervisor"})]
+)
 MEDAN_SPV = Actor("spv-002", {"supervisor"}, units={"medan"})
 BINJAI_SPV = Actor("spv-bnj", {"supervisor"}, units={"binjai"})
 BINJAI_SW = Actor("sw-bnj", {"social_worker"}, units={"binjai"})
@@ -32,16 +34,28 @@ def reasons(call) -> list[tuple[CheckKind, str, bool, str]]:  # type: ignore[no-
     return [(v.kind, v.check, v.passed, v.why) for v in caught.value.reasons]
 
 
-def role(why: str) -> tuple[CheckKind, str, bool, str]:
-    return (CheckKind.ROLE, "role", False, why)
+def role(why: str, check: str = "role") -> tuple[CheckKind, str, bool, str]:
+    return (CheckKind.ROLE, check, False, why)
 
 
-def test_a_step_while_a_request_waits():
+def test_a_move_or_the_same_request_while_a_request_waits():
     eng = engine()
     eng.fire("FW-1", "propose_plan", actor=SW)
-    assert reasons(lambda: eng.fire("FW-1", "record_contact", actor=SW)) == [
+    waiting = [
         (CheckKind.STATE, "pending", False,
          "propose_plan, requested by sw-031, is waiting for approval; approve or reject it first"),
+    ]  # fmt: skip
+    assert reasons(lambda: eng.fire("FW-1", "propose_plan", actor=SW)) == waiting
+    eng.fire("FW-1", "family_silent", actor=SW)
+    assert reasons(lambda: eng.approve("FW-1", actor=SPV, kind="family_silent")) == waiting
+    assert reasons(lambda: eng.approve("FW-1", actor=SPV)) == [
+        (CheckKind.STATE, "pending", False,
+         "several requests wait for approval on FW-1 (family_silent, propose_plan);"
+         " name the kind"),
+    ]  # fmt: skip
+    assert reasons(lambda: eng.reject("FW-1", actor=SPV, reason="r", kind="closure")) == [
+        (CheckKind.STATE, "pending", False,
+         "no closure request waits for approval on FW-1 (waiting: family_silent, propose_plan)"),
     ]  # fmt: skip
 
 
@@ -65,7 +79,7 @@ def test_overrides_that_cannot_apply():
     ok = fire(
         "FW-1", "refer", actor=SW, override_by=HEAD, reason_code="IMMINENT_DANGER", reason="Now."
     )
-    assert ok.pending is not None
+    assert ok.approvals
     entry = eng.trail("FW-1")[-1]
     assert dict(entry.details) == {
         "overridden_by": "kabid-01",
@@ -73,6 +87,7 @@ def test_overrides_that_cannot_apply():
         "overridden": "consent to referral",
         "dest": "referred",
         "approvers": "supervisor",
+        "approval_kind": "refer",
     }
     assert entry.verdicts == (
         Verdict(CheckKind.GUARD, "consent to referral", passed=False,
@@ -116,30 +131,27 @@ def test_transfers_asked_and_answered_by_the_wrong_side():
         role("sw-031 acts as social_worker; transferring a case needs supervisor"),
         (CheckKind.ROLE, "unit", False, "the case already belongs to medan"),
     ]
-    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == [
-        (CheckKind.STATE, "transfer", False, "no transfer of FW-1 is waiting"),
-    ]
+    nothing = [(CheckKind.STATE, "handover", False, "no transfer of FW-1 is waiting")]
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == nothing
     eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="Shelter needed.")
     assert reasons(lambda: eng.transfer("FW-1", "deli", actor=MEDAN_SPV, reason="r")) == [
-        (CheckKind.STATE, "transfer", False, "a transfer to binjai is already waiting"),
-    ]
+        (CheckKind.STATE, "handover", False,
+         "transfer-4 to binjai is already waiting for an answer"),
+    ]  # fmt: skip
     assert reasons(lambda: eng.refuse_transfer("FW-1", actor=BINJAI_SW, reason="")) == [
-        (CheckKind.ROLE, "role", False, "answering a transfer needs supervisor"),
-        (CheckKind.REASON, "reason", False, "a refusal needs a written reason"),
+        role("sw-bnj may not reject transfer-4; only supervisor of binjai may", "party"),
+        (CheckKind.REASON, "reason", False, "to reject transfer-4 needs a written reason"),
     ]
     assert reasons(lambda: eng.accept_transfer("FW-1", actor=MEDAN_SPV)) == [
-        (CheckKind.ROLE, "unit", False,
-         "spv-002 is not of binjai; the receiving unit must answer"),
-    ]  # fmt: skip
+        role("spv-002 may not accept transfer-4; only supervisor of binjai may", "party"),
+    ]
     eng.fire("FW-1", "propose_plan", actor=SW)
     eng.approve("FW-1", actor=SPV)
     eng.fire("FW-1", "close", actor=SPV)
-    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == [
-        (CheckKind.STATE, "state", False, "the case is closed (closed); reopen it to move it"),
-    ]
-    assert eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason="Closed meanwhile.").unit == (
-        "medan"
-    )
+    cancelled = eng.trail("FW-1")[-1]
+    assert (cancelled.kind, cancelled.details["status"]) == ("handover_answered", "cancelled")
+    assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SPV)) == nothing
+    assert eng.get("FW-1").handovers["transfer-4"].status == "cancelled"
 
 
 def test_an_event_from_the_wrong_state_says_where_it_is_possible():
@@ -164,16 +176,17 @@ def test_an_actor_without_roles_and_one_with_several_are_named_as_such():
 
 
 def test_a_closed_case_cannot_be_transferred_and_answers_name_every_receiving_role():
-    wf = attrs.evolve(UNIT_WF, receive_roles={"supervisor", "shelter_head"},
-                      roles={*UNIT_WF.roles, "shelter_head"})  # fmt: skip
+    rule = HandoverRule("transfer", send={"supervisor"}, answer={"supervisor", "shelter_head"})
+    wf = attrs.evolve(UNIT_WF, handovers=[rule], roles={*UNIT_WF.roles, "shelter_head"})
     eng = Engine([wf], clock=ManualClock(START))
     eng.open(WF.name, "FW-1", actor=SW, unit="medan")
     eng.transfer("FW-1", "binjai", actor=MEDAN_SPV, reason="Shelter.")
     assert reasons(lambda: eng.accept_transfer("FW-1", actor=BINJAI_SW)) == [
-        (CheckKind.ROLE, "role", False, "answering a transfer needs shelter_head or supervisor"),
-    ]
+        role("sw-bnj may not accept transfer-2; only shelter_head or supervisor of binjai may",
+             "party"),
+    ]  # fmt: skip
     assert reasons(lambda: eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason=None)) == [  # type: ignore[arg-type]
-        (CheckKind.REASON, "reason", False, "a refusal needs a written reason"),
+        (CheckKind.REASON, "reason", False, "to reject transfer-2 needs a written reason"),
     ]
     eng.refuse_transfer("FW-1", actor=BINJAI_SPV, reason="No bed.")
     eng.fire("FW-1", "propose_plan", actor=SW)

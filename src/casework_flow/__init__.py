@@ -18,7 +18,6 @@ from ._check import check_workflow
 from ._clock import ManualClock
 from ._compiled import Decision
 from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
-from ._directory import InMemoryDirectory, Worker
 from ._engine import Engine
 from ._files import load_workflow
 from ._handover import Handover
@@ -51,7 +50,6 @@ __all__ = [
     "EntryKind",
     "Handover",
     "HandoverRule",
-    "InMemoryDirectory",
     "InMemoryStore",
     "InvalidInput",
     "ManualClock",
@@ -63,7 +61,6 @@ __all__ = [
     "Transition",
     "TransitionRejected",
     "UnknownCase",
-    "Worker",
     "Workflow",
     "check_workflow",
     "load_workflow",

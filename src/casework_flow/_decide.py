@@ -31,7 +31,7 @@ from ._checks import (
     waiting,
 )
 from ._commands import Approve, Command, Fire, Migrate, Open, Record, Reject, View
-from ._compiled import Decision
+from ._compiled import Decision, refused
 from ._directory import Roster
 from ._frozen import EMPTY, FrozenMap, adopt
 from ._guards import GuardContext
@@ -157,6 +157,7 @@ def _fire(command: Fire, step: Step) -> StepResult:
     out = Entries(step)
     if not decision.allowed or extra:
         failed = (*decision.reasons, *extra)
+        decision = refused(ctx, failed)
         out.add(
             EntryKind.REFUSED, command.actor, command.event,
             reason=command.reason, reason_code=command.reason_code,

@@ -49,9 +49,10 @@ class AssignScope(StrEnum):
 
 
 DEFAULT_HANDOVERS: Final = FrozenMap(
-    {"transfer": HandoverRule(HandoverKind.TRANSFER, send={"supervisor"})}
+    {"transfer": HandoverRule(HandoverKind.TRANSFER, send={"supervisor"}, on_behalf={"supervisor"})}
 )
-"""What a workflow that declares no handovers allows: transfers sent by a supervisor."""
+"""What a workflow that declares no handovers allows: transfers sent by a supervisor, and
+answered by the unit (or the named worker, or a supervisor there for them)."""
 
 
 def _rules(

@@ -28,6 +28,16 @@ __all__ = [
 
 ANSWERS = frozenset({"accept", "reject", "done", "revoke"})
 _KINDS = frozenset(str(k) for k in HandoverKind)
+_VERB = {
+    HandoverKind.REFERRAL: "refer it",
+    HandoverKind.TRANSFER: "transfer it",
+    HandoverKind.TRANSFER_REQUEST: "ask for it",
+}
+_DOING = {
+    HandoverKind.REFERRAL: "referring a case",
+    HandoverKind.TRANSFER: "transferring a case",
+    HandoverKind.TRANSFER_REQUEST: "asking for a case",
+}
 
 
 def find_handover(case: Case, handover_id: str) -> Handover | None:
@@ -144,10 +154,10 @@ def send_checks(  # noqa: PLR0917 - every part of a handover is checked
     if rule is None:
         why = f"{workflow.name} declares no {kind}s"
         return [refusal("handover", why, CheckKind.STATE)]
-    doing = "asking for a case" if kind is HandoverKind.TRANSFER_REQUEST else f"sending a {kind}"
+    doing = _DOING[kind]
     problems = _found(
         role_problem(actor, rule.send, doing),
-        closed_problem(workflow, case, f"send a {kind}"),
+        closed_problem(workflow, case, _VERB[kind]),
     )
     if kind is HandoverKind.TRANSFER_REQUEST:
         if owns(case, actor) and actor.units:

@@ -93,7 +93,11 @@ class MigrationReport:
 def plan_case(
     case: Case, old: Workflow, new: Workflow, state_map: Mapping[str, str]
 ) -> MigrationItem:
-    """Plan one case: its state on the new version, and what would block the move."""
+    """Plan one case: its state on the new version, and what would block the move.
+
+    A request waiting for approval blocks it (decide or reject it first); an open
+    handover carries over, as long as the new version still declares its kind.
+    """
     blockers = []
     target = state_map.get(case.state, case.state)
     if not new.has_state(target):
@@ -109,7 +113,11 @@ def plan_case(
         if new.state(target).terminal != old.state(case.state).terminal:
             blockers.append(f"{case.state} and {target} differ in being closed")
     blockers += [f"{p.event} is waiting for approval" for p in case.approvals.values()]
-    blockers += [f"{h.id} to {h.addressee} is open" for h in case.open_handovers]
+    blockers += [
+        f"{h.id} to {h.addressee} is open, and v{new.version} declares no {h.kind}s"
+        for h in case.open_handovers
+        if str(h.kind) not in new.handovers
+    ]
     return MigrationItem(case.id, case.revision, case.state, to_state, tuple(blockers))
 
 

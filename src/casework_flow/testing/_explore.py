@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import product
 from typing import Any, Final
 
@@ -28,7 +28,7 @@ from attrs import field, frozen
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._catalog import Catalog
-from .._commands import Approve, Fire
+from .._commands import Answer, Approve, Fire, Send
 from .._decide import decide
 from .._definition import Workflow
 from .._engine import Engine
@@ -39,6 +39,7 @@ from .._guards import (
     Count,
     Fact,
     Guard,
+    Handed,
     NotActorOf,
     NotAssignee,
     Present,
@@ -47,6 +48,7 @@ from .._guards import (
     TimeSinceOpened,
     walk,
 )
+from .._handover import HandoverKind
 from .._history import History
 from .._snapshot import Snapshot
 from .._table import format_trail
@@ -129,6 +131,7 @@ class _Plan:
     doers: tuple[str, ...]
     watched: tuple[str, ...]
     clocks: Clocks
+    handed: dict[str, tuple[str, ...]]
 
     def key(self, case: Case, trail: Sequence[AuditEntry]) -> tuple[object, ...]:
         """The situation a case and its trail are in, as the guards and rules see it."""
@@ -151,6 +154,7 @@ class _Plan:
             doers,
             watched,
             tuple(clocks),
+            frozenset((str(h.kind), str(h.status)) for h in case.open_handovers),
         )
 
 
@@ -271,7 +275,66 @@ def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
             sorted({e for r in rules if isinstance(r, AlwaysBefore) for e in (r.first, r.then)})
         ),
         clocks=clocks,
-    )
+        handed={
+            e: tuple(sorted({g.kind for t in workflow.transitions if t.event == e
+                             for g in walk(t.guard) if isinstance(g, Handed)}))
+            for e in workflow.events
+        },
+    )  # fmt: skip
+
+
+def _then(snap: Snapshot, after: Case, entries: Sequence[AuditEntry]) -> Snapshot:
+    return Snapshot(after, entries[-1].head, History((*snap.history.entries, *entries)))
+
+
+def _approved(
+    catalog: Catalog, snap: Snapshot, entries: tuple[AuditEntry, ...], now: datetime
+) -> tuple[Case, tuple[AuditEntry, ...]] | None:
+    """The step's entries and case, approved at once when it asked for approval."""
+    after = fold(snap.case, entries, catalog=catalog)
+    kind = entries[-1].details.get("approval_kind")
+    if entries[-1].kind is not EntryKind.APPROVAL_REQUESTED or kind is None:
+        return after, entries
+    approver = Actor(_APPROVER, after.approvals[kind].approvers)
+    approval = decide(catalog, _then(snap, after, entries), Approve(approver, kind=kind), now)
+    if approval.refused:
+        return None
+    return fold(after, approval.entries, catalog=catalog), (*entries, *approval.entries)
+
+
+def _hand_over(
+    catalog: Catalog, snap: Snapshot, kinds: Sequence[str], now: datetime
+) -> tuple[Snapshot, tuple[AuditEntry, ...]] | None:
+    """Send and accept a handover of each kind an event's guard asks for (None: cannot)."""
+    workflow = catalog.workflow(snap.case.workflow, snap.case.version)
+    entries: tuple[AuditEntry, ...] = ()
+    for kind in kinds:
+        case = snap.case
+        if any(h.kind == kind and h.status == "accepted" for h in case.open_handovers):
+            continue
+        rule = workflow.handovers.get(kind)
+        if rule is None:
+            return None
+        sender = Actor("sender-1", rule.send or {"worker"})
+        sent = decide(catalog, snap, Send(HandoverKind(kind), sender, _REASON, "unit-b"), now)
+        if sent.refused or sent.after is None:
+            return None
+        snap = Snapshot(
+            sent.after, sent.entries[-1].head, History((*snap.history.entries, *sent.entries))
+        )
+        handover = sent.after.handover(kind)
+        assert handover is not None  # noqa: S101 - just sent
+        receiver = Actor(
+            "receiver-1", rule.answer or rule.on_behalf or {"worker"}, units={"unit-b"}
+        )
+        taken = decide(catalog, snap, Answer(handover.id, "accept", receiver), now)
+        if taken.refused or taken.after is None:
+            return None
+        snap = Snapshot(
+            taken.after, taken.entries[-1].head, History((*snap.history.entries, *taken.entries))
+        )
+        entries = (*entries, *sent.entries, *taken.entries)
+    return snap, entries
 
 
 def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
@@ -289,10 +352,13 @@ def _moves(
 
     Steps go through `decide` and `evolve`, as the engine's do. A transition that
     needs approval is requested and approved at once, by someone holding an approving
-    role who is not the requester: two entries, one move.
+    role who is not the requester: two entries, one move. An event whose guard asks for
+    an accepted handover (``handover: referral``) has one sent and accepted just before,
+    where the workflow's rule allows it.
     """
     workflow = catalog.workflow(case.workflow, case.version)
-    snap = Snapshot(case, trail[-1].head, History(trail))
+    start = Snapshot(case, trail[-1].head, History(trail))
+    no_entries: tuple[AuditEntry, ...] = ()
     last = trail[-1].at
     for event in workflow.events:
         if not workflow.candidates(case.state, event):
@@ -300,26 +366,23 @@ def _moves(
         for actor in plan.actors[event]:
             for wait in plan.waits:
                 now = last + wait
+                snap, before = start, no_entries
+                if plan.handed[event]:
+                    handed = _hand_over(catalog, start, plan.handed[event], now)
+                    if handed is None:
+                        continue
+                    snap, before = handed
                 for v in plan.variants[event]:
                     command = Fire(
                         event=event, actor=actor, data=v.payload, evidence=v.evidence,
                         reason=_REASON, reason_code=v.code,
                     )  # fmt: skip
                     result = decide(catalog, snap, command, now)
-                    if result.refused:
+                    done = None if result.refused else _approved(catalog, snap, result.entries, now)
+                    if done is None:
                         continue
-                    entries = result.entries
-                    after = fold(case, entries, catalog=catalog)
-                    kind = entries[-1].details.get("approval_kind")
-                    if entries[-1].kind is EntryKind.APPROVAL_REQUESTED and kind is not None:
-                        asked = Snapshot(after, entries[-1].head, History((*trail, *entries)))
-                        approver = Actor(_APPROVER, after.approvals[kind].approvers)
-                        approval = decide(catalog, asked, Approve(approver, kind=kind), now)
-                        if approval.refused:
-                            continue
-                        entries = (*entries, *approval.entries)
-                        after = fold(after, approval.entries, catalog=catalog)
-                    yield after, entries
+                    after, entries = done
+                    yield after, (*before, *entries)
 
 
 def explore(workflow: Workflow, *rules: Rule, depth: int = 12) -> Exploration:

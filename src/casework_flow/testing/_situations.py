@@ -9,7 +9,7 @@ spread over time, and time passed in the state and since opening.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import frozen
@@ -31,11 +31,13 @@ from .._guards import (
     Fact,
     Guard,
     GuardContext,
+    Handed,
     NotActorOf,
     Present,
     Span,
     walk,
 )
+from .._handover import Handover, HandoverStatus
 from .._history import NO_HISTORY, History
 from .._replay import replay
 from ._explore import explore
@@ -150,6 +152,21 @@ def _documents(guard: Guard) -> list[str]:
     return sorted(kinds)
 
 
+def _handed(guard: Guard) -> list[str]:
+    return sorted({g.kind for g in walk(guard) if isinstance(g, Handed)})
+
+
+def _handovers(kinds: list[str], accepted: dict[str, bool], at: datetime) -> FrozenMap[Handover]:
+    out = {}
+    for i, kind in enumerate(kinds, start=2):
+        status = HandoverStatus.ACCEPTED if accepted[kind] else HandoverStatus.IN_PROGRESS
+        hid = f"{kind}-{i}"
+        out[hid] = Handover(
+            hid, kind, status, "sw-1", at, i, to_unit="unit-b", answered_by="head-b"
+        )
+    return FrozenMap(out)
+
+
 _WAITS = st.sampled_from([0, 1, 3, 6, 7, 8, 13, 14, 15, 30, 31, 90]).map(
     lambda d: timedelta(days=d)
 )
@@ -165,7 +182,8 @@ def contexts(
     each counted event up to one more time than the guard asks for, by the acting
     worker or another, days apart (leaning towards what a guard asks for when drawing
     contexts where it holds); time in the state and since opening vary around
-    the usual deadlines. Host `check` guards are called as they are.
+    the usual deadlines; a handover a guard asks for is accepted or still waiting. Host
+    `check` guards are called as they are.
 
     Args:
         guard: The guard (a transition's ``guard``, or any combination).
@@ -185,6 +203,7 @@ def contexts(
     pools = _pool(guard)
     counted = _counted(guard)
     docs = _documents(guard)
+    handed = _handed(guard)
     states = [s.id for s in workflow.states] if workflow is not None else ["open"]
     present = st.sampled_from([True] * 9 + [False]) if holds else st.booleans()
     values = {k: _values(guard, k, pool, lean=holds) for k, pool in pools.items()}
@@ -194,6 +213,7 @@ def contexts(
         actor = Actor(draw(st.sampled_from(["sw-1", "sw-2"]), label="actor"), {"social_worker"})
         data = {k: draw(values[k], label=k) for k in sorted(pools)}
         papers = {k: f"DOC-{k}" for k in docs if draw(present, label=k)}
+        accepted = {k: draw(present, label=f"{k} accepted") for k in handed}
         history = []
         at = START
         seq = 1
@@ -225,6 +245,7 @@ def contexts(
             opened_at=START,
             state_entered_at=entered,
             assignee=draw(st.sampled_from(["sw-1", "sw-3"]), label="assignee"),
+            handovers=_handovers(handed, accepted, START),
         )
         frozen_history = tuple(history)
         return GuardContext(
