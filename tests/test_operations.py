@@ -490,7 +490,9 @@ def test_a_transfer_is_accepted_by_the_receiving_unit(store):
     assert asked.unit == "dinsos-medan"
     with pytest.raises(TransitionRejected, match="already waiting"):
         engine.transfer("CP-1", "upt-deli", actor=MEDAN_SPV, reason="again")
-    with pytest.raises(TransitionRejected, match="may not accept transfer-3; only upt-sw-3, or supervisor for them"):
+    with pytest.raises(
+        TransitionRejected, match="may not accept transfer-3; only upt-sw-3, or supervisor for them"
+    ):
         engine.accept_transfer("CP-1", actor=MEDAN_SPV)
     clock.advance(days=1)
     moved = engine.accept_transfer("CP-1", actor=UPT_HEAD, reason="Bed available.")

@@ -19,7 +19,7 @@ from typing import Final
 from attrs import field, frozen
 
 from ._case import _roles
-from ._definition_checks import check_states, check_timing, check_transitions
+from ._definition_checks import check_handovers, check_states, check_timing, check_transitions
 from ._frozen import FrozenMap
 from ._handover import HandoverKind
 from ._parts import Approval, ConsentOverride, HandoverRule, State, Transition, _tuple
@@ -62,7 +62,7 @@ def _rules(
         return value
     if isinstance(value, Mapping):
         return FrozenMap(value)
-    return FrozenMap({str(r.kind): r for r in value})
+    return FrozenMap({str(getattr(r, "kind", i)): r for i, r in enumerate(value)})
 
 
 def _states(value: Iterable[State]) -> tuple[State, ...]:
@@ -138,6 +138,7 @@ class Workflow:
         problems, by_id = check_states(self)
         problems += check_transitions(self, by_id)
         problems += check_timing(self, by_id)
+        problems += check_handovers(self)
         if problems:
             raise WorkflowError(self.name if isinstance(self.name, str) else None, problems)
         object.__setattr__(self, "_by_id", by_id)

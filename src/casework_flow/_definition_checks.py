@@ -13,14 +13,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 from ._guards import Consent, Guard, referenced_events
-from ._parts import Approval, ConsentOverride, State, Transition
+from ._parts import Approval, ConsentOverride, HandoverRule, State, Transition
 from ._timing import Deadline, Timer
 from .exceptions import Problem
 
 if TYPE_CHECKING:
     from ._definition import Workflow
 
-__all__ = ["check_states", "check_timing", "check_transitions"]
+__all__ = ["check_handovers", "check_states", "check_timing", "check_transitions"]
 
 _NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -274,4 +274,39 @@ def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[P
         )
     if t.priority is not None and (not isinstance(t.priority, int) or isinstance(t.priority, bool)):
         problems.append(Problem(f"{t.event}: priority must be an integer", f"{at}.priority"))
+    return problems
+
+
+_ACTIONS: Final = frozenset({"read", "record"})
+
+
+def check_handovers(wf: Workflow) -> list[Problem]:
+    """The handover rules: filed under their own kind, naming known roles and events."""
+    problems = []
+    events = {t.event for t in wf.transitions}
+    for key, rule in wf.handovers.items():
+        at = f"handovers.{key}"
+        if not isinstance(rule, HandoverRule):
+            problems.append(Problem(f"is {type(rule).__name__}, not a HandoverRule", at))
+            continue
+        if str(rule.kind) != key:
+            problems.append(Problem(f"holds a {rule.kind} rule under {key!r}", at))
+        if not rule.send:
+            problems.append(Problem(f"no role may send a {key}; name the roles in send", at))
+        unknown = sorted(rule.access - _ACTIONS - events)
+        problems += [
+            Problem(f"access names {a!r}, which is neither read, record nor an event"
+                    f"{_near(a, events | _ACTIONS)}", f"{at}.access")
+            for a in unknown
+        ]  # fmt: skip
+        if wf.roles:
+            named = [("send", rule.send), ("answer", rule.answer), ("on_behalf", rule.on_behalf)]
+            if rule.override is not None:
+                named.append(("override", rule.override.roles))
+            problems += [
+                Problem(f"role {role!r} is not one of the workflow's roles"
+                        f"{_near(role, wf.roles)}", f"{at}.{where}")
+                for where, roles in named
+                for role in sorted(roles - wf.roles)
+            ]  # fmt: skip
     return problems
