@@ -246,7 +246,7 @@ def test_several_referrals_are_open_at_once_and_each_is_answered_by_its_party():
         ("referral-2", "done", "sw-b1"),
         ("referral-3", "rejected", "spv-1"),
     ]
-    assert done.unit == MEDAN and done.assignee == "sw-1"
+    assert (done.unit, done.assignee) == (MEDAN, "sw-1")
     assert replay(WF, eng.trail("H-1")) == eng.get("H-1")
 
 
@@ -339,7 +339,7 @@ def test_the_receiving_side_asks_for_a_case_and_the_owner_answers():
     assert request is not None
     assert (request.to_unit, request.to_worker) == (BINJAI, "spv-b")
     assert whys(lambda: eng.accept_handover("H-1", request.id, actor=B_SPV)) == [
-        "spv-b may not accept transfer_request-2; only the case's worker or medan may"
+        "spv-b may not accept transfer_request-3; only the case's worker or medan may"
     ]
     moved = eng.accept_handover("H-1", request.id, actor=SW1, assignee="sw-b1")
     assert (moved.unit, moved.assignee) == (BINJAI, "sw-b1")
