@@ -6,16 +6,15 @@ import io
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-import attrs
 import pytest
 
 from casework_flow import (
     Actor,
     Deadline,
     Engine,
+    Handover,
     InvalidInput,
     ManualClock,
-    Handover,
     SQLiteStore,
     TransitionRejected,
     UnknownCase,

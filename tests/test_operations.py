@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
-    HandoverRule,
     Approval,
     ConcurrentModification,
     ConsentOverride,
     Engine,
     EntryKind,
+    HandoverRule,
     InvalidInput,
     ManualClock,
     State,

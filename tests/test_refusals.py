@@ -50,8 +50,8 @@ def test_a_move_or_the_same_request_while_a_request_waits():
     assert reasons(lambda: eng.approve("FW-1", actor=SPV, kind="family_silent")) == waiting
     assert reasons(lambda: eng.approve("FW-1", actor=SPV)) == [
         (CheckKind.STATE, "pending", False,
-         "several requests wait for approval on FW-1 (family_silent, propose_plan);"
-         " name the kind"),
+         ("several requests wait for approval on FW-1 (family_silent, propose_plan);"
+          " name the kind")),
     ]  # fmt: skip
     assert reasons(lambda: eng.reject("FW-1", actor=SPV, reason="r", kind="closure")) == [
         (CheckKind.STATE, "pending", False,
