@@ -26,11 +26,13 @@ from casework_flow.handovers import InMemoryDirectory, Worker
 from .test_handovers import START, WF
 
 UNITS = ("medan", "binjai", "deli")
-PEOPLE = tuple(
-    Actor(f"{role[:3]}-{unit}-{n}", {role}, units={unit})
-    for unit in UNITS
-    for role, n in (("social_worker", 1), ("social_worker", 2), ("supervisor", 1))
-) + (
+_STAFF = (("social_worker", 1), ("social_worker", 2), ("supervisor", 1))
+PEOPLE = (
+    *(
+        Actor(f"{role[:3]}-{unit}-{n}", {role}, units={unit})
+        for unit in UNITS
+        for role, n in _STAFF
+    ),
     Actor("head-medan", {"supervisor", "head_of_office"}, units={"medan"}),
     Actor("auditor", {"auditor"}),
 )
