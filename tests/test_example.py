@@ -59,3 +59,17 @@ def test_the_seed_workflow_keeps_the_practice_rules(process_rules):
         depth=12,
     )
     assert {"referral_pending", "follow_up", "closed_reunified"} <= found.reached
+
+
+def test_the_directory_example_reads_the_hosts_user_table():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "directory_from_user_table.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.splitlines() == [
+        "assign to sw-021: refused: sw-021 is not active",
+        "assign to sw-999: refused: sw-999 is not a worker",
+        "assigned to spv-002",
+    ]

@@ -558,3 +558,12 @@ def test_bad_handover_declarations_are_reported_with_their_place():
 def store(request, tmp_path):  # type: ignore[no-untyped-def]
     with make_store(request.param, tmp_path) as s:
         yield s
+
+
+def test_a_guard_asking_for_a_handover_the_workflow_does_not_declare_is_refused():
+    from casework_flow.guards import handover  # noqa: PLC0415 - the guard under test
+
+    wait = Transition("wait", source="intake", dest="assessment", guard=handover("referral"))
+    with pytest.raises(WorkflowError, match="asks for an accepted referral, which the workflow"):
+        homelessness(transitions=[*WF.transitions, wait], handovers=RULES[1:])
+    assert homelessness(transitions=[*WF.transitions, wait]).transitions[-1] == wait

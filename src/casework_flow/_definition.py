@@ -14,15 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Final
 
 from attrs import field, frozen
 
 from ._case import _roles
 from ._definition_checks import check_handovers, check_states, check_timing, check_transitions
 from ._frozen import FrozenMap
-from ._handover import HandoverKind
-from ._parts import Approval, ConsentOverride, HandoverRule, State, Transition, _tuple
+from ._parts import (
+    DEFAULT_HANDOVERS,
+    Approval,
+    ConsentOverride,
+    HandoverRule,
+    State,
+    Transition,
+    _tuple,
+)
 from .exceptions import WorkflowError
 
 __all__ = [
@@ -46,13 +52,6 @@ class AssignScope(StrEnum):
     """A worker sharing a group with the one who assigns."""
     ANY = "any"
     """Any active worker."""
-
-
-DEFAULT_HANDOVERS: Final = FrozenMap(
-    {"transfer": HandoverRule(HandoverKind.TRANSFER, send={"supervisor"}, on_behalf={"supervisor"})}
-)
-"""What a workflow that declares no handovers allows: transfers sent by a supervisor, and
-answered by the unit (or the named worker, or a supervisor there for them)."""
 
 
 def _rules(

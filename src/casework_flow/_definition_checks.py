@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
-from ._guards import Consent, Guard, referenced_events
-from ._parts import Approval, ConsentOverride, HandoverRule, State, Transition
+from ._guards import Consent, Guard, Handed, referenced_events, walk
+from ._parts import DEFAULT_HANDOVERS, Approval, ConsentOverride, HandoverRule, State, Transition
 from ._timing import Deadline, Timer
 from .exceptions import Problem
 
@@ -282,8 +282,20 @@ _ACTIONS: Final = frozenset({"read", "record"})
 
 def check_handovers(wf: Workflow) -> list[Problem]:
     """The handover rules: filed under their own kind, naming known roles and events."""
-    problems = []
-    events = {t.event for t in wf.transitions}
+    problems: list[Problem] = []
+    if not isinstance(wf.handovers, Mapping):
+        return [Problem("must map each kind of handover to its HandoverRule", "handovers")]
+    events = {t.event for t in wf.transitions if isinstance(t, Transition)}
+    declared = wf.handovers is not DEFAULT_HANDOVERS
+    for i, t in enumerate(wf.transitions):
+        if not isinstance(t, Transition) or not isinstance(t.guard, Guard):
+            continue
+        problems += [
+            Problem(f"{t.event}: the guard asks for an accepted {g.kind}, which the workflow"
+                    " does not declare in handovers", f"transitions[{i}].guard")
+            for g in walk(t.guard)
+            if isinstance(g, Handed) and g.kind not in wf.handovers
+        ]  # fmt: skip
     for key, rule in wf.handovers.items():
         at = f"handovers.{key}"
         if not isinstance(rule, HandoverRule):
@@ -299,7 +311,7 @@ def check_handovers(wf: Workflow) -> list[Problem]:
                     f"{_near(a, events | _ACTIONS)}", f"{at}.access")
             for a in unknown
         ]  # fmt: skip
-        if wf.roles:
+        if wf.roles and declared:
             named = [("send", rule.send), ("answer", rule.answer), ("on_behalf", rule.on_behalf)]
             if rule.override is not None:
                 named.append(("override", rule.override.roles))

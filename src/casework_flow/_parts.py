@@ -7,16 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from attrs import field, frozen
 
 from ._case import _map, _roles
+from ._frozen import FrozenMap
 from ._guards import ALWAYS, Guard
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._timing import Deadline, Timer
 
-__all__ = ["Approval", "ConsentOverride", "HandoverRule", "OnMove", "State", "Transition"]
+__all__ = [
+    "DEFAULT_HANDOVERS",
+    "Approval",
+    "ConsentOverride",
+    "HandoverRule",
+    "OnMove",
+    "State",
+    "Transition",
+]
 
 
 class OnMove(StrEnum):
@@ -214,3 +223,10 @@ class HandoverRule:
         if self.guard is ALWAYS or not isinstance(self.guard, Guard):
             return ()
         return self.guard.conjuncts()
+
+
+DEFAULT_HANDOVERS: Final = FrozenMap(
+    {"transfer": HandoverRule(HandoverKind.TRANSFER, send={"supervisor"}, on_behalf={"supervisor"})}
+)
+"""What a workflow that declares no handovers allows: transfers sent by a supervisor, and
+answered by the unit (or the named worker, or a supervisor there for them)."""
