@@ -39,10 +39,15 @@ CORE_TESTS = [
     "tests/test_evolve.py",
     "tests/test_engine.py",
 ]
+HANDOVER_TESTS = [
+    "tests/test_handovers.py",
+    "tests/test_handovers_properties.py",
+    "tests/test_operations.py",
+]
 MODULES: dict[str, list[str]] = {
-    "_decide.py": [*CORE_TESTS, "tests/test_operations.py", "tests/test_time.py"],
-    "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", "tests/test_operations.py"],
-    "_checks.py": [*CORE_TESTS, "tests/test_operations.py"],
+    "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py"],
+    "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS],
+    "_checks.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_overrides.py": [*CORE_TESTS, "tests/test_operations.py"],
     "_compiled.py": [*CORE_TESTS, "tests/test_guards.py"],
     "_guards.py": ["tests/test_guards.py", *CORE_TESTS],
@@ -59,6 +64,10 @@ MODULES: dict[str, list[str]] = {
     "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_operations.py"],
     "_case.py": ["tests/test_values.py", *CORE_TESTS],
     "_catalog.py": ["tests/test_core_values.py", *CORE_TESTS],
+    "_decide_handovers.py": [*CORE_TESTS, *HANDOVER_TESTS],
+    "_handover_checks.py": [*CORE_TESTS, *HANDOVER_TESTS],
+    "_access.py": [*CORE_TESTS, *HANDOVER_TESTS],
+    "_step.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "stores/_memory.py": ["tests/test_store_conformance.py", "tests/test_store_memory.py"],
     "stores/_sqlbase.py": ["tests/test_store_conformance.py", "tests/test_store_sqlite.py"],
 }
