@@ -164,8 +164,9 @@ class Engine(Operations, Handovers, TimeAndVersions):
 
         An event is listed when its role and guard checks pass on the case as it is;
         what the actor supplies with the step (required data, a reason, new evidence)
-        is not asked for here, so fire may still refuse for lack of it. Nothing is
-        listed while a request waits for approval.
+        is not asked for here, so fire may still refuse for lack of it. An event whose
+        request of the same approval kind waits, or that would move the case while a
+        request that holds it waits, is not listed.
         """
         snap = self._load(_inputs.case_id(case_id))
         case = snap.case
@@ -214,8 +215,8 @@ class Engine(Operations, Handovers, TimeAndVersions):
 
         Returns:
             The case at its new revision. For a transition that needs approval, the
-            case stays where it is with the request pending (``case.pending``) until
-            `approve` or `reject`.
+            case stays where it is with the request waiting in ``case.approvals``
+            (under the approval's kind) until `approve` or `reject`.
 
         Raises:
             TransitionRejected: with every failed check; the case is unchanged (the

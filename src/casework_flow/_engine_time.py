@@ -133,7 +133,8 @@ class TimeAndVersions(Shell):
         id. Each case gets where it would go and what blocks it: a state with no
         mapping, data the new version requires in the target state (fields its
         transitions into that state require), a closed case mapped to an open state or
-        the reverse, a pending approval or transfer. Nothing is written.
+        the reverse, a request waiting for approval, an open handover of a kind the new
+        version does not declare. Nothing is written.
 
         Raises:
             UnknownWorkflow: if either version is not registered.
