@@ -567,3 +567,15 @@ def test_a_guard_asking_for_a_handover_the_workflow_does_not_declare_is_refused(
     with pytest.raises(WorkflowError, match="asks for an accepted referral, which the workflow"):
         homelessness(transitions=[*WF.transitions, wait], handovers=RULES[1:])
     assert homelessness(transitions=[*WF.transitions, wait]).transitions[-1] == wait
+
+
+def test_only_declared_overrides_of_missing_consent_let_a_handover_go():
+    eng = Engine([WF], clock=ManualClock(START), directory=DIRECTORY)
+    eng.open(WF.name, "H-1", actor=SW1, assignee=SW1.id, unit=MEDAN)
+    undeclared = "only missing consent can be overridden, and only where the workflow allows it"
+    assert whys(
+        lambda: eng.transfer(
+            "H-1", BINJAI, actor=SPV, reason="r", override_by=HEAD, reason_code="IMMINENT_DANGER"
+        )
+    ) == ["no consent to transfer is recorded; the client must consent", undeclared]
+    assert eng.get("H-1").open_handovers == ()

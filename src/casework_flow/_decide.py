@@ -32,6 +32,7 @@ from ._checks import (
 )
 from ._commands import Approve, Command, Fire, Migrate, Open, Record, Reject, View
 from ._compiled import Decision, refused
+from ._definition import Approval
 from ._directory import Roster
 from ._frozen import EMPTY, FrozenMap, adopt
 from ._guards import GuardContext
@@ -121,7 +122,8 @@ def _fire_extra(step: Step, command: Fire, decision: Decision) -> list[Verdict]:
     return problems
 
 
-def _direct(approval: Any, assignee: str | None, actor: Actor) -> bool:  # noqa: ANN401
+def _direct(approval: Approval, assignee: str | None, actor: Actor) -> bool:
+    """Whether ``actor`` takes an approval's step at once, with no prior request."""
     return bool(
         approval.direct
         and not approval.roles.isdisjoint(actor.roles)
