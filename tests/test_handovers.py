@@ -579,3 +579,19 @@ def test_only_declared_overrides_of_missing_consent_let_a_handover_go():
         )
     ) == ["no consent to transfer is recorded; the client must consent", undeclared]
     assert eng.get("H-1").open_handovers == ()
+
+
+def test_a_listener_sees_every_entry_of_a_step_that_cancels_what_waits():
+    eng = engine()
+    eng.fire("H-1", "close", actor=SW1)
+    eng.transfer("H-1", BINJAI, actor=SPV, reason="Moves.")
+    seen = []
+    eng.on_commit(seen.append)
+    eng.accept_transfer("H-1", actor=B_SPV, assignee="sw-b1")
+    (step,) = seen
+    assert [e.kind for e in step.entries] == [
+        EntryKind.HANDOVER_ANSWERED,
+        EntryKind.APPROVAL_CANCELLED,
+    ]
+    assert step.entry is step.entries[0]
+    assert step.entries == tuple(eng.trail("H-1")[-2:])

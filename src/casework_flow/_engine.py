@@ -108,7 +108,7 @@ class Engine(Operations, Handovers, TimeAndVersions):
         case = evolve(None, entry, catalog=self._catalog)
         self._store.create(case, [entry])
         if self._listeners:
-            self._notify(Committed(None, case, entry))
+            self._notify(Committed(None, case, (entry,)))
         return case
 
     def _fire_command(  # noqa: PLR0917 - fire's own arguments, in fire's order

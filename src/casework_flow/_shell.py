@@ -44,12 +44,18 @@ class Committed:
     Attributes:
         before: The case before (None for an opening).
         after: The case as committed.
-        entry: The audit entry committed with it.
+        entries: The audit entries committed with it, in order: the step's own, then
+            what it cancelled (the approvals an accepted transfer ends, say).
     """
 
     before: Case | None
     after: Case
-    entry: AuditEntry
+    entries: tuple[AuditEntry, ...]
+
+    @property
+    def entry(self) -> AuditEntry:
+        """The step's own entry (the first committed)."""
+        return self.entries[0]
 
 
 Listener = Callable[[Committed], object]
@@ -224,5 +230,5 @@ class Shell:
         if entries:
             self._store.commit(after, entries, expected_revision=case.revision)
             if self._listeners:
-                self._notify(Committed(case, after, entries[-1]))
+                self._notify(Committed(case, after, entries))
         return result, after
