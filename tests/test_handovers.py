@@ -595,3 +595,58 @@ def test_a_listener_sees_every_entry_of_a_step_that_cancels_what_waits():
     ]
     assert step.entry is step.entries[0]
     assert step.entries == tuple(eng.trail("H-1")[-2:])
+
+
+def test_answers_that_do_not_fit_the_handovers_status_are_refused():
+    eng = engine()
+    eng.refer("H-1", actor=SW1, to_unit=BINJAI)
+    assert whys(lambda: eng.complete_handover("H-1", "referral-2", actor=B_SW)) == [
+        "only an accepted referral can be marked done; referral-2 is in_progress"
+    ]
+    eng.accept_handover("H-1", "referral-2", actor=B_SW)
+    assert whys(lambda: eng.accept_handover("H-1", "referral-2", actor=B_SW)) == [
+        "referral-2 is already accepted"
+    ]
+    assert whys(lambda: eng.reject_handover("H-1", "referral-2", actor=B_SW, reason="r")) == [
+        "referral-2 is already accepted"
+    ]
+    eng.transfer("H-1", BINJAI, actor=SPV, reason="Moves.")
+    assert whys(lambda: eng.complete_handover("H-1", "transfer", actor=B_SPV)) == [
+        "only an accepted referral can be marked done; transfer-7 is in_progress"
+    ]
+
+
+def test_a_transfer_to_a_unit_may_be_accepted_into_its_queue_with_no_worker():
+    eng = engine()
+    eng.transfer("H-1", BINJAI, actor=SPV, reason="Moves.")
+    moved = eng.accept_transfer("H-1", actor=B_SPV)
+    assert (moved.unit, moved.assignee) == (BINJAI, None)
+
+
+def test_a_transfer_request_is_withdrawn_by_its_sender_not_by_the_owner():
+    eng = engine()
+    eng.request_transfer("H-1", actor=B_SPV, reason="He lives in Binjai now.")
+    for who in (B_SW, SPV):
+        assert whys(
+            lambda who=who: eng.revoke_handover("H-1", "transfer_request", actor=who, reason="r")
+        ) == [f"{who.id} may not revoke transfer_request-2; only its sender or their unit may"]
+    withdrawn = eng.revoke_handover("H-1", "transfer_request", actor=B_SPV, reason="Stays.")
+    assert withdrawn.handovers["transfer_request-2"].status == "revoked"
+
+
+def test_a_referral_to_a_named_worker_lets_only_them_in_not_their_unit():
+    eng = engine()
+    eng.refer("H-1", actor=SW1, to_unit=BINJAI, to_worker="sw-b1")
+    eng.accept_handover("H-1", "referral-2", actor=B_SW)
+    assert eng.record("H-1", "visit", actor=B_SW).revision > 1
+    assert whys(lambda: eng.record("H-1", "visit", actor=B_SW2)) == [
+        "sw-b2 is not of medan, which owns H-1, and no open handover lets them do record on it"
+    ]
+
+
+def test_undeclared_kinds_and_unknown_workers_in_a_group_are_named():
+    eng = engine(wf=homelessness(handovers=RULES[1:], assign_scope="group"))
+    assert whys(lambda: eng.refer("H-1", actor=SW1, to_unit=BINJAI)) == [
+        "homelessness declares no referrals"
+    ]
+    assert whys(lambda: eng.assign("H-1", "user9", actor=SPV)) == ["user9 is not a worker"]

@@ -228,6 +228,8 @@ def _who_answers(  # noqa: PLR0917 - the parties of one answer
 ) -> tuple[bool, str]:
     """Whether ``actor`` may give ``answer`` to ``h``, and who may, in words."""
     if answer == "revoke":
+        if h.kind is HandoverKind.TRANSFER_REQUEST:
+            return _sender_party(rule, workflow, case, h, actor), "its sender or their unit"
         return _sender_party(rule, workflow, case, h, actor), "its sender or the case's owner"
     if h.kind is HandoverKind.TRANSFER_REQUEST:
         return _owner_party(rule, case, actor), f"the case's worker or {case.unit}"
