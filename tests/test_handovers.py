@@ -650,3 +650,39 @@ def test_undeclared_kinds_and_unknown_workers_in_a_group_are_named():
         "homelessness declares no referrals"
     ]
     assert whys(lambda: eng.assign("H-1", "user9", actor=SPV)) == ["user9 is not a worker"]
+
+
+def test_an_approval_that_would_now_lead_elsewhere_is_refused():
+    from casework_flow.guards import evidence  # noqa: PLC0415 - the guard of the example
+
+    ends = [
+        Transition("end", source="intake", dest="closed", roles={"social_worker"}, priority=2,
+                   approval=Approval({"supervisor"})),
+        Transition("end", source="intake", dest="referred", roles={"social_worker"},
+                   priority=1, guard=evidence("referral_letter"),
+                   approval=Approval({"supervisor"})),
+    ]  # fmt: skip
+    wf = homelessness(
+        states=[*WF.states, State("referred", terminal=True)],
+        transitions=[*WF.transitions, *ends],
+    )
+    eng = engine(wf=wf)
+    eng.fire("H-1", "end", actor=SW1)
+    eng.record("H-1", "letter", actor=SW1, evidence={"referral_letter": "L-1"})
+    dest = "end would now lead to referred, not to closed as requested; reject the request"
+    assert whys(lambda: eng.approve("H-1", actor=SPV)) == [f"{dest} and ask again"]
+
+
+def test_the_directory_values_and_the_engine_inputs_say_what_is_wrong():
+    w = Worker("sw-two", {MEDAN: {"social_worker"}, BINJAI: {"coordinator"}})
+    assert (w.roles_in(BINJAI), w.roles_in("deli"), w.home) == ({"coordinator"}, set(), None)
+    assert (len(DIRECTORY), repr(DIRECTORY)) == (10, "<InMemoryDirectory workers=10>")
+    with pytest.raises(TypeError, match="not a Worker"):
+        InMemoryDirectory(["sw-1"])  # type: ignore[list-item]
+    eng = engine()
+    with pytest.raises(InvalidInput, match="to_unit"):
+        eng.transfer("H-1", " ", actor=SPV, reason="r")
+    both = Actor("x", {"supervisor"}, units={BINJAI, "deli"})
+    with pytest.raises(InvalidInput, match="the unit asking for the case"):
+        eng.request_transfer("H-1", actor=both, reason="r")
+    assert len(eng.trail("H-1")) == 1

@@ -261,7 +261,10 @@ def answer_checks(  # noqa: PLR0917 - every part of an answer is checked
         return [refusal("handover", why, CheckKind.STATE)]
     rule = workflow.handovers.get(str(h.kind))
     if rule is None:
-        rule = HandoverRule(h.kind)
+        why = (
+            f"{workflow.name} v{workflow.version} declares no {h.kind}s; {h.id} cannot be answered"
+        )
+        return [refusal("handover", why, CheckKind.STATE)]
     problems = _found(_status_problem(h, answer))
     allowed, party = _who_answers(rule, workflow, case, h, actor, answer, roster)
     if not allowed:
