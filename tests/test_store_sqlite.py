@@ -180,6 +180,6 @@ def test_a_stored_entry_that_is_not_json_is_a_store_error_naming_the_case(tmp_pa
     )
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE casework_entries SET body = 'not json' WHERE case_id = 'C-1'")
-    with pytest.raises(StoreError, match=r"a stored entry of C-1 cannot be read: .*not JSON"):
+    with pytest.raises(StoreError, match=r"stored entry 1 of C-1 cannot be read: .*not JSON"):
         store.trail("C-1")
     store.close()

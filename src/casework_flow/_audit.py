@@ -373,6 +373,11 @@ def _head_problem(trail: Sequence[AuditEntry], head: ChainHead) -> tuple[int, st
     last = trail[-1].seq
     if head.seq < 1:
         return 1, f"the known head names entry {head.seq}, which cannot exist"
+    if head.seq < last:
+        return head.seq + 1, (
+            f"the trail goes on to entry {last} past the known head, entry {head.seq}:"
+            " entries were added behind the store's back"
+        )
     if head.seq > last:
         return last + 1, (
             f"the trail ends at entry {last} but the known head is entry {head.seq}:"
@@ -383,13 +388,17 @@ def _head_problem(trail: Sequence[AuditEntry], head: ChainHead) -> tuple[int, st
     return None
 
 
-def verify(trail: Sequence[AuditEntry], *, head: ChainHead | None = None) -> Verification:
+def verify(
+    trail: Sequence[AuditEntry], *, head: ChainHead | None = None, case_id: str | None = None
+) -> Verification:
     """Check a case's trail link by link, and against a known head if one is given.
 
     Args:
         trail: The case's entries, oldest first.
-        head: The last head known to be good; without it, removing entries from the end
-            cannot be told from a shorter history.
+        head: Where the trail is known to end (the store's head, a head kept elsewhere);
+            without it, removing entries from the end cannot be told from a shorter
+            history. A trail that goes on past it is broken too.
+        case_id: The case the trail must belong to; without it, the first entry's.
 
     Returns:
         A `Verification`; call ``raise_if_broken()`` to turn a failure into `TrailBroken`.
@@ -403,7 +412,7 @@ def verify(trail: Sequence[AuditEntry], *, head: ChainHead | None = None) -> Ver
             broken_at=1,
             problem="the trail is empty; it must start with the opening",
         )
-    case_id = trail[0].case_id
+    case_id = trail[0].case_id if case_id is None else case_id
     prev = genesis_hash(case_id)
     for seq, entry in enumerate(trail, 1):
         problem = _link_problem(entry, seq, case_id, prev)

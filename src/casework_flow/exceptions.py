@@ -265,7 +265,17 @@ class ReplayError(CaseworkError):
 
 
 class StoreError(CaseworkError):
-    """The store could not read or write; nothing half-written was left behind."""
+    """The store could not read or write; nothing half-written was left behind.
+
+    Attributes:
+        case_id: The case it was reading or writing, when there was one.
+        seq: The sequence number of a stored entry that could not be read, if any.
+    """
+
+    def __init__(self, message: str, *, case_id: str | None = None, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.seq = seq
 
 
 class ListenerFailed(CaseworkError):

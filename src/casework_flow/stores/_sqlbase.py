@@ -180,14 +180,19 @@ class SqlStore:
         bound = "" if upto is None else f" AND seq <= {m}"
         rows = self._rows(
             "read a trail",
-            f"SELECT body FROM casework_entries WHERE case_id = {m}{bound} ORDER BY seq",  # noqa: S608 - fixed names
+            f"SELECT seq, body FROM casework_entries WHERE case_id = {m}{bound} ORDER BY seq",  # noqa: S608 - fixed names
             (case_id,) if upto is None else (case_id, upto),
         )
-        try:
-            return tuple(_sql.entry_from_body(r[0]) for r in rows)
-        except TrailBroken as exc:
-            msg = f"{self._where}: a stored entry of {case_id} cannot be read: {exc}"
-            raise StoreError(msg) from None
+        out = []
+        for seq, body in rows:
+            try:
+                out.append(_sql.entry_from_body(body))
+            except TrailBroken as exc:
+                msg = (
+                    f"{self._where}: stored entry {seq} of {case_id} cannot be read: {exc.problem}"
+                )
+                raise StoreError(msg, case_id=case_id, seq=seq) from None
+        return tuple(out)
 
     def find(
         self, query: Query | None = None, *, limit: int = 100, after: str | None = None
