@@ -24,9 +24,9 @@ from attrs import Factory, field, frozen
 from ._canonical import ABSENT, FORMAT, canonical
 from ._case import Actor, _map
 from ._clock import to_utc
-from ._frozen import EMPTY, FrozenMap, freeze, thaw
-from ._verdict import Verdict
-from .exceptions import TrailBroken
+from ._frozen import EMPTY, FrozenMap, freeze, text_problem, thaw
+from ._verdict import CheckKind, Verdict
+from .exceptions import InvalidInput, TrailBroken
 
 __all__ = [
     "ABSENT",
@@ -211,6 +211,7 @@ class AuditEntry:
             TrailBroken: if a field is missing or of the wrong type.
         """
         seq = raw.get("seq") if isinstance(raw, Mapping) else None
+        seq = seq if type(seq) is int else None
         try:
             if raw["format"] != FORMAT:
                 msg = f"unknown entry format {raw['format']!r}"
@@ -237,7 +238,7 @@ class AuditEntry:
                     for c in raw["changes"]
                 ),
                 evidence={_str(k): _str(v) for k, v in raw["evidence"].items()},
-                verdicts=tuple(Verdict.from_json(v) for v in raw["verdicts"]),
+                verdicts=tuple(_verdict(v) for v in raw["verdicts"]),
                 workflow=_str(raw["workflow"]),
                 workflow_version=_int(raw["workflow_version"]),
                 assignee=_opt_str(raw["assignee"]),
@@ -248,15 +249,29 @@ class AuditEntry:
             )
         except TrailBroken:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise TrailBroken(
-                None, seq if isinstance(seq, int) else None, f"malformed entry: {exc!r}"
-            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidInput) as exc:
+            raise TrailBroken(None, seq, f"malformed entry: {exc!r}") from None
+
+
+def _verdict(raw: Mapping[str, Any]) -> Verdict:
+    passed = raw["passed"]
+    if not isinstance(passed, bool):
+        raise TypeError(f"expected true or false, got {passed!r}")
+    return Verdict(
+        kind=CheckKind(raw["kind"]),
+        check=_str(raw["check"]),
+        passed=passed,
+        why=_str(raw["why"]),
+        dest=_opt_str(raw.get("dest")),
+    )
 
 
 def _str(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r}")
+    why = text_problem(value)
+    if why is not None:
+        raise ValueError(f"text that {why}: {value[:40]!r}")
     return value
 
 

@@ -94,7 +94,9 @@ class Operations(Shell):
     def _assign_command(self, assignee: object, actor: Actor, reason: str | None) -> Assign:
         if not isinstance(assignee, str) or not assignee.strip():
             raise InvalidInput("assignee", "must be a worker id")
-        return Assign(assignee, _inputs.actor(actor), _inputs.reason(reason))
+        return Assign(
+            _inputs.text(assignee, "assignee"), _inputs.actor(actor), _inputs.reason(reason)
+        )
 
     def assign(
         self, case_id: str, assignee: str, *, actor: Actor, reason: str | None = None

@@ -165,8 +165,9 @@ def read_jsonl(
             continue
         try:
             raw = json.loads(text)
-        except ValueError as exc:
-            raise TrailBroken(None, None, f"{where} is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            why = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+            raise TrailBroken(None, None, f"{where} is not JSON: {why}") from None
         if not isinstance(raw, dict):
             raise TrailBroken(None, None, f"{where} is not a JSON object")
         if "masked" in raw:

@@ -93,7 +93,15 @@ def _read_json(text: str, source: str) -> tuple[object, Positions]:
         raise WorkflowError(
             None, [Problem(f"not valid JSON: {exc.msg}", "", source, exc.lineno, exc.colno)]
         ) from None
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable("JSON", exc, source) from None
     return data, _JsonPositions(text).found
+
+
+def _unreadable(fmt: str, exc: Exception, source: str) -> WorkflowError:
+    """A document that parses but holds what no workflow can: too deep, a number too long."""
+    why = "it is nested too deep" if isinstance(exc, RecursionError) else f"{exc}".split(";")[0]
+    return WorkflowError(None, [Problem(f"not a usable {fmt} document: {why}", "", source)])
 
 
 def _read_yaml(text: str, source: str) -> tuple[object, Positions]:
@@ -119,6 +127,8 @@ def _read_yaml(text: str, source: str) -> tuple[object, Positions]:
         raise WorkflowError(
             None, [Problem(f"not valid YAML: {what}", "", source, line, col)]
         ) from None
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable("YAML", exc, source) from None
     walker = _YamlPositions(yaml, source)
     if node is not None:
         walker.walk(node, "")
@@ -177,6 +187,8 @@ def _read_toml(text: str, source: str) -> tuple[object, Positions]:
         raise WorkflowError(
             None, [Problem(f"not valid TOML: {what}", "", source, line, col)]
         ) from None
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable("TOML", exc, source) from None
 
 
 READERS: Final[dict[Format, Callable[[str, str], tuple[object, Positions]]]] = {

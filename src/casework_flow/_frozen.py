@@ -14,12 +14,30 @@ from typing import Any, TypeVar, final
 
 from .exceptions import InvalidInput
 
-__all__ = ["EMPTY", "FrozenMap", "adopt", "freeze", "thaw"]
+__all__ = ["EMPTY", "MAX_SAFE_INT", "FrozenMap", "adopt", "freeze", "text_problem", "thaw"]
 
 V = TypeVar("V")
 
 _MAX_DEPTH = 32
-_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
+MAX_SAFE_INT = 2**53 - 1
+"""The largest integer every JSON reader keeps exactly (I-JSON, RFC 7493)."""
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored and hashed as text (None: it can).
+
+    A NUL character is refused by PostgreSQL and a lone surrogate cannot be encoded
+    as UTF-8; both are refused where text comes in, so no store sees them.
+    """
+    if "\x00" in value:
+        return "contains a NUL character"
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate, which is not text"
+    return None
 
 
 @final
@@ -133,19 +151,29 @@ def freeze(value: object, where: str = "data") -> Any:  # noqa: ANN401 - JSON is
 
 
 def _freeze(value: object, depth: int) -> Any:  # noqa: ANN401 - JSON is untyped
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is dict or isinstance(value, Mapping):
-        return _freeze_mapping(value, depth)  # type: ignore[arg-type]
+    if isinstance(value, Mapping):
+        return _freeze_mapping(value, depth)
     if isinstance(value, list | tuple):
         return _freeze_sequence(value, depth)
+    return _scalar(value)
+
+
+def _scalar(value: object) -> Any:  # noqa: ANN401 - JSON is untyped
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        why = text_problem(value)
+        if why is not None:
+            raise _Unusable(why)
+        return str(value)
+    if isinstance(value, int):
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise _Unusable("an integer beyond ±(2**53 - 1) cannot be kept exactly in JSON")
+        return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise _Unusable(f"{value!r} is not a finite number")
-        return value
-    if isinstance(value, bool | int | str):
-        return value
+        return float(value)
     raise _Unusable(f"{type(value).__name__} value {value!r} cannot be stored; use JSON data")
 
 
@@ -169,6 +197,9 @@ def _freeze_mapping(value: Mapping[Any, Any], depth: int) -> FrozenMap[Any]:
     for key, item in value.items():
         if type(key) is not str:
             raise _Unusable(f"key {key!r} is not a string")
+        why = text_problem(key)
+        if why is not None:
+            raise _Unusable(f"key {key!r} {why}")
         try:
             out[key] = _freeze(item, depth + 1)
         except _Unusable as bad:

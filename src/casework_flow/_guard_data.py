@@ -89,7 +89,10 @@ def parse_duration(text: str) -> timedelta:
     if m is None or text in {"P", "PT"} or text.endswith("T"):
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as P7D or PT24H")
     weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in m.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than any date can reach") from None
 
 
 def duration_text(d: timedelta) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ._case import Actor
-from ._frozen import EMPTY, FrozenMap, adopt, freeze
+from ._frozen import EMPTY, FrozenMap, adopt, freeze, text_problem
 from .exceptions import InvalidInput
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "reason",
     "record_name",
     "required_text",
+    "text",
 ]
 
 MAX_ID: Final = 200
@@ -40,12 +41,26 @@ def case_id(value: object) -> str:
     return value
 
 
+def text(value: str, where: str) -> str:
+    """Text a store can keep and a hash can cover: no NUL, no lone surrogate."""
+    why = text_problem(value)
+    if why is not None:
+        raise InvalidInput(where, f"{why}: {value[:40]!r}")
+    return value
+
+
 def actor(value: object, where: str = "actor") -> Actor:
-    """An `Actor` with a non-empty id."""
+    """An `Actor` with a non-empty id, and roles and units that are text."""
     if not isinstance(value, Actor):
         raise InvalidInput(where, f"expected an Actor, got {type(value).__name__}")
     if not isinstance(value.id, str) or not value.id:
         raise InvalidInput(where, "an actor needs a non-empty id")
+    text(value.id, f"{where}.id")
+    for part, names in (("roles", value.roles), ("units", value.units)):
+        for name in names:
+            if not isinstance(name, str):
+                raise InvalidInput(f"{where}.{part}", f"expected text, got {name!r}")
+            text(name, f"{where}.{part}")
     return value
 
 
@@ -55,7 +70,7 @@ def reason(value: object, where: str = "reason") -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(where, f"expected text, got {type(value).__name__}")
-    return value
+    return text(value, where)
 
 
 def required_text(value: object, where: str, why: str) -> str:
@@ -68,9 +83,11 @@ def required_text(value: object, where: str, why: str) -> str:
 
 def optional_id(value: object, where: str) -> str | None:
     """An optional worker or unit id: a non-blank string or None."""
-    if value is not None and not (isinstance(value, str) and value.strip()):
+    if value is None:
+        return None
+    if not (isinstance(value, str) and value.strip()):
         raise InvalidInput(where, "must be a non-empty string or None")
-    return value
+    return text(value, where)
 
 
 def data(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
@@ -96,6 +113,8 @@ def evidence(value: Mapping[str, str] | None) -> FrozenMap[str]:
             raise InvalidInput(
                 f"evidence.{kind}", "document kind and reference must be non-empty strings"
             )
+        text(kind, "evidence")
+        text(ref, f"evidence.{kind}")
     return adopt(dict(value))
 
 
