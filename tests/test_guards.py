@@ -271,3 +271,30 @@ def test_a_comparison_with_several_durations_keeps_them_as_durations():
     g = time_in_state().one_of(timedelta(days=1), timedelta(days=2))
     assert g.value == (timedelta(days=1), timedelta(days=2))
     assert g.test(context(in_state_for=timedelta(days=2)))[0]
+
+
+def test_the_handover_guard_holds_only_for_an_accepted_open_handover_of_its_kind():
+    import attrs  # noqa: PLC0415 - only this test changes the case
+
+    from casework_flow import Handover  # noqa: PLC0415
+    from casework_flow.guards import handover  # noqa: PLC0415
+
+    guard = handover("referral")
+    sent = Handover("referral-4", "referral", "in_progress", "sw-017", START, 4, to_unit="upt")
+    taken = attrs.evolve(sent, status="accepted", answered_by="head")
+    other = attrs.evolve(taken, id="transfer-5", kind="transfer", seq=5)
+    ctx = context()
+    for handovers, held in (
+        ({}, False),
+        ({"referral-4": sent}, False),
+        ({"transfer-5": other}, False),
+        ({"referral-4": taken}, True),
+        ({"referral-4": attrs.evolve(taken, status="done")}, False),
+    ):
+        ctx.case = attrs.evolve(ctx.case, handovers=handovers)
+        assert guard.test(ctx) == (
+            (True, "referral-4 to upt was accepted by head")
+            if held
+            else (False, "no referral of this case has been accepted")
+        )
+    assert guard.text == "referral accepted"
