@@ -133,3 +133,33 @@ def test_a_workflow_file_with_numbers_past_any_use_is_refused_with_its_place(old
     with pytest.raises(WorkflowError, match=found) as caught:
         loads_workflow(text, "yaml", source="wf.yaml")
     assert "wf.yaml" in str(caught.value)
+
+
+def test_a_personal_value_a_guard_reads_is_never_shown_in_words():
+    from casework_flow import State, Transition, TransitionRejected, Workflow  # noqa: PLC0415
+    from casework_flow.audit import format_trail  # noqa: PLC0415
+    from casework_flow.guards import fact  # noqa: PLC0415
+
+    wf = Workflow(
+        name="w", version=1, initial="a", states=[State("a"), State("b", terminal=True)],
+        transitions=[
+            Transition("go", source="a", dest="b", guard=fact("address") == "Jl. Gatot"),
+            Transition("note", source="a", dest=None, guard=fact("address").present()),
+        ],
+        personal={"address"},
+    )  # fmt: skip
+    engine = Engine([wf], clock=ManualClock(START))
+    actor = Actor("x", {"r"})
+    engine.open("w", "C-1", actor=actor, data={"address": "Jl. Sei Deli 4", "age": 30})
+    with pytest.raises(TransitionRejected) as caught:
+        engine.fire("C-1", "go", actor=actor)
+    engine.fire("C-1", "note", actor=actor)
+    words = [
+        str(caught.value),
+        *(r.why for r in caught.value.reasons),
+        format_trail(engine.trail("C-1"), wf),
+        *(v.why for e in engine.trail("C-1") for v in e.verdicts),
+    ]
+    assert all("Sei Deli" not in w for w in words)
+    assert "address is '***'; must be 'Jl. Gatot'" in words[1]
+    assert engine.trail("C-1")[-1].verdicts[0].why == "address is '***'"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,19 +48,27 @@ def test_the_schema_is_created_once_and_versioned(store: PostgresStore):
     assert repr(store).startswith("<PostgresStore PostgreSQL postgres@127.0.0.1:5432/test")
 
 
-def _kill_backends() -> None:
+def _kill_backends(application_name: str) -> None:
+    """Drop the connections of one store only: other tests may be using the database."""
     with psycopg.connect(PG_DSN, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name <> 'keep'"
+            " AND application_name = %s",
+            (application_name,),
         )
 
 
-def test_a_lost_connection_is_a_clear_error_and_the_store_recovers(store: PostgresStore):
+def test_a_lost_connection_is_a_clear_error_and_the_store_recovers():
+    name = f"cw-victim-{uuid.uuid4().hex[:8]}"
+    with pg_schema() as dsn, PostgresStore(f"{dsn}&application_name={name}") as store:
+        _lose_and_recover(store, lambda: _kill_backends(name))
+
+
+def _lose_and_recover(store: PostgresStore, kill: Callable[[], None]) -> None:
     engine = Engine([WORKFLOW], store=store, clock=ManualClock(START))
     engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
-    _kill_backends()
+    kill()
     with pytest.raises(StoreError, match="nothing was written, try again"):
         engine.fire(
             "C-1", "first_contact", actor=WORKER, data={"client_alias": "a", "found_at": "b"}

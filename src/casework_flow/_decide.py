@@ -148,6 +148,7 @@ def _fire(command: Fire, step: Step) -> StepResult:
         now=now,
         reason_code=command.reason_code,
         history=snap.history,
+        personal=wf.personal,
     )
     details: Mapping[str, str] = EMPTY
     decision = compiled.choose(ctx, command.reason)
@@ -211,6 +212,7 @@ def _recheck(step: Step, pending: Pending) -> tuple[Decision, Mapping[str, str]]
         now=step.now,
         reason_code=pending.reason_code,
         history=step.snap.history,
+        personal=step.workflow.personal,
     )
     decision = compiled.choose(ctx, pending.reason)
     override: Mapping[str, str] = EMPTY

@@ -69,6 +69,7 @@ def _guard_problems(
         now=step.now,
         reason_code=command.reason_code,
         history=step.snap.history,
+        personal=step.workflow.personal,
     )
     failed = []
     for part in rule.conjuncts:

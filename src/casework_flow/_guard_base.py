@@ -41,6 +41,9 @@ class GuardContext:
         reason_code: The reason code given, if any.
         history: The case's trail as loaded with the case (`History`); empty when the
             workflow's guards read nothing of the past.
+        personal: The data fields whose values a guard's words must not show (the
+            workflow's ``personal`` fields): verdicts say ``'***'`` for them, so no
+            refusal, trail table or log carries a personal value.
     """
 
     __slots__ = (
@@ -52,6 +55,7 @@ class GuardContext:
         "history",
         "now",
         "payload",
+        "personal",
         "reason_code",
         "supplied_evidence",
     )
@@ -67,6 +71,7 @@ class GuardContext:
         now: datetime,
         reason_code: str | None,
         history: History = NO_HISTORY,
+        personal: frozenset[str] = frozenset(),
     ) -> None:
         self.case = case
         self.actor = actor
@@ -78,6 +83,7 @@ class GuardContext:
         self.now = now
         self.reason_code = reason_code
         self.history = history
+        self.personal = personal
 
     def committed(self, event: str) -> Sequence[AuditEntry]:
         """Return the committed transitions of ``event`` in the history, oldest first."""

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
+from ._case import MASK
 from ._frozen import FrozenMap, freeze
 from ._guard_base import MISSING, Guard, GuardContext, Not, show
 
@@ -182,6 +183,13 @@ def _freeze_operand(value: object) -> object:
     return freeze(value, "guard value")
 
 
+def _shown(measure: Measure, value: object, ctx: GuardContext) -> object:
+    """The value a verdict may show: a personal field's is masked."""
+    if isinstance(measure, Fact) and measure.name in ctx.personal:
+        return MASK
+    return value
+
+
 @frozen
 class Compare(Guard):
     """A measure compared with a value: ``fact("age") < 18``."""
@@ -210,13 +218,14 @@ class Compare(Guard):
         actual = self.measure.read(ctx)
         if actual is MISSING:
             return False, f"{self.measure.missing()}; {need}"
+        says = self.measure.says(_shown(self.measure, actual, ctx))
         try:
             ok = bool(func(actual, self.value))
         except TypeError:
-            return False, f"{self.measure.says(actual)}, which cannot be compared; {need}"
+            return False, f"{says}, which cannot be compared; {need}"
         if ok:
-            return True, f"{self.measure.says(actual)} ({need})"
-        return False, f"{self.measure.says(actual)}; {need}"
+            return True, f"{says} ({need})"
+        return False, f"{says}; {need}"
 
 
 @frozen
@@ -235,7 +244,7 @@ class Present(Guard):
         actual = self.measure.read(ctx)
         if actual is MISSING or actual in ("", (), FrozenMap()):
             return False, f"{self.measure.missing()}; it is needed"
-        return True, self.measure.says(actual)
+        return True, self.measure.says(_shown(self.measure, actual, ctx))
 
 
 def fact(name: str) -> Measure:
