@@ -686,3 +686,19 @@ def test_the_directory_values_and_the_engine_inputs_say_what_is_wrong():
     with pytest.raises(InvalidInput, match="the unit asking for the case"):
         eng.request_transfer("H-1", actor=both, reason="r")
     assert len(eng.trail("H-1")) == 1
+
+
+def test_an_answer_to_a_kind_the_workflow_no_longer_declares_is_refused_in_the_core():
+    from casework_flow._catalog import Catalog  # noqa: PLC0415 - the pure core under test
+    from casework_flow._commands import Answer  # noqa: PLC0415
+    from casework_flow._decide import decide  # noqa: PLC0415
+
+    eng = engine()
+    eng.refer("H-1", actor=SW1, to_unit=BINJAI)
+    bare = homelessness(handovers=RULES[1:])
+    snap = eng.store.load("H-1")
+    result = decide(Catalog([bare]), snap, Answer("referral-2", "accept", B_SW), START)
+    assert [v.why for v in result.refused] == [
+        "homelessness v1 declares no referrals; referral-2 cannot be answered"
+    ]
+    assert [e.kind for e in result.entries] == [EntryKind.REFUSED]
