@@ -61,7 +61,7 @@ MODULES: dict[str, list[str]] = {
     "_replay.py": ["tests/test_replay.py", "tests/test_verify.py", *CORE_TESTS],
     "_timing.py": ["tests/test_time.py", *CORE_TESTS],
     "_engine_time.py": ["tests/test_time.py", "tests/test_operations.py", *CORE_TESTS],
-    "_shell.py": [*CORE_TESTS, "tests/test_export.py", *HANDOVER_TESTS],
+    "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_tamper.py", *HANDOVER_TESTS],
     "_case.py": ["tests/test_values.py", *CORE_TESTS],
     "_catalog.py": ["tests/test_core_values.py", *CORE_TESTS],
     "_decide_handovers.py": [*CORE_TESTS, *HANDOVER_TESTS],

@@ -249,3 +249,33 @@ def test_what_each_kind_breaks_is_named(stored):
     broken = engine.verify("C-1")
     assert (broken.ok, broken.broken_at) == (False, 2)
     assert "cannot be read" in (broken.problem or "")
+
+
+def test_a_consistent_rewrite_the_workflow_cannot_have_made_is_caught_by_the_fold(stored):
+    engine, raw = stored
+    entries = raw.entries("C-1")
+    forged = relinked([*entries[:3], attrs.evolve(entries[3], to_state="closed_declined")])
+    raw.run("DELETE FROM casework_entries WHERE case_id = ?", "C-1")
+    for e in forged:
+        raw.put(e)
+    raw.run(
+        "UPDATE casework_cases SET head_seq = ?, head_hash = ? WHERE id = ?",
+        forged[-1].seq, forged[-1].hash, "C-1",
+    )  # fmt: skip
+    result = engine.verify("C-1")
+    assert (result.ok, result.broken_at) == (False, 4)
+    assert "the workflow has no" in (result.problem or "")
+
+
+def test_a_store_that_cannot_be_reached_is_an_error_not_a_broken_trail():
+    from casework_flow import InMemoryStore  # noqa: PLC0415
+    from casework_flow.exceptions import StoreError  # noqa: PLC0415
+
+    class Down(InMemoryStore):
+        def trail(self, case_id: str):  # type: ignore[no-untyped-def]
+            raise StoreError("the database is down; nothing was read", case_id=case_id)
+
+    engine = Engine([SEED], store=Down(), clock=ManualClock(START))
+    engine.open(SEED.name, "C-1", actor=demo.OUTREACH)
+    with pytest.raises(StoreError, match="the database is down"):
+        engine.verify("C-1")
