@@ -56,6 +56,8 @@ MODULES: dict[str, list[str]] = {
         "tests/test_verify.py",
         "tests/test_audit.py",
         "tests/test_export.py",
+        "tests/test_inputs.py",
+        "tests/test_tamper.py",
         *CORE_TESTS,
     ],
     "_replay.py": ["tests/test_replay.py", "tests/test_verify.py", *CORE_TESTS],
