@@ -264,8 +264,6 @@ def test_a_referral_is_withdrawn_by_its_sender_or_the_owner_with_a_reason():
 
 
 def test_a_referral_needs_consent_to_share_or_a_declared_override():
-    eng = engine()
-    eng.record("H-1", "consent_withdrawn", actor=SW1)
     no_consent = Engine([WF], clock=ManualClock(START), directory=DIRECTORY)
     no_consent.open(WF.name, "H-1", actor=SW1, assignee=SW1.id, unit=MEDAN)
     assert whys(lambda: no_consent.refer("H-1", actor=SW1, to_unit=BINJAI)) == [

@@ -22,9 +22,9 @@ from typing import Any
 from attrs import Factory, field, frozen
 
 from ._canonical import ABSENT, FORMAT, canonical
-from ._case import Actor, _map
+from ._case import Actor
 from ._clock import to_utc
-from ._frozen import EMPTY, FrozenMap, freeze, text_problem, thaw
+from ._frozen import EMPTY, FrozenMap, freeze, frozen_map, text_problem, thaw
 from ._verdict import CheckKind, Verdict
 from .exceptions import InvalidInput, TrailBroken
 
@@ -147,14 +147,14 @@ class AuditEntry:
     reason: str | None
     reason_code: str | None
     changes: tuple[Change, ...]
-    evidence: FrozenMap[str] = field(converter=_map)
+    evidence: FrozenMap[str] = field(converter=frozen_map)
     verdicts: tuple[Verdict, ...]
     workflow: str
     workflow_version: int
     assignee: str | None
     prev_hash: str
     timer: str | None = None
-    details: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
+    details: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap)
     hash: str = field(default=Factory(lambda e: e.computed_hash(), takes_self=True))
 
     def __repr__(self) -> str:

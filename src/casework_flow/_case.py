@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from ._frozen import FrozenMap, freeze, thaw
+from ._frozen import FrozenMap, freeze, frozen_map, thaw
 from ._handover import Handover
 from ._timing import DeadlineClock
 
@@ -22,12 +22,6 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset((value,))
     return frozenset(value)
-
-
-def _map(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
-    return (
-        value if isinstance(value, FrozenMap) else FrozenMap(value)
-    )  # pragma: no mutate - a frozen map's copy equals it
 
 
 @frozen(repr=False)
@@ -89,8 +83,8 @@ class Pending:
     kind: str = field(kw_only=True)
     dest: str = field(kw_only=True)
     approvers: frozenset[str] = field(converter=_roles, kw_only=True)
-    data: FrozenMap[Any] = field(converter=_map, factory=FrozenMap)
-    evidence: FrozenMap[str] = field(converter=_map, factory=FrozenMap)
+    data: FrozenMap[Any] = field(converter=frozen_map, factory=FrozenMap)
+    evidence: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap)
     reason: str | None = None
     reason_code: str | None = None
     overridden_by: str | None = None
@@ -165,8 +159,8 @@ class Case:
     workflow: str
     version: int
     state: str
-    data: FrozenMap[Any] = field(converter=_map)
-    evidence: FrozenMap[str] = field(converter=_map)
+    data: FrozenMap[Any] = field(converter=frozen_map)
+    evidence: FrozenMap[str] = field(converter=frozen_map)
     revision: int
     opened_at: datetime
     state_entered_at: datetime
@@ -175,9 +169,9 @@ class Case:
     timer: str | None = None
     timer_at: datetime | None = None
     fired: tuple[str, ...] = ()
-    approvals: FrozenMap[Pending] = field(converter=_map, factory=FrozenMap)
+    approvals: FrozenMap[Pending] = field(converter=frozen_map, factory=FrozenMap)
     unit: str | None = None
-    handovers: FrozenMap[Handover] = field(converter=_map, factory=FrozenMap)
+    handovers: FrozenMap[Handover] = field(converter=frozen_map, factory=FrozenMap)
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"

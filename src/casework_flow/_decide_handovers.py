@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from ._audit import EntryKind
-from ._checks import override_problems, refusal
+from ._checks import override_problems
 from ._commands import Answer, Assign, Send
 from ._frozen import EMPTY
 from ._guards import Consent, GuardContext
@@ -25,6 +25,7 @@ from ._handover_checks import (
     send_checks,
     worker_problems,
 )
+from ._overrides import not_overridable, override_details
 from ._parts import HandoverRule
 from ._step import Entries, Step, StepResult, decide_command, refused_step
 from ._verdict import CheckKind, Verdict
@@ -81,16 +82,11 @@ def _guard_problems(
         return failed, {}
     consents = {c.text for c in rule.conjuncts if isinstance(c, Consent)}
     if rule.override is None or not all(v.check in consents for v in failed):
-        why = "only missing consent can be overridden, and only where the workflow allows it"
-        return [*failed, refusal("override", why, CheckKind.GUARD)], {}
+        return [*failed, not_overridable()], {}
     problems = override_problems(rule.override, ctx, command.reason, by)
     if problems:
         return [*failed, *problems], {}
-    return [], {
-        "overridden_by": by.id,
-        "overridden_by_roles": ",".join(by.sorted_roles),
-        "overridden": "; ".join(v.check for v in failed),
-    }
+    return [], override_details(by, failed)
 
 
 @decide_command.register

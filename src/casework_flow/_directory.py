@@ -11,16 +11,15 @@ decided in one place, on every store, with no I/O inside the core.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from attrs import field, frozen
 
 from ._case import _roles
-from ._frozen import FrozenMap
+from ._frozen import FrozenMap, frozen_map
+from ._handover import KINDS
 
 __all__ = ["Directory", "InMemoryDirectory", "Roster", "Worker"]
-
-HANDOVER_KINDS: Final = frozenset({"referral", "transfer", "transfer_request"})
 
 
 def _unit_roles(value: Mapping[str, Iterable[str] | str]) -> FrozenMap[frozenset[str]]:
@@ -51,7 +50,7 @@ class Worker:
     roles: FrozenMap[frozenset[str]] = field(converter=_unit_roles, factory=FrozenMap)
     groups: frozenset[str] = field(converter=_roles, factory=frozenset, kw_only=True)
     active: bool = field(default=True, kw_only=True)
-    receives: frozenset[str] = field(converter=_roles, default=HANDOVER_KINDS, kw_only=True)
+    receives: frozenset[str] = field(converter=_roles, default=KINDS, kw_only=True)
     name: str = field(default="", kw_only=True)
 
     @property
@@ -117,10 +116,6 @@ class InMemoryDirectory:
         return f"<InMemoryDirectory workers={len(self._workers)}>"
 
 
-def _workers(value: Mapping[str, Worker | None]) -> FrozenMap[Worker | None]:
-    return value if isinstance(value, FrozenMap) else FrozenMap(value)
-
-
 @frozen
 class Roster:
     """The directory's answers for the people one command names, read before deciding.
@@ -129,7 +124,7 @@ class Roster:
     directory check applies.
     """
 
-    workers: FrozenMap[Worker | None] = field(converter=_workers, factory=FrozenMap)
+    workers: FrozenMap[Worker | None] = field(converter=frozen_map, factory=FrozenMap)
 
     def get(self, worker_id: str) -> Worker | None:
         """The worker, or None when the directory does not know the id."""

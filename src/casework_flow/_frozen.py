@@ -14,7 +14,16 @@ from typing import Any, TypeVar, final
 
 from .exceptions import InvalidInput
 
-__all__ = ["EMPTY", "MAX_SAFE_INT", "FrozenMap", "adopt", "freeze", "text_problem", "thaw"]
+__all__ = [
+    "EMPTY",
+    "MAX_SAFE_INT",
+    "FrozenMap",
+    "adopt",
+    "freeze",
+    "frozen_map",
+    "text_problem",
+    "thaw",
+]
 
 V = TypeVar("V")
 
@@ -116,6 +125,13 @@ class FrozenMap(Mapping[str, V]):
     def as_dict(self) -> dict[str, V]:
         """Return a shallow, mutable copy."""
         return dict(self._d)
+
+
+def frozen_map(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
+    """A field converter: a frozen map is kept as it is, any other mapping is copied."""
+    return (
+        value if isinstance(value, FrozenMap) else FrozenMap(value)
+    )  # pragma: no mutate - a frozen map's copy equals it
 
 
 def adopt(items: dict[str, V]) -> FrozenMap[V]:

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from ._frozen import FrozenMap
+from ._frozen import FrozenMap, frozen_map
 
 __all__ = [
     "OPEN_STATUSES",
@@ -57,11 +57,9 @@ class HandoverStatus(StrEnum):
     """Ended by what happened to the case (closed, transferred), as the workflow says."""
 
 
-def _evidence(value: Mapping[str, str] | None) -> FrozenMap[str]:
-    return value if isinstance(value, FrozenMap) else FrozenMap(value)
-
-
 OPEN_STATUSES: Final = frozenset({HandoverStatus.IN_PROGRESS, HandoverStatus.ACCEPTED})
+KINDS: Final = frozenset(str(k) for k in HandoverKind)
+"""Every kind of handover, by name."""
 
 
 class OnClose(StrEnum):
@@ -115,7 +113,7 @@ class Handover:
     to_worker: str | None = None
     reason: str | None = None
     service: str | None = None
-    evidence: FrozenMap[str] = field(converter=_evidence, factory=FrozenMap)
+    evidence: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap)
     overridden_by: str | None = None
     answered_by: str | None = None
     answered_at: datetime | None = None

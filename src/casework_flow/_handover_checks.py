@@ -12,12 +12,11 @@ from ._case import Actor, Case
 from ._checks import closed_problem, refusal, role_problem
 from ._definition import AssignScope, Workflow
 from ._directory import Roster, Worker
-from ._handover import Handover, HandoverKind, HandoverStatus
+from ._handover import KINDS, Handover, HandoverKind, HandoverStatus
 from ._parts import HandoverRule
 from ._verdict import CheckKind, Verdict
 
 __all__ = [
-    "ANSWERS",
     "answer_checks",
     "assign_checks",
     "assignee_on_accept",
@@ -26,8 +25,6 @@ __all__ = [
     "worker_problems",
 ]
 
-ANSWERS = frozenset({"accept", "reject", "done", "revoke"})
-_KINDS = frozenset(str(k) for k in HandoverKind)
 _VERB = {
     HandoverKind.REFERRAL: "refer it",
     HandoverKind.TRANSFER: "transfer it",
@@ -42,7 +39,7 @@ _DOING = {
 
 def find_handover(case: Case, handover_id: str) -> Handover | None:
     """The handover by id, or by kind name the open one of that kind (the latest)."""
-    if handover_id in _KINDS:
+    if handover_id in KINDS:
         return case.handover(handover_id)
     found: Handover | None = case.handovers.get(handover_id)
     return found
@@ -253,7 +250,7 @@ def answer_checks(  # noqa: PLR0917 - every part of an answer is checked
     """Why ``actor`` may not give ``answer`` to the handover (empty: may)."""
     h = find_handover(case, handover_id)
     if h is None:
-        if handover_id in _KINDS:
+        if handover_id in KINDS:
             why = f"no {handover_id} of {case.id} is waiting"
         else:
             open_ = ", ".join(x.id for x in case.open_handovers) or "none"

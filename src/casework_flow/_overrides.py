@@ -7,6 +7,8 @@ never one for a role, data or another guard, and never by the actor themself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from ._case import Actor
@@ -14,9 +16,9 @@ from ._checks import check_transition, override_problems, refusal
 from ._compiled import Decision
 from ._definition import Workflow
 from ._guards import Consent, GuardContext
-from ._verdict import CheckKind
+from ._verdict import CheckKind, Verdict
 
-__all__ = ["consider_override"]
+__all__ = ["consider_override", "not_overridable", "override_details"]
 
 
 def consider_override(
@@ -47,16 +49,24 @@ def consider_override(
         problems = override_problems(t.override, ctx, reason, override_by)
         if problems:
             return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
-        details = {
-            "overridden_by": override_by.id,
-            "overridden_by_roles": ",".join(override_by.sorted_roles),
-            "overridden": "; ".join(v.check for v in failed),
-        }
+        details = override_details(override_by, failed)
         dest = t.dest or ctx.case.state
         kept = tuple(v for v in verdicts if v.check != "reason_code" or v.passed)
         allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept)  # noqa: FBT003 - positional fields
         return allowed, details
+    return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, not_overridable())), {}
+
+
+def not_overridable() -> Verdict:
+    """The refusal of an override of anything but missing consent, or where none is declared."""
     why = "only missing consent can be overridden, and only where the workflow allows it"
-    return attrs.evolve(
-        refusal_, verdicts=(*refusal_.verdicts, refusal("override", why, CheckKind.GUARD))
-    ), {}
+    return refusal("override", why, CheckKind.GUARD)
+
+
+def override_details(by: Actor, failed: Sequence[Verdict]) -> dict[str, str]:
+    """What an entry records of an override: who, with which roles, and which consent."""
+    return {
+        "overridden_by": by.id,
+        "overridden_by_roles": ",".join(by.sorted_roles),
+        "overridden": "; ".join(v.check for v in failed),
+    }

@@ -11,8 +11,8 @@ from typing import Any, Final
 
 from attrs import field, frozen
 
-from ._case import _map, _roles
-from ._frozen import FrozenMap
+from ._case import _roles
+from ._frozen import FrozenMap, frozen_map
 from ._guards import ALWAYS, Guard
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._timing import Deadline, Timer
@@ -47,6 +47,13 @@ def _tuple(value: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _parts_of(guard: object) -> tuple[Guard, ...]:
+    """A guard's parts that must all hold: none for `always` (or for no guard at all)."""
+    if guard is ALWAYS or not isinstance(guard, Guard):
+        return ()
+    return guard.conjuncts()
+
+
 @frozen(repr=False)
 class State:
     """One state a case can be in.
@@ -62,7 +69,7 @@ class State:
     """
 
     id: str
-    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    labels: Mapping[str, str] = field(converter=frozen_map, factory=dict)
     description: str = ""
     terminal: bool = False
     deadline: Deadline | None = None
@@ -159,7 +166,7 @@ class Transition:
     reason_required: bool = False
     reason_codes: tuple[str, ...] = field(converter=_tuple, factory=tuple)
     priority: int | None = None
-    labels: Mapping[str, str] = field(converter=_map, factory=dict)
+    labels: Mapping[str, str] = field(converter=frozen_map, factory=dict)
     description: str = ""
     approval: Approval | None = None
     override: ConsentOverride | None = None
@@ -169,9 +176,7 @@ class Transition:
 
     @conjuncts.default
     def _conjuncts(self) -> tuple[Guard, ...]:
-        if self.guard is ALWAYS or not isinstance(self.guard, Guard):
-            return ()
-        return self.guard.conjuncts()
+        return _parts_of(self.guard)
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the event."""
@@ -220,9 +225,7 @@ class HandoverRule:
 
     @conjuncts.default
     def _conjuncts(self) -> tuple[Guard, ...]:
-        if self.guard is ALWAYS or not isinstance(self.guard, Guard):
-            return ()
-        return self.guard.conjuncts()
+        return _parts_of(self.guard)
 
 
 DEFAULT_HANDOVERS: Final = FrozenMap(
