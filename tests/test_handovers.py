@@ -700,3 +700,21 @@ def test_an_answer_to_a_kind_the_workflow_no_longer_declares_is_refused_in_the_c
         "homelessness v1 declares no referrals; referral-2 cannot be answered"
     ]
     assert [e.kind for e in result.entries] == [EntryKind.REFUSED]
+
+
+def test_handover_refusals_say_what_kind_of_check_failed_and_rules_read_the_past():
+    from casework_flow.guards import CheckKind, count  # noqa: PLC0415
+
+    assessed = consent("referral") & (count("assess") >= 1)
+    rules = [*RULES[1:], HandoverRule("referral", send={"social_worker"}, guard=assessed)]
+    eng = engine(wf=homelessness(handovers=rules))
+    with pytest.raises(TransitionRejected) as caught:
+        eng.refer("H-1", actor=SW1, to_unit=BINJAI, evidence={"consent:referral": "F"})
+    assert [(r.kind, r.check, r.passed) for r in caught.value.reasons] == [
+        (CheckKind.GUARD, "count(assess) >= 1", False)
+    ]
+    eng.fire("H-1", "assess", actor=SW1)
+    assert eng.refer("H-1", actor=SW1, to_unit=BINJAI).open_handovers
+    with pytest.raises(TransitionRejected) as caught:
+        eng.record("H-1", "visit", actor=B_SW)
+    assert [(r.kind, r.check) for r in caught.value.reasons] == [(CheckKind.ROLE, "access")]

@@ -89,10 +89,12 @@ def _condition(t: Transition, event_data: Any) -> bool:  # noqa: ANN401 - transi
 
 
 def _reads_history(workflow: Workflow) -> bool:
-    for t in workflow.transitions:
-        if referenced_events(t.guard):
+    guards = [t.guard for t in workflow.transitions]
+    guards += [r.guard for r in workflow.handovers.values()]
+    for guard in guards:
+        if referenced_events(guard):
             return True
-        if any(isinstance(g, Check) for g in walk(t.guard)):
+        if any(isinstance(g, Check) for g in walk(guard)):
             return True
     return False
 
