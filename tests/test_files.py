@@ -37,6 +37,7 @@ from casework_flow.guards import (
 )
 
 from .conftest import ROOT, load_example
+from .values import MAX_SAFE_INT, texts
 
 seed = load_example("medan_street_beggar")
 SEED = seed.build_workflow()
@@ -66,9 +67,12 @@ def test_a_plain_dict_works_too():
 # --- generated workflows round-trip ---------------------------------------------------------
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
-INT64 = st.integers(-(2**63), 2**63 - 1)
+SAFE_INTS = st.integers(-MAX_SAFE_INT, MAX_SAFE_INT)
 VALUES = st.one_of(
-    INT64, st.text(max_size=12), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)
+    SAFE_INTS,
+    texts.filter(lambda t: len(t) <= 12),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
 )
 DURATIONS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)).map(
     lambda d: timedelta(days=d.days, seconds=d.seconds)

@@ -55,6 +55,7 @@ def _rechained(trail, index, **changes):
         fields = attrs.asdict(e, recurse=False)
         fields.update(changes if e.seq == trail[index].seq else {})
         fields.pop("hash")
+        fields.pop("format")
         fields["prev_hash"] = prev
         fields["actor"] = attrs.evolve(
             seed.WORKER, id=fields.pop("actor_id"), roles=fields.pop("actor_roles")

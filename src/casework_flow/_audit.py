@@ -21,7 +21,7 @@ from typing import Any
 
 from attrs import Factory, field, frozen
 
-from ._canonical import ABSENT, FORMAT, canonical
+from ._canonical import ABSENT, FORMAT, FORMATS, canonical
 from ._case import Actor
 from ._clock import to_utc
 from ._frozen import EMPTY, FrozenMap, freeze, frozen_map, text_problem, thaw
@@ -155,6 +155,7 @@ class AuditEntry:
     prev_hash: str
     timer: str | None = None
     details: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap)
+    format: int = FORMAT
     hash: str = field(default=Factory(lambda e: e.computed_hash(), takes_self=True))
 
     def __repr__(self) -> str:
@@ -168,7 +169,7 @@ class AuditEntry:
     def body(self) -> dict[str, Any]:
         """Return the JSON form of every field but ``hash``: what the hash covers."""
         body = {
-            "format": FORMAT,
+            "format": self.format,
             "case_id": self.case_id,
             "seq": self.seq,
             "kind": self.kind,
@@ -201,7 +202,7 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
-        return sha256(canonical(self.body())).hexdigest()
+        return sha256(canonical(self.body(), self.format)).hexdigest()
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
@@ -213,8 +214,9 @@ class AuditEntry:
         seq = raw.get("seq") if isinstance(raw, Mapping) else None
         seq = seq if type(seq) is int else None
         try:
-            if raw["format"] != FORMAT:
-                msg = f"unknown entry format {raw['format']!r}"
+            encoding = raw["format"]
+            if type(encoding) is not int or encoding not in FORMATS:
+                msg = f"unknown entry format {encoding!r}"
                 raise TrailBroken(None, seq, msg)  # noqa: TRY301 - one handler for all shape errors
             actor = raw["actor"]
             return cls(
@@ -246,6 +248,7 @@ class AuditEntry:
                 hash=_str(raw["hash"]),
                 timer=_opt_str(raw.get("timer")),
                 details={_str(k): _str(v) for k, v in raw.get("details", {}).items()},
+                format=encoding,
             )
         except TrailBroken:
             raise

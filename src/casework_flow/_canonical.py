@@ -1,8 +1,12 @@
-"""Canonical JSON for hashing: sorted keys, no spaces, UTF-8, no NaN.
+"""Canonical JSON for hashing: the bytes an audit entry's hash covers.
 
-`canonical` is the one encoder whose bytes an entry's hash covers; `AuditEntry.body`
-is the one definition of what goes in. Changing the entry format is a change to those
-two places and to `FORMAT`.
+Format 2 (the current one) is RFC 8785, the JSON Canonicalization Scheme, as the
+``rfc8785`` package writes it: anyone with a JCS library in any language can recompute an
+entry's hash from its JSON. Format 1, written by releases up to 0.5, is Python's
+``json`` with sorted keys, no spaces and UTF-8; it agrees with JCS except on numbers with a
+fraction and on key order around characters beyond U+FFFF, and trails in it still verify.
+
+`canonical` is the one encoder; `AuditEntry.body` is the one definition of what goes in.
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["ABSENT", "FORMAT", "canonical"]
+import rfc8785
 
-FORMAT: Final = 1
-"""The version of the entry encoding."""
+__all__ = ["ABSENT", "FORMAT", "FORMATS", "canonical"]
+
+FORMAT: Final = 2
+"""The version of the entry encoding that new entries are written in."""
+
+FORMATS: Final = frozenset({1, 2})
+"""Every entry encoding this release reads and verifies."""
 
 
 class _Absent:
@@ -34,7 +43,38 @@ _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
 
+_FIRST_OUT_OF_ORDER: Final = "\ue000"
+"""Keys with a character from here up may sort differently by UTF-16 (JCS) than by code
+point (Python); below it, both orders agree."""
 
-def canonical(value: Mapping[str, Any]) -> bytes:
-    """Encode JSON data canonically: the bytes an audit entry's hash covers."""
-    return _ENCODER.encode(value).encode()
+
+def _plain(value: object) -> bool:
+    """Whether Python's encoder writes ``value`` exactly as JCS does.
+
+    They differ only on floats and on the order of keys holding characters at or above
+    U+E000; everything else (strings, integers in the safe range, booleans, null) is
+    written the same. The check is cheaper than the pure-Python JCS encoder.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if max(key, default="") >= _FIRST_OUT_OF_ORDER or not _plain(item):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return not isinstance(value, float)
+
+
+def canonical(value: Mapping[str, Any], format: int = FORMAT) -> bytes:  # noqa: A002
+    """Encode JSON data canonically in the given entry format.
+
+    Raises:
+        ValueError: for a format this release does not know.
+    """
+    if format == FORMAT:
+        if _plain(value):
+            return _ENCODER.encode(value).encode()
+        return rfc8785.dumps(value)
+    if format == 1:
+        return _ENCODER.encode(value).encode()
+    raise ValueError(f"unknown entry format {format!r}")
