@@ -11,7 +11,7 @@ import pytest
 import casework_flow
 
 PUBLIC = ["guards", "files", "time", "audit", "checks", "migration", "stores", "exceptions"]
-PUBLIC += ["testing", "seed", "handovers"]
+PUBLIC += ["testing", "seed", "handovers", "checkpoints"]
 SRC = Path(casework_flow.__file__).parent
 
 

@@ -18,6 +18,7 @@ from ._case import Actor, Case
 from ._commands import Fire, Open
 from ._compiled import Decision
 from ._decide import open_case
+from ._engine_audit import Audits
 from ._engine_handovers import Handovers
 from ._engine_ops import Operations
 from ._engine_time import TimeAndVersions
@@ -32,7 +33,7 @@ _SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
 _TO_BE_GIVEN: Final = "(reason to be given)"
 
 
-class Engine(Operations, Handovers, TimeAndVersions):
+class Engine(Operations, Handovers, TimeAndVersions, Audits):
     """Opens and moves cases through their workflows, recording every step.
 
     Args:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-import attrs
 from attrs import frozen
 
 from . import _inputs
-from ._audit import AuditEntry, Verification, verify
+from ._audit import AuditEntry
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Actor, Case
 from ._catalog import Catalog
@@ -24,16 +23,12 @@ from ._commands import Command, named_people
 from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
-from ._evolve import fold
 from ._snapshot import Snapshot
 from .exceptions import (
     ConcurrentModification,
     InvalidInput,
     ListenerFailed,
-    ReplayError,
-    StoreError,
     TransitionRejected,
-    UnknownWorkflow,
 )
 from .stores import InMemoryStore, Store
 
@@ -185,45 +180,6 @@ class Shell:
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit trail, oldest first."""
         return self._store.trail(_inputs.case_id(case_id))
-
-    def verify(self, case_id: str) -> Verification:
-        """Verify everything the store holds of a case.
-
-        Every stored entry must link to the one before it and belong to this case, the
-        trail must end exactly at the head the store reports (nothing removed from the
-        end, nothing added after it), and the stored case must be the fold of its
-        trail. An unreadable row is reported as the place the trail broke. What this
-        cannot see (a consistent rewrite of trail, head and case together) needs a head
-        kept outside the database.
-
-        Raises:
-            UnknownCase: if there is no such case.
-        """
-        case_id = _inputs.case_id(case_id)
-        try:
-            snap = self._store.load(case_id)
-            trail = self._store.trail(case_id)
-        except StoreError as exc:
-            if exc.seq is None:
-                raise
-            return Verification(False, case_id, 0, broken_at=exc.seq, problem=exc.message)  # noqa: FBT003
-        checked = verify(trail, head=snap.head, case_id=case_id)
-        if not checked.ok:
-            return checked
-        try:
-            folded = fold(None, trail, catalog=self._catalog)
-        except (ReplayError, UnknownWorkflow) as exc:
-            seq = exc.seq if isinstance(exc, ReplayError) else None
-            return attrs.evolve(checked, ok=False, broken_at=seq, problem=exc.message)
-        if folded != snap.case:
-            fields = [
-                f.name
-                for f in attrs.fields(Case)
-                if getattr(folded, f.name) != getattr(snap.case, f.name)
-            ]
-            why = f"the stored case differs from the fold of its trail in {', '.join(fields)}"
-            return attrs.evolve(checked, ok=False, problem=why)
-        return checked
 
     # --- the one loop -----------------------------------------------------------------
 

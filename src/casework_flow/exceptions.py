@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CaseExists",
     "CaseworkError",
+    "CheckpointInvalid",
     "ConcurrentModification",
     "InvalidInput",
     "ListenerFailed",
@@ -245,6 +246,20 @@ class TrailBroken(CaseworkError):
         where = f"case {case_id}" if case_id else "trail"
         at = f" at entry {seq}" if seq is not None else ""
         super().__init__(f"{where}: audit trail broken{at}: {problem}")
+
+
+class CheckpointInvalid(CaseworkError):
+    """A checkpoint cannot be trusted: unreadable, signed by another key, or altered.
+
+    Attributes:
+        problem: What is wrong with it.
+        source: Where it was read from (a file and line), when it was read from one.
+    """
+
+    def __init__(self, problem: str, source: str | None = None) -> None:
+        self.problem = problem
+        self.source = source
+        super().__init__(f"{source or 'checkpoint'}: {problem}")
 
 
 class ReplayError(CaseworkError):

@@ -10,7 +10,16 @@ All stores implement the `Store` protocol and pass one conformance suite:
 
 from ._memory import InMemoryStore
 from ._postgres import PostgresStore
-from ._protocol import Page, Query, Snapshot, Store
+from ._protocol import Page, Query, Snapshot, Store, Stored
 from ._sqlite import SQLiteStore
 
-__all__ = ["InMemoryStore", "Page", "PostgresStore", "Query", "SQLiteStore", "Snapshot", "Store"]
+__all__ = [
+    "InMemoryStore",
+    "Page",
+    "PostgresStore",
+    "Query",
+    "SQLiteStore",
+    "Snapshot",
+    "Store",
+    "Stored",
+]

@@ -7,17 +7,18 @@ Queries scan every case: fine in memory, and the reason durable stores use index
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
 from collections.abc import Container, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from .._audit import AuditEntry, EntryKind
+from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from .._history import History
 from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
 from . import _cursor
-from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 
 __all__ = ["InMemoryStore"]
 
@@ -29,12 +30,13 @@ class InMemoryStore:
     <InMemoryStore cases=0>
     """
 
-    __slots__ = ("_cases", "_leases", "_lock", "_trails")
+    __slots__ = ("_cases", "_ids", "_leases", "_lock", "_trails")
 
     def __init__(self) -> None:
         self._cases: dict[str, Case] = {}
         self._trails: dict[str, list[AuditEntry]] = {}
         self._leases: dict[str, datetime] = {}
+        self._ids: list[str] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -57,6 +59,7 @@ class InMemoryStore:
                 raise CaseExists(case.id)
             self._cases[case.id] = case
             self._trails[case.id] = list(entries)
+            self._ids = None
 
     def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
         """Return the case and its trail's head (and its trail, for ``history`` keys)."""
@@ -116,6 +119,31 @@ class InMemoryStore:
                 return tuple(self._trails[case_id])
             except KeyError:
                 raise UnknownCase(case_id) from None
+
+    def heads(self) -> Iterator[tuple[str, ChainHead]]:
+        """Yield every case's id and head, in id order."""
+        with self._lock:
+            heads = [
+                (cid, trail[-1].head) for cid, trail in self._trails.items() if cid in self._cases
+            ]
+        return iter(sorted(heads))
+
+    def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Stored]:
+        """Return up to ``limit`` cases after the id ``after``, each with its trail."""
+        _cursor.check_limit(limit)
+        with self._lock:
+            if self._ids is None:
+                self._ids = sorted(self._cases)
+            start = 0 if after is None else bisect.bisect_right(self._ids, after)
+            ids = self._ids[start : start + limit]
+            return [
+                Stored(c, self._trails[c][-1].head, self._cases[c], tuple(self._trails[c]))
+                for c in ids
+            ]
+
+    def stray_trails(self) -> Sequence[str]:
+        """Always empty: this store keeps a case and its trail together."""
+        return ()
 
     def find(
         self, query: Query | None = None, *, limit: int = 100, after: str | None = None

@@ -14,17 +14,18 @@ the second check for free from a primary key on (case id, sequence number).
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
-from .._audit import AuditEntry
+from .._audit import AuditEntry, ChainHead
 from .._case import Case
 from .._snapshot import Snapshot
+from ..exceptions import StoreError
 
-__all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store"]
+__all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store", "Stored"]
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 
@@ -101,6 +102,25 @@ class Page:
     cursor: str | None
 
 
+@frozen
+class Stored:
+    """All a store holds of one case, read together, for a sweep over every case.
+
+    Attributes:
+        case_id: The case row's id.
+        head: The head its row records.
+        case: The case, or None if its row cannot be read.
+        trail: Its entries, oldest first, up to the first that cannot be read.
+        problem: Why a row cannot be read (the error names the entry), or None.
+    """
+
+    case_id: str
+    head: ChainHead
+    case: Case | None
+    trail: tuple[AuditEntry, ...]
+    problem: StoreError | None = None
+
+
 @runtime_checkable
 class Store(Protocol):
     """The store protocol. `InMemoryStore` is the reference implementation."""
@@ -175,6 +195,19 @@ class Store(Protocol):
         the work instead of racing for it. The lease is an optimisation only: the
         revision check of `commit` is what makes each timer fire once.
         """
+
+    def heads(self) -> Iterator[tuple[str, ChainHead]]:
+        """Yield every case's id and the head its row records, a page at a time."""
+
+    def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Stored]:
+        """Return up to ``limit`` cases after the id ``after``, each with its whole trail.
+
+        Each case comes from one consistent read of its row and its entries; the order
+        is the store's order of ids, so passing the last id back reads the next page.
+        """
+
+    def stray_trails(self) -> Sequence[str]:
+        """The case ids that have entries but no case row (a case deleted underneath)."""
 
     def __len__(self) -> int:
         """Return how many cases are stored."""

@@ -113,6 +113,24 @@ CASE_COLUMNS: Final = (
 )
 
 
+SCAN: Final = (
+    "WITH page AS (SELECT id, head_seq, head_hash, body FROM casework_cases"
+    " WHERE id > {m} ORDER BY id LIMIT {m})"
+    " SELECT page.id, page.head_seq, page.head_hash,"
+    " CASE WHEN ROW_NUMBER() OVER (PARTITION BY page.id ORDER BY e.seq) = 1"
+    " THEN page.body END, e.seq, e.body"
+    " FROM page LEFT JOIN casework_entries e ON e.case_id = page.id"
+    " ORDER BY page.id, e.seq"
+)
+"""One page of cases with their entries, in one statement (so one consistent read);
+each case's body comes on its first row only."""
+
+STRAYS: Final = (
+    "SELECT DISTINCT case_id FROM casework_entries e"
+    " WHERE NOT EXISTS (SELECT 1 FROM casework_cases c WHERE c.id = e.case_id)"
+)
+
+
 def micros(when: datetime) -> int:
     """Return ``when`` as integer microseconds since the epoch."""
     delta = when - _EPOCH

@@ -6,10 +6,12 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
+
+import attrs
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
@@ -23,9 +25,11 @@ from ..exceptions import (
 )
 from . import _cursor, _sql
 from ._memory import _same_case
-from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 
 __all__ = ["SqlStore"]
+
+_HEADS_PAGE = 10_000
 
 
 class SqlStore:
@@ -193,6 +197,60 @@ class SqlStore:
                 )
                 raise StoreError(msg, case_id=case_id, seq=seq) from None
         return tuple(out)
+
+    def heads(self) -> Iterator[tuple[str, ChainHead]]:
+        """Yield every case's id and head, in id order, ten thousand rows a read."""
+        m = self._mark
+        sql = (
+            f"SELECT id, head_seq, head_hash FROM casework_cases WHERE id > {m}"  # noqa: S608 - fixed names
+            f" ORDER BY id LIMIT {m}"
+        )
+        after = ""
+        while True:
+            rows = self._rows("read the heads", sql, (after, _HEADS_PAGE))
+            for case_id, seq, digest in rows:
+                yield case_id, ChainHead(seq, digest)
+            if len(rows) < _HEADS_PAGE:
+                return
+            after = rows[-1][0]
+
+    def scan(self, *, after: str | None = None, limit: int = 500) -> Sequence[Stored]:
+        """Return up to ``limit`` cases after ``after`` with their trails, in one read."""
+        _cursor.check_limit(limit)
+        rows = self._rows(
+            "read cases and trails", _sql.SCAN.format(m=self._mark), (after or "", limit)
+        )
+        out: list[Stored] = []
+        for case_id, seq, digest, body, entry_seq, entry_body in rows:
+            if body is not None:
+                out.append(self._stored(case_id, ChainHead(seq, digest), body))
+            last = out[-1]
+            if entry_seq is None or last.problem is not None:
+                continue
+            try:
+                entry = _sql.entry_from_body(entry_body)
+            except TrailBroken as exc:
+                msg = (
+                    f"{self._where}: stored entry {entry_seq} of {case_id} cannot be read:"
+                    f" {exc.problem}"
+                )
+                out[-1] = attrs.evolve(
+                    last, problem=StoreError(msg, case_id=case_id, seq=entry_seq)
+                )
+            else:
+                out[-1] = attrs.evolve(last, trail=(*last.trail, entry))
+        return out
+
+    def _stored(self, case_id: str, head: ChainHead, body: str) -> Stored:
+        try:
+            return Stored(case_id, head, _sql.case_from_body(body, self._where), ())
+        except StoreError as exc:
+            return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
+
+    def stray_trails(self) -> Sequence[str]:
+        """The case ids that have entries but no case row."""
+        rows = self._rows("look for stray trails", _sql.STRAYS)
+        return tuple(sorted(r[0] for r in rows))
 
     def find(
         self, query: Query | None = None, *, limit: int = 100, after: str | None = None
