@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from hashlib import sha256
+from pathlib import Path
 
 import attrs
 import pytest
@@ -285,3 +286,95 @@ def test_a_case_the_checkpoint_holds_and_the_store_lost_is_reported(played, seed
     assert "it was deleted" in (result.broken[0].problem or "")
     with pytest.raises(TrailBroken, match="MDN-1"):
         result.raise_if_broken()
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_the_command_line_makes_keys_takes_checkpoints_and_verifies(tmp_path, capsys):
+    from casework_flow import SQLiteStore  # noqa: PLC0415
+    from casework_flow.cli import main  # noqa: PLC0415
+
+    db = tmp_path / "cases.sqlite3"
+    with SQLiteStore(db) as store:
+        engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
+        engine.open(seed.WORKFLOW, "MDN-1", actor=seed.OUTREACH, assignee=seed.WORKER.id)
+        trail = [json.dumps(e.to_json()) for e in engine.trail("MDN-1")]
+    key, pub = tmp_path / "ck.pem", tmp_path / "ck.pub"
+    assert main(["keygen", str(key), str(pub)]) == 0
+    assert main(["keygen", str(key), str(pub)]) == 1
+    assert "exists already" in capsys.readouterr().err
+    out = tmp_path / "checkpoints"
+    assert (
+        main(["checkpoint", str(db), "--key", str(key), "--out", str(out), "--format", "json"]) == 0
+    )
+    made = json.loads(capsys.readouterr().out)
+    assert made["size"] == 1
+    assert Path(made["file"]).parent == out
+    wf = str(seed.workflow_path())
+    cp = made["file"]
+    args = ["verify", str(db), "--workflow", wf, "--checkpoint", cp, "--public-key", str(pub)]
+    assert main([*args, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ok": True, "checked": 1, "broken": []}
+    exported = tmp_path / "MDN-1.jsonl"
+    exported.write_text(trail[0] + "\n")
+    assert main(["verify", str(exported), "--checkpoint", cp, "--public-key", str(pub)]) == 0
+    capsys.readouterr()
+    (tmp_path / "empty.sqlite3").write_bytes(db.read_bytes())
+    with SQLiteStore(tmp_path / "empty.sqlite3") as store:
+        store._conn().execute("DELETE FROM casework_entries")
+        store._conn().execute("DELETE FROM casework_cases")
+        store._conn().commit()
+    gone = ["verify", str(tmp_path / "empty.sqlite3"), *args[2:]]
+    assert main(gone) == 1
+    assert "MDN-1: BROKEN at entry 1: the checkpoint of" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["verify", "nowhere.sqlite3", "--workflow", "{wf}"], "no such database file"),
+        (["verify", "{db}"], "--workflow: verifying a database folds each trail"),
+        (["verify", "{db}", "--workflow", "{wf}", "--checkpoint", "cp.jsonl"], "--public-key"),
+        (["checkpoint", "{db}", "--key", "missing.pem", "--out", "o"], "cannot be read"),
+    ],
+)
+def test_the_command_line_says_what_is_missing(tmp_path, capsys, argv, says, monkeypatch):
+    from casework_flow import SQLiteStore  # noqa: PLC0415
+    from casework_flow.cli import main  # noqa: PLC0415
+
+    monkeypatch.chdir(tmp_path)
+    SQLiteStore(tmp_path / "db.sqlite3").close()
+    filled = [a.format(db="db.sqlite3", wf=seed.workflow_path()) for a in argv]
+    assert main(filled) == 1
+    assert says in capsys.readouterr().err
+
+
+# --- what the stores give for it ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_every_store_lists_heads_and_scans_cases_with_their_trails_by_pages(kind, tmp_path):
+    from . import stores  # noqa: PLC0415
+
+    with stores.make_store(kind, tmp_path) as store:
+        engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
+        ids = [f"S-{n:02}" for n in range(7)]
+        for case_id in reversed(ids):
+            engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id)
+        engine.record("S-03", "home_visit", actor=seed.WORKER)
+        assert list(store.heads()) == [(c, engine.trail(c)[-1].head) for c in ids]
+        pages, after = [], None
+        while True:
+            page = store.scan(after=after, limit=3)
+            pages.append([s.case_id for s in page])
+            if len(page) < 3:
+                break
+            after = page[-1].case_id
+        assert pages == [ids[:3], ids[3:6], ids[6:]]
+        third = store.scan(after="S-02", limit=1)[0]
+        assert third.case == engine.get("S-03")
+        assert third.trail == tuple(engine.trail("S-03"))
+        assert (third.head, third.problem) == (engine.trail("S-03")[-1].head, None)
+        assert store.stray_trails() == ()
+        assert engine.verify_store().checked == 7

@@ -1,11 +1,18 @@
 """The tamper matrix: what someone with write access to the database can do, and what sees it.
 
 Each kind of tampering is done with raw SQL on SQLite and PostgreSQL, as a database
-administrator would, to a case the seed story moved a few steps. `Engine.verify` reads
-everything the store holds of the case; what it cannot see without a head kept outside
-the database (a consistent rewrite of trail, head and case row; a case deleted
-outright) is listed in `NEEDS_OUTSIDE_HEAD` and pinned as passing unnoticed, so that the
-docs' claims stay true.
+administrator would, to a case the seed story moved a few steps. The columns:
+
+- `Engine.verify` alone reads everything the store holds of the case; what it cannot see
+  without a head kept outside the database (a consistent rewrite of trail, head and case
+  row; a case deleted outright) is listed in `NEEDS_OUTSIDE_HEAD` and pinned as passing
+  unnoticed, so that the docs' claims stay true;
+- with a signed checkpoint taken before the tampering, `Engine.verify`,
+  `Engine.verify_store` and ``casework-flow verify DB --checkpoint`` see every kind;
+- the Node verifier (``tests/verify_trail.mjs``, written from the format page alone),
+  given the case's rows as JSON Lines, the head its row records and the checkpoint,
+  sees every kind but an edit of the case row's data (`NODE_CANNOT_FOLD`): telling that
+  apart needs the workflow, to fold the trail.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 import attrs
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from casework_flow import (
     Engine,
@@ -32,7 +40,10 @@ from casework_flow import (
 from casework_flow import seed as demo
 from casework_flow._audit import genesis_hash
 from casework_flow.audit import AuditEntry
+from casework_flow.checkpoints import Checkpoint, write_checkpoint
+from casework_flow.cli import main as cli
 
+from . import node
 from .stores import pg_schema
 
 SEED = demo.build_workflow()
@@ -191,18 +202,37 @@ TAMPERS: dict[str, Callable[[Raw], None]] = {
     "entry duplicated": _duplicated,
 }
 NEEDS_OUTSIDE_HEAD = {"consistent rewrite", "case deleted"}
+NODE_CANNOT_FOLD = {"case row edited"}
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
+def _target(kind: str) -> str:
+    return "C-2" if kind == "trail moved to another case" else "C-1"
+
+
+@attrs.define
+class Stored:
+    engine: Engine
+    raw: Raw
+    db: str
+    """The SQLite file or the PostgreSQL DSN, for the command line."""
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def stored(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Raw]]:
+def stored_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stored]:
     clock = ManualClock(START)
     if request.param == "sqlite":
         path = tmp_path / "cases.sqlite3"
         with SQLiteStore(path) as store, sqlite3.connect(path) as conn:
-            yield _played(store, clock), Raw(conn, pg=False)
+            yield Stored(_played(store, clock), Raw(conn, pg=False), str(path))
     else:
         with pg_schema() as dsn, PostgresStore(dsn) as store, psycopg.connect(dsn) as conn:
-            yield _played(store, clock), Raw(conn, pg=True)
+            yield Stored(_played(store, clock), Raw(conn, pg=True), dsn)
+
+
+@pytest.fixture
+def stored(stored_db: Stored) -> tuple[Engine, Raw]:
+    return stored_db.engine, stored_db.raw
 
 
 def _played(store: SQLiteStore | PostgresStore, clock: ManualClock) -> Engine:
@@ -220,7 +250,7 @@ def _played(store: SQLiteStore | PostgresStore, clock: ManualClock) -> Engine:
 def test_verify_sees_every_tampering_it_can_without_an_outside_head(stored, kind):
     engine, raw = stored
     TAMPERS[kind](raw)
-    case_id = "C-2" if kind == "trail moved to another case" else "C-1"
+    case_id = _target(kind)
     if kind == "case deleted":
         with pytest.raises(UnknownCase):
             engine.verify(case_id)
@@ -232,6 +262,63 @@ def test_verify_sees_every_tampering_it_can_without_an_outside_head(stored, kind
     assert not result.ok, kind
     assert result.problem
     assert result.case_id == case_id
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERS))
+def test_with_a_checkpoint_every_tampering_is_seen(stored_db, kind, tmp_path, capsys):
+    engine, raw = stored_db.engine, stored_db.raw
+    checkpoint = engine.checkpoint(KEY)
+    TAMPERS[kind](raw)
+    case_id = _target(kind)
+    if kind != "case deleted":
+        one = engine.verify(case_id, checkpoint=checkpoint)
+        assert not one.ok, kind
+        assert one.case_id == case_id
+    swept = engine.verify_store(checkpoint=checkpoint)
+    assert not swept.ok, kind
+    assert case_id in {b.case_id for b in swept.broken}
+    assert _cli_verify(stored_db.db, checkpoint, tmp_path) == 1, kind
+    assert f"{case_id}: BROKEN" in capsys.readouterr().out
+    seen = _node_verify(raw, case_id, checkpoint, tmp_path)
+    assert seen["ok"] is (kind in NODE_CANNOT_FOLD), (kind, seen)
+
+
+def test_untouched_every_column_says_ok(stored_db, tmp_path, capsys):
+    engine, raw = stored_db.engine, stored_db.raw
+    checkpoint = engine.checkpoint(KEY)
+    engine.record("C-1", "home_visit", actor=demo.WORKER)
+    assert engine.verify("C-1", checkpoint=checkpoint).ok
+    assert engine.verify_store(checkpoint=checkpoint).ok
+    assert _cli_verify(stored_db.db, checkpoint, tmp_path) == 0
+    assert "ok: 2 cases checked against 1 checkpoint(s)" in capsys.readouterr().out
+    for case_id in ("C-1", "C-2"):
+        seen = _node_verify(raw, case_id, checkpoint, tmp_path)
+        assert seen == {
+            "ok": True, "case_id": case_id, "entries": len(raw.entries(case_id)),
+            "broken_at": None, "problem": None,
+        }  # fmt: skip
+
+
+def _cli_verify(db: str, checkpoint: Checkpoint, tmp_path: Path) -> int:
+    cp_file = write_checkpoint(checkpoint, tmp_path / "cp.jsonl")
+    pub = node.public_pem(KEY, tmp_path)
+    wf = demo.workflow_path()
+    return cli(["verify", db, "--workflow", str(wf), "--checkpoint", str(cp_file),
+                "--public-key", str(pub)])  # fmt: skip
+
+
+def _node_verify(raw: Raw, case_id: str, checkpoint: Checkpoint, tmp_path: Path) -> dict[str, Any]:
+    """The case's rows as JSON Lines, its row's head and the checkpoint, to Node."""
+    rows = raw.run("SELECT body FROM casework_entries WHERE case_id = ? ORDER BY seq", case_id)
+    trail = tmp_path / f"{case_id}.jsonl"
+    trail.write_text("".join(r[0] + "\n" for r in rows), encoding="utf-8")
+    head = raw.run("SELECT head_seq, head_hash FROM casework_cases WHERE id = ?", case_id)
+    cp_file = write_checkpoint(checkpoint, tmp_path / "cp.jsonl")
+    args = ["--checkpoint", str(cp_file), "--public-key", str(node.public_pem(KEY, tmp_path))]
+    args += ["--case", case_id]
+    if head:
+        args += ["--head", f"{head[0][0]}:{head[0][1]}"]
+    return node.verify(*args, str(trail))
 
 
 def test_what_each_kind_breaks_is_named(stored):
@@ -281,3 +368,22 @@ def test_a_store_that_cannot_be_reached_is_an_error_not_a_broken_trail():
     engine.open(SEED.name, "C-1", actor=demo.OUTREACH)
     with pytest.raises(StoreError, match="the database is down"):
         engine.verify("C-1")
+
+
+def test_a_case_row_deleted_under_its_entries_is_seen_without_a_checkpoint(stored):
+    engine, raw = stored
+    raw.run("DELETE FROM casework_cases WHERE id = ?", "C-1")
+    swept = engine.verify_store()
+    assert (swept.ok, swept.checked) == (False, 1)
+    assert [(b.case_id, b.problem) for b in swept.broken] == [
+        ("C-1", "the store holds entries of this case but no case row: the case was deleted")
+    ]
+
+
+def test_a_sweep_names_the_unreadable_row_and_goes_on(stored):
+    engine, raw = stored
+    _corrupt(raw)
+    swept = engine.verify_store()
+    assert [(b.case_id, b.broken_at) for b in swept.broken] == [("C-1", 2)]
+    assert "stored entry 2 of C-1 cannot be read" in (swept.broken[0].problem or "")
+    assert swept.checked == 2

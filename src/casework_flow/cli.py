@@ -3,6 +3,9 @@
     casework-flow check FILE...      static checks; exit 1 when any file has errors
     casework-flow diagram FILE       Mermaid or DOT, optionally with one case's path
     casework-flow verify TRAIL.jsonl verify an exported trail's hash chain
+    casework-flow verify DB          verify every case of a database (with checkpoints)
+    casework-flow keygen PRIV PUB    make a key pair for signing checkpoints
+    casework-flow checkpoint DB      sign every case's head into a checkpoint file
     casework-flow overdue DB         cases past their deadline, by state and assignee
     casework-flow run-due DB         fire the timers due (for cron), given the workflows
     casework-flow demo               play the seed case's happy path on SQLite
@@ -21,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import _cli_audit
 from ._audit import ChainHead, verify
 from ._calendar import Calendar, load_holidays
 from ._check import Finding, check_workflow
@@ -28,8 +32,9 @@ from ._diagram import to_dot, to_mermaid
 from ._engine import Engine
 from ._export import read_jsonl
 from ._files import load_workflow
-from .exceptions import CaseworkError, InvalidInput, TrailBroken, WorkflowError
-from .stores import Query, SQLiteStore
+from ._verification import against_checkpoint
+from .exceptions import CaseworkError, TrailBroken, WorkflowError
+from .stores import Query
 
 __all__ = ["main"]
 
@@ -76,15 +81,33 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "verify",
-        help="verify an exported trail (JSON Lines)",
-        description="Verify the hash chain of a trail exported with"
-        " include_personal=True. Exit status 1 when it is broken.",
+        help="verify an exported trail (JSON Lines) or a whole database",
+        description="Verify the hash chain of a trail exported with include_personal=True,"
+        " or every case of a database (an SQLite file or a postgresql:// DSN, with the"
+        " workflow files its cases run on). With checkpoints, also prove that each trail"
+        " extends the head they signed. Exit status 1 when anything is broken.",
     )
-    p.add_argument("trail", type=Path, metavar="TRAIL.jsonl")
+    p.add_argument("trail", metavar="TRAIL.jsonl|DB")
     p.add_argument(
         "--head", metavar="SEQ:HASH", help="the last head known to be good, to detect truncation"
     )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="a checkpoint file to verify against (repeat for several)",
+    )
+    p.add_argument("--public-key", type=Path, metavar="PUBLIC.pem", help="the checkpoints' key")
+    p.add_argument(
+        "--workflow",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="for a database: a workflow file its cases run on (repeat for several)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    _cli_audit.add_parsers(sub)
 
     p = sub.add_parser(
         "overdue",
@@ -92,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         description="List every case past its state's deadline, grouped by state, with"
         " its assignee and how late it is.",
     )
-    p.add_argument("db", type=Path, metavar="DB", help="the SQLite file of a SQLiteStore")
+    p.add_argument("db", metavar="DB", help="an SQLite file or a postgresql:// DSN")
     p.add_argument("--at", type=_moment, help="report as of this ISO time (default: now)")
     p.add_argument("--workflow", help="only cases of this workflow")
     p.add_argument("--state", help="only cases in this state")
@@ -105,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Fire every timer due in an SQLite database, each exactly once, as the"
         " system actor. Safe to run from several places at once.",
     )
-    p.add_argument("db", type=Path, metavar="DB", help="the SQLite file of a SQLiteStore")
+    p.add_argument("db", metavar="DB", help="an SQLite file or a postgresql:// DSN")
     p.add_argument(
         "--workflow",
         type=Path,
@@ -138,14 +161,8 @@ def _moment(text: str) -> datetime:
     return value
 
 
-def _database(path: Path) -> SQLiteStore:
-    if not path.is_file():
-        raise InvalidInput(str(path), "no such database file")
-    return SQLiteStore(path)
-
-
 def _overdue(args: argparse.Namespace) -> int:
-    with _database(args.db) as store:
+    with _cli_audit.open_store(args.db) as store:
         query = Query(workflow=args.workflow, state=args.state, assignee=args.assignee)
         report = Engine(store=store).overdue(args.at, query=query)
     if args.format == "json":
@@ -177,7 +194,7 @@ def _run_due(args: argparse.Namespace) -> int:
     workflows = [load_workflow(path) for path in args.workflow]
     holidays = load_holidays(args.holidays) if args.holidays else frozenset()
     calendar = Calendar(args.timezone, holidays=holidays)
-    with _database(args.db) as store:
+    with _cli_audit.open_store(args.db) as store:
         report = Engine(workflows, store=store, calendar=calendar).run_due(args.at)
     if args.format == "json":
         print(
@@ -256,6 +273,8 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if not args.trail.endswith((".jsonl", ".ndjson")):
+        return _cli_audit.verify_database(args)
     head = None
     if args.head:
         seq, _, digest = args.head.partition(":")
@@ -263,13 +282,18 @@ def _verify(args: argparse.Namespace) -> int:
             print("casework-flow verify: --head takes SEQ:HASH, e.g. 23:6e6e75…", file=sys.stderr)
             return 2
         head = ChainHead(int(seq), digest)
+    checkpoints = _cli_audit.read_checkpoints(args)
     try:
-        entries = read_jsonl(args.trail.read_bytes().splitlines(), source=str(args.trail))
+        entries = read_jsonl(Path(args.trail).read_bytes().splitlines(), source=args.trail)
     except TrailBroken as exc:
         return _report_broken(args, exc.seq, exc.problem)
     result = verify(entries, head=head)
     if not result.ok or result.head is None:
         return _report_broken(args, result.broken_at, result.problem or "")
+    for checkpoint in checkpoints:
+        departs = against_checkpoint(entries, entries[0].case_id, checkpoint)
+        if departs is not None:
+            return _report_broken(args, *departs)
     if args.format == "json":
         print(
             json.dumps(
@@ -302,6 +326,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "diagram": _diagram,
     "verify": _verify,
+    "keygen": _cli_audit.keygen,
+    "checkpoint": _cli_audit.checkpoint,
     "overdue": _overdue,
     "run-due": _run_due,
 }
