@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -201,7 +202,7 @@ def test_every_single_edit_deletion_insertion_swap_or_truncation_is_detected(dat
 def test_the_hash_covers_the_canonical_body_of_any_content(  # noqa: PLR0917 - drawn
     base, text, after, before, docs, details
 ):
-    """One definition: the hash is SHA-256 of the canonical body, and any change moves it."""
+    """One definition: the hash is SHA-256 of the body's RFC 8785 bytes; any change moves it."""
     entry = build_entry(
         case_id=base.case_id,
         seq=base.seq,
@@ -223,7 +224,7 @@ def test_the_hash_covers_the_canonical_body_of_any_content(  # noqa: PLR0917 - d
         timer=text or None,
         details=details,
     )
-    assert entry.hash == hashlib.sha256(canonical(entry.body())).hexdigest()
+    assert entry.hash == hashlib.sha256(rfc8785.dumps(entry.body())).hexdigest()
     assert AuditEntry.from_json(json.loads(json.dumps(entry.to_json()))) == entry
     changed = attrs.evolve(entry, reason=f"{text}!")
     assert changed.computed_hash() != entry.hash

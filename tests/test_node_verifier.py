@@ -23,7 +23,7 @@ from .values import json_values, texts
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
 
-def test_a_trail_from_release_0_5_verifies_in_node():
+def test_a_format_1_trail_verifies_in_node():
     verdict = node.verify(str(FORMAT_1_TRAIL))
     assert verdict == {
         "ok": True, "case_id": seed.CASE_ID, "entries": 24, "broken_at": None, "problem": None,

@@ -22,7 +22,7 @@ from .conftest import START
 from .values import json_values, texts
 
 FORMAT_1_TRAIL = Path(__file__).parent / "data" / "trail-format-1.jsonl"
-"""The seed case's happy path, exported by release 0.5 (entry format 1)."""
+"""The seed case's happy path, exported before format 2 existed (entry format 1, 0.1.0.dev0 of 1 December 2026)."""
 
 
 @given(value=st.dictionaries(texts, json_values, max_size=5))
@@ -63,7 +63,7 @@ def _format_1_lines() -> list[str]:
     return FORMAT_1_TRAIL.read_text(encoding="utf-8").splitlines()
 
 
-def test_a_trail_written_by_release_0_5_still_verifies():
+def test_a_trail_written_in_format_1_still_verifies():
     trail = read_jsonl(_format_1_lines(), source=FORMAT_1_TRAIL.name)
     assert {e.format for e in trail} == {1}
     assert len(trail) == 24
@@ -86,7 +86,7 @@ def test_a_format_1_entry_edited_is_still_caught():
 
 
 @pytest.mark.parametrize("kind", stores.KINDS)
-def test_a_case_imported_from_0_5_goes_on_in_format_2_and_verifies(kind, seed_workflow, tmp_path):
+def test_a_case_imported_in_format_1_goes_on_in_format_2_and_verifies(kind, seed_workflow, tmp_path):
     with stores.make_store(kind, tmp_path) as store:
         _import_and_go_on(Engine([seed_workflow], store=store, clock=ManualClock(START)))
 

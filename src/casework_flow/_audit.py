@@ -1,7 +1,7 @@
 """The audit trail: one hash-chained entry per opening, transition and refusal.
 
-Each entry carries the hash of the one before it and its own SHA-256 over a canonical JSON
-encoding of everything else (keys sorted, no spaces, UTF-8, times in UTC ISO 8601). The
+Each entry carries the hash of the one before it and its own SHA-256 over the RFC 8785
+(JCS) encoding of everything else, times in UTC ISO 8601 (see ``docs/trail-format.md``). The
 first entry of a case links to a genesis hash derived from the case id, so a trail cannot
 be passed off as another case's. Given the last known head (its sequence number and hash,
 kept apart from the trail, for instance by the store or in a report), `verify` detects any
@@ -133,6 +133,8 @@ class AuditEntry:
         details: What else this kind of step records: who requested an approved step,
             who overrode a missing consent and which, the worker a case was assigned
             from (left out of the encoding when empty).
+        format: The encoding the hash covers (see the trail format page): 2 for
+            entries written now, 1 for entries written before format 2 existed.
     """
 
     case_id: str
@@ -202,7 +204,9 @@ class AuditEntry:
 
     def computed_hash(self) -> str:
         """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
-        return sha256(canonical(self.body(), self.format)).hexdigest()
+        body = self.body()
+        free = (body["changes"], body["evidence"], body.get("details", {}))
+        return sha256(canonical(body, self.format, free=free)).hexdigest()
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:

@@ -2,9 +2,10 @@
 
 Format 2 (the current one) is RFC 8785, the JSON Canonicalization Scheme, as the
 ``rfc8785`` package writes it: anyone with a JCS library in any language can recompute an
-entry's hash from its JSON. Format 1, written by releases up to 0.5, is Python's
-``json`` with sorted keys, no spaces and UTF-8; it agrees with JCS except on numbers with a
-fraction and on key order around characters beyond U+FFFF, and trails in it still verify.
+entry's hash from its JSON. Format 1, what casework_flow wrote before format 2 (up to
+0.1.0.dev0 of December 2026), is Python's ``json`` with sorted keys, no spaces and
+UTF-8; it agrees with JCS except on numbers with a fraction and on key order around
+characters beyond U+FFFF, and trails in it still verify.
 
 `canonical` is the one encoder; `AuditEntry.body` is the one definition of what goes in.
 """
@@ -12,7 +13,7 @@ fraction and on key order around characters beyond U+FFFF, and trails in it stil
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import rfc8785
@@ -65,14 +66,26 @@ def _plain(value: object) -> bool:
     return not isinstance(value, float)
 
 
-def canonical(value: Mapping[str, Any], format: int = FORMAT) -> bytes:  # noqa: A002
+def canonical(
+    value: Mapping[str, Any],
+    format: int = FORMAT,  # noqa: A002
+    *,
+    free: Iterable[object] | None = None,
+) -> bytes:
     """Encode JSON data canonically in the given entry format.
+
+    Args:
+        value: The JSON object.
+        format: The entry format.
+        free: The only parts of ``value`` that may hold a float or a key from U+E000
+            up, when the caller knows (an entry's data values and the objects keyed by
+            the host); without it, all of ``value`` is looked at.
 
     Raises:
         ValueError: for a format this release does not know.
     """
     if format == FORMAT:
-        if _plain(value):
+        if all(_plain(part) for part in ((value,) if free is None else free)):
             return _ENCODER.encode(value).encode()
         return rfc8785.dumps(value)
     if format == 1:

@@ -6,12 +6,11 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Container, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
-
-import attrs
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
@@ -220,32 +219,33 @@ class SqlStore:
         rows = self._rows(
             "read cases and trails", _sql.SCAN.format(m=self._mark), (after or "", limit)
         )
-        out: list[Stored] = []
-        for case_id, seq, digest, body, entry_seq, entry_body in rows:
-            if body is not None:
-                out.append(self._stored(case_id, ChainHead(seq, digest), body))
-            last = out[-1]
-            if entry_seq is None or last.problem is not None:
-                continue
+        return [
+            self._stored(case_id, list(group))
+            for case_id, group in itertools.groupby(rows, key=lambda r: r[0])
+        ]
+
+    def _stored(self, case_id: str, rows: list[Any]) -> Stored:
+        """One case of a scan from its rows: the case's on the first, an entry on each."""
+        _, seq, digest, body, _, _ = rows[0]
+        head = ChainHead(seq, digest)
+        try:
+            case = _sql.case_from_body(body, self._where)
+        except StoreError as exc:
+            return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
+        entries: list[AuditEntry] = []
+        for *_, entry_seq, entry_body in rows:
+            if entry_seq is None:
+                break
             try:
-                entry = _sql.entry_from_body(entry_body)
+                entries.append(_sql.entry_from_body(entry_body))
             except TrailBroken as exc:
                 msg = (
                     f"{self._where}: stored entry {entry_seq} of {case_id} cannot be read:"
                     f" {exc.problem}"
                 )
-                out[-1] = attrs.evolve(
-                    last, problem=StoreError(msg, case_id=case_id, seq=entry_seq)
-                )
-            else:
-                out[-1] = attrs.evolve(last, trail=(*last.trail, entry))
-        return out
-
-    def _stored(self, case_id: str, head: ChainHead, body: str) -> Stored:
-        try:
-            return Stored(case_id, head, _sql.case_from_body(body, self._where), ())
-        except StoreError as exc:
-            return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
+                problem = StoreError(msg, case_id=case_id, seq=entry_seq)
+                return Stored(case_id, head, case, tuple(entries), problem)
+        return Stored(case_id, head, case, tuple(entries))
 
     def stray_trails(self) -> Sequence[str]:
         """The case ids that have entries but no case row."""
