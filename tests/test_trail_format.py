@@ -86,7 +86,9 @@ def test_a_format_1_entry_edited_is_still_caught():
 
 
 @pytest.mark.parametrize("kind", stores.KINDS)
-def test_a_case_imported_in_format_1_goes_on_in_format_2_and_verifies(kind, seed_workflow, tmp_path):
+def test_a_case_imported_in_format_1_goes_on_in_format_2_and_verifies(
+    kind, seed_workflow, tmp_path
+):
     with stores.make_store(kind, tmp_path) as store:
         _import_and_go_on(Engine([seed_workflow], store=store, clock=ManualClock(START)))
 
