@@ -378,3 +378,27 @@ def test_every_store_lists_heads_and_scans_cases_with_their_trails_by_pages(kind
         assert (third.head, third.problem) == (engine.trail("S-03")[-1].head, None)
         assert store.stray_trails() == ()
         assert engine.verify_store().checked == 7
+
+
+def test_two_checkpoints_are_consistent_only_if_cases_were_appended_to():
+    from casework_flow.checkpoints import consistency_problems  # noqa: PLC0415
+
+    old = _cp(3)
+    grown = sign_checkpoint(
+        [attrs.evolve(old.heads[0], seq=9, hash="ab" * 32), *old.heads[1:], CaseHead("D", 1, "cd")],
+        old.at + timedelta(hours=1),
+        KEY,
+    )
+    assert consistency_problems(old, grown) == ()
+    assert consistency_problems(old, old) == ()
+    bad = sign_checkpoint(
+        [attrs.evolve(old.heads[1], seq=1), attrs.evolve(old.heads[2], hash="ee" * 32)],
+        old.at - timedelta(hours=1),
+        KEY,
+    )
+    assert consistency_problems(old, bad) == (
+        "the newer checkpoint (2024-03-04T00:30:00+00:00) is older than the other",
+        "C-0: held at entry 1, then gone: deleted",
+        "C-1: held at entry 2, then at entry 1: cut short",
+        "C-2: entry 3 changed between them: rewritten",
+    )

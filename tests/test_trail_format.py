@@ -22,7 +22,7 @@ from .conftest import START
 from .values import json_values, texts
 
 FORMAT_1_TRAIL = Path(__file__).parent / "data" / "trail-format-1.jsonl"
-"""The seed case's happy path, exported before format 2 existed (entry format 1, 0.1.0.dev0 of 1 December 2026)."""
+"""The seed case's happy path as 0.1.0.dev0 wrote it on 1 December 2026: entry format 1."""
 
 
 @given(value=st.dictionaries(texts, json_values, max_size=5))

@@ -39,6 +39,7 @@ __all__ = [
     "CaseHead",
     "Checkpoint",
     "InclusionProof",
+    "consistency_problems",
     "key_id",
     "sign_checkpoint",
 ]
@@ -262,6 +263,30 @@ def _signed(format: int, at: datetime, size: int, root: str, key: str) -> bytes:
         "key_id": key,
     }
     return _LABEL + rfc8785.dumps(head)
+
+
+def consistency_problems(older: Checkpoint, newer: Checkpoint) -> tuple[str, ...]:
+    """What in ``newer`` cannot have grown from ``older`` by appending alone.
+
+    Every case ``older`` holds must be in ``newer``, at the same entry with the same hash
+    or further on. Whether a case that moved on still holds the older entry needs its
+    trail: pass both checkpoints to `Engine.verify_store` for that. Both checkpoints
+    should have been checked against their key first.
+    """
+    problems: list[str] = []
+    if newer.at < older.at:
+        problems.append(f"the newer checkpoint ({newer.at.isoformat()}) is older than the other")
+    for head in older.heads:
+        now = newer.head_of(head.case_id)
+        if now is None:
+            problems.append(f"{head.case_id}: held at entry {head.seq}, then gone: deleted")
+        elif now.seq < head.seq:
+            problems.append(
+                f"{head.case_id}: held at entry {head.seq}, then at entry {now.seq}: cut short"
+            )
+        elif now.seq == head.seq and now.hash != head.hash:
+            problems.append(f"{head.case_id}: entry {head.seq} changed between them: rewritten")
+    return tuple(problems)
 
 
 def sign_checkpoint(heads: Iterable[CaseHead], at: datetime, key: Ed25519PrivateKey) -> Checkpoint:

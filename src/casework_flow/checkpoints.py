@@ -8,7 +8,14 @@ for one case, for an auditor who gets that case's trail alone. Needs the ``check
 extra (``pip install 'casework-flow[checkpoints]'``).
 """
 
-from ._checkpoint import CaseHead, Checkpoint, InclusionProof, key_id, sign_checkpoint
+from ._checkpoint import (
+    CaseHead,
+    Checkpoint,
+    InclusionProof,
+    consistency_problems,
+    key_id,
+    sign_checkpoint,
+)
 from ._checkpoint_files import (
     CheckpointDirectory,
     generate_keys,
@@ -28,6 +35,7 @@ __all__ = [
     "CheckpointSink",
     "InclusionProof",
     "StoreVerification",
+    "consistency_problems",
     "generate_keys",
     "key_id",
     "load_private_key",
