@@ -44,6 +44,7 @@ HANDOVER_TESTS = [
     "tests/test_handovers_properties.py",
     "tests/test_operations.py",
 ]
+CHECKPOINT_TESTS = ["tests/test_checkpoints.py", "tests/test_tamper.py"]
 MODULES: dict[str, list[str]] = {
     "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py"],
     "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS],
@@ -63,15 +64,29 @@ MODULES: dict[str, list[str]] = {
     "_replay.py": ["tests/test_replay.py", "tests/test_verify.py", *CORE_TESTS],
     "_timing.py": ["tests/test_time.py", *CORE_TESTS],
     "_engine_time.py": ["tests/test_time.py", "tests/test_operations.py", *CORE_TESTS],
-    "_shell.py": [*CORE_TESTS, "tests/test_export.py", "tests/test_tamper.py", *HANDOVER_TESTS],
+    "_shell.py": [*CORE_TESTS, "tests/test_export.py", *CHECKPOINT_TESTS, *HANDOVER_TESTS],
     "_case.py": ["tests/test_values.py", *CORE_TESTS],
     "_catalog.py": ["tests/test_core_values.py", *CORE_TESTS],
     "_decide_handovers.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_handover_checks.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_access.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_step.py": [*CORE_TESTS, *HANDOVER_TESTS],
-    "stores/_memory.py": ["tests/test_store_conformance.py", "tests/test_store_memory.py"],
-    "stores/_sqlbase.py": ["tests/test_store_conformance.py", "tests/test_store_sqlite.py"],
+    "_merkle.py": ["tests/test_checkpoints.py"],
+    "_checkpoint.py": ["tests/test_checkpoints.py", "tests/test_tamper.py"],
+    "_checkpoint_files.py": ["tests/test_checkpoints.py"],
+    "_verification.py": [*CHECKPOINT_TESTS, "tests/test_verify.py", "tests/test_replay.py"],
+    "_engine_audit.py": [*CHECKPOINT_TESTS, "tests/test_verify.py", *CORE_TESTS],
+    "_canonical.py": ["tests/test_trail_format.py", "tests/test_audit.py"],
+    "stores/_memory.py": [
+        "tests/test_store_conformance.py",
+        "tests/test_store_memory.py",
+        "tests/test_checkpoints.py",
+    ],
+    "stores/_sqlbase.py": [
+        "tests/test_store_conformance.py",
+        "tests/test_store_sqlite.py",
+        *CHECKPOINT_TESTS,
+    ],
 }
 
 

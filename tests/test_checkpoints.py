@@ -202,6 +202,10 @@ def test_a_checkpoint_file_round_trips_and_is_checked_when_read(tmp_path):
             [json.dumps(_cp(1).header()), '{"case_id": "C-0", "seq": true, "hash": "00"}'],
             "malformed",
         ),
+        (
+            [json.dumps(_cp(1).header()), '{"case_id": 7, "seq": 1, "hash": "00"}'],
+            "expected a string, got 7",
+        ),
     ],
 )
 def test_an_unreadable_checkpoint_names_its_line(lines, says):
@@ -223,6 +227,26 @@ def test_keys_are_written_once_and_read_back(tmp_path):
         load_private_key(tmp_path / "ck.pub")
     with pytest.raises(InvalidInput, match="no PEM public key"):
         load_public_key(tmp_path / "ck.pem")
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+
+    other = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "ec.pem").write_bytes(
+        other.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (tmp_path / "ec.pub").write_bytes(
+        other.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    with pytest.raises(InvalidInput, match="not an Ed25519 key"):
+        load_private_key(tmp_path / "ec.pem")
+    with pytest.raises(InvalidInput, match="not an Ed25519 key"):
+        load_public_key(tmp_path / "ec.pub")
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -402,3 +426,16 @@ def test_two_checkpoints_are_consistent_only_if_cases_were_appended_to():
         "C-1: held at entry 2, then at entry 1: cut short",
         "C-2: entry 3 changed between them: rewritten",
     )
+
+
+@given(
+    case_id=texts.filter(bool),
+    seq=st.integers(1, 2**53 - 1),
+    digest=st.binary(min_size=32, max_size=32),
+)
+def test_a_leaf_is_the_hash_of_the_jcs_bytes_of_its_head(case_id, seq, digest):
+    import rfc8785  # noqa: PLC0415
+
+    head = CaseHead(case_id, seq, digest.hex())
+    jcs = rfc8785.dumps({"case_id": case_id, "hash": digest.hex(), "seq": seq})
+    assert head.leaf() == leaf_hash(jcs)

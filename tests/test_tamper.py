@@ -387,3 +387,20 @@ def test_a_sweep_names_the_unreadable_row_and_goes_on(stored):
     assert [(b.case_id, b.broken_at) for b in swept.broken] == [("C-1", 2)]
     assert "stored entry 2 of C-1 cannot be read" in (swept.broken[0].problem or "")
     assert swept.checked == 2
+
+
+def test_a_rewrite_in_place_is_named_by_the_checkpoint(stored):
+    engine, raw = stored
+    checkpoint = engine.checkpoint(KEY)
+    entries = raw.entries("C-1")
+    forged = relinked([*entries[:2], attrs.evolve(entries[2], reason="rewritten"), *entries[3:]])
+    for e in forged:
+        raw.replace(e)
+    raw.run("UPDATE casework_cases SET head_hash = ? WHERE id = ?", forged[-1].hash, "C-1")
+    assert engine.verify("C-1").ok, "without the checkpoint, nothing shows"
+    result = engine.verify("C-1", checkpoint=checkpoint)
+    assert (result.ok, result.broken_at) == (False, len(forged))
+    assert result.problem == (
+        f"entry {len(forged)} is not the one the checkpoint of {checkpoint.at.isoformat()}"
+        " signed: the trail was rewritten"
+    )

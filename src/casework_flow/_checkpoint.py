@@ -16,6 +16,7 @@ an inclusion proof can be cut from it for one case. Values only; signing needs t
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -46,6 +47,8 @@ __all__ = [
 
 CHECKPOINT_FORMAT: Final = 1
 """The version of the checkpoint encoding."""
+
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
 
 _LABEL: Final = b"casework_flow checkpoint\n"
 """Prefixed to the signed bytes, so a checkpoint signature is never valid for anything else."""
