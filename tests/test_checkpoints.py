@@ -25,6 +25,7 @@ from casework_flow.checkpoints import (
     parse_checkpoint,
     read_checkpoint,
     sign_checkpoint,
+    write_checkpoint,
 )
 from casework_flow.exceptions import CheckpointInvalid, InvalidInput, TrailBroken
 
@@ -439,3 +440,42 @@ def test_a_leaf_is_the_hash_of_the_jcs_bytes_of_its_head(case_id, seq, digest):
     head = CaseHead(case_id, seq, digest.hex())
     jcs = rfc8785.dumps({"case_id": case_id, "hash": digest.hex(), "seq": seq})
     assert head.leaf() == leaf_hash(jcs)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_heads_and_sweeps_go_on_past_a_page(kind, tmp_path, monkeypatch):
+    from casework_flow import _engine_audit  # noqa: PLC0415
+    from casework_flow.stores import _sqlbase  # noqa: PLC0415
+
+    from . import stores  # noqa: PLC0415
+
+    monkeypatch.setattr(_sqlbase, "_HEADS_PAGE", 2)
+    monkeypatch.setattr(_engine_audit, "_SCAN_PAGE", 2)
+    with stores.make_store(kind, tmp_path) as store:
+        engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
+        for n in range(5):
+            engine.open(seed.WORKFLOW, f"P-{n}", actor=seed.OUTREACH)
+        assert [c for c, _ in store.heads()] == [f"P-{n}" for n in range(5)]
+        cp = engine.checkpoint(KEY)
+        assert engine.verify_store(checkpoint=cp).checked == 5
+        engine.verify_store(checkpoint=cp).raise_if_broken()
+
+
+def test_a_proof_and_a_checkpoint_file_in_their_other_forms(tmp_path):
+    cp = _cp(3)
+    proof = cp.prove("C-1")
+    assert proof is not None
+    assert proof.to_json() == {
+        "case_id": "C-1", "seq": 2, "hash": f"{1:064x}", "index": 1, "size": 3,
+        "path": list(proof.path),
+    }  # fmt: skip
+    path = write_checkpoint(cp, tmp_path / "cp.jsonl")
+    path.write_text(path.read_text().replace("\n", "\n\n"))
+    assert read_checkpoint(path, KEY.public_key()) == cp
+    with pytest.raises(CheckpointInvalid, match="cannot be read"):
+        read_checkpoint(tmp_path / "missing.jsonl", KEY.public_key())
+    assert repr(CheckpointDirectory(tmp_path)) == f"<CheckpointDirectory {tmp_path}>"
+    from casework_flow._canonical import canonical  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="unknown entry format 3"):
+        canonical({}, 3)

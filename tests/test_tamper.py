@@ -404,3 +404,11 @@ def test_a_rewrite_in_place_is_named_by_the_checkpoint(stored):
         f"entry {len(forged)} is not the one the checkpoint of {checkpoint.at.isoformat()}"
         " signed: the trail was rewritten"
     )
+
+
+def test_an_unreadable_case_row_is_named_by_the_sweep(stored):
+    engine, raw = stored
+    raw.run("UPDATE casework_cases SET body = ? WHERE id = ?", "{not json", "C-1")
+    swept = engine.verify_store()
+    assert [b.case_id for b in swept.broken] == ["C-1"]
+    assert "a stored case cannot be read" in (swept.broken[0].problem or "")
