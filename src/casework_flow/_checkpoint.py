@@ -68,10 +68,14 @@ class CaseHead:
         return ChainHead(self.seq, self.hash)
 
     def leaf(self) -> bytes:
-        """The leaf's hash: SHA-256 over a zero byte and the RFC 8785 bytes of the head."""
-        return leaf_hash(
-            rfc8785.dumps({"case_id": self.case_id, "hash": self.hash, "seq": self.seq})
-        )
+        """The leaf's hash: SHA-256 over a zero byte and the RFC 8785 bytes of the head.
+
+        The three names are ASCII and already in order, the hash is hex and the seq an
+        integer, so the JCS bytes are written directly (a test holds them equal to
+        ``rfc8785.dumps``): a checkpoint hashes a million of them.
+        """
+        name = _JSON.encode(self.case_id)
+        return leaf_hash(f'{{"case_id":{name},"hash":"{self.hash}","seq":{self.seq}}}'.encode())
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""
