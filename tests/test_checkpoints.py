@@ -207,6 +207,11 @@ def test_a_checkpoint_file_round_trips_and_is_checked_when_read(tmp_path):
             [json.dumps(_cp(1).header()), '{"case_id": 7, "seq": 1, "hash": "00"}'],
             "expected a string, got 7",
         ),
+        (
+            [json.dumps(_cp(1).header()), '{"case_id": "\\ud800", "seq": 1, "hash": "00"}'],
+            "lone surrogate",
+        ),
+        (["[" * 100_000], "line 1: not JSON"),
     ],
 )
 def test_an_unreadable_checkpoint_names_its_line(lines, says):

@@ -26,6 +26,7 @@ from attrs import field, frozen
 
 from ._audit import ChainHead
 from ._clock import to_utc
+from ._frozen import text_problem
 from ._merkle import inclusion_path, leaf_hash, root_from_path, tree_root
 from .exceptions import CheckpointInvalid
 
@@ -246,6 +247,9 @@ class Checkpoint:
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r}")
+    why = text_problem(value)
+    if why is not None:
+        raise ValueError(f"text that {why}: {value[:40]!r}")
     return value
 
 
