@@ -73,3 +73,18 @@ def test_the_directory_example_reads_the_hosts_user_table():
         "assign to sw-999: refused: sw-999 is not a worker",
         "assigned to spv-002",
     ]
+
+
+def test_the_nightly_checkpoint_example_catches_what_the_database_hides():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "nightly_checkpoint.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0].startswith("checkpoint of 1 case(s) written to checkpoint-2024")
+    assert out[1:] == [
+        "the database alone: ok=True",
+        "against the checkpoint: MDN-2024-0173 BROKEN: the trail ends at entry 23, but the"
+        " checkpoint of 2024-08-25T00:30:00+00:00 holds it at entry 24: entries were removed",
+    ]
