@@ -10,7 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casework_flow import Engine, ManualClock, seed
@@ -30,7 +30,7 @@ from casework_flow.checkpoints import (
 from casework_flow.exceptions import CheckpointInvalid, InvalidInput, TrailBroken
 
 from .conftest import START
-from .values import texts
+from .values import bad_texts, json_values, texts
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
@@ -189,6 +189,7 @@ def test_a_checkpoint_file_round_trips_and_is_checked_when_read(tmp_path):
         (["{"], "line 1: not JSON"),
         (["[1]"], "line 1: not a JSON object"),
         (['{"checkpoint": 2}'], "unknown checkpoint format 2"),
+        (['{"checkpoint": true}'], "unknown checkpoint format True"),
         (['{"checkpoint": 1}'], "malformed checkpoint"),
         (
             [
@@ -484,3 +485,48 @@ def test_a_proof_and_a_checkpoint_file_in_their_other_forms(tmp_path):
 
     with pytest.raises(ValueError, match="unknown entry format 3"):
         canonical({}, 3)
+
+
+_HEADER = _cp(1).header()
+damaged_checkpoints = st.one_of(
+    st.binary(max_size=300),
+    st.builds(json.dumps, json_values),
+    st.builds(
+        lambda key, value: (
+            json.dumps({**_HEADER, key: value}) + "\n" + json.dumps(_cp(1).heads[0].to_json())
+        ),
+        st.sampled_from(sorted(_HEADER)),
+        json_values | bad_texts,
+    ),
+    st.builds(
+        lambda key, value: (
+            json.dumps(_HEADER) + "\n" + json.dumps({**_cp(1).heads[0].to_json(), key: value})
+        ),
+        st.sampled_from(["case_id", "seq", "hash"]),
+        json_values | bad_texts,
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=damaged_checkpoints)
+def test_any_damaged_checkpoint_file_is_refused_by_the_command_line_in_words(
+    tmp_path, capsys, content
+):
+    from casework_flow.cli import main  # noqa: PLC0415
+
+    from . import node  # noqa: PLC0415
+
+    cp = tmp_path / "cp.jsonl"
+    cp.write_bytes(
+        content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+    )
+    pub = node.public_pem(KEY, tmp_path)
+    trail = tmp_path / "t.jsonl"
+    trail.write_text(Path(__file__).with_name("data").joinpath("trail-format-1.jsonl").read_text())
+    assert main(["verify", str(trail), "--checkpoint", str(cp), "--public-key", str(pub)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"casework-flow verify: {cp}")
+    assert "Traceback" not in err

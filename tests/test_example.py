@@ -85,6 +85,8 @@ def test_the_nightly_checkpoint_example_catches_what_the_database_hides():
     assert out[0].startswith("checkpoint of 1 case(s) written to checkpoint-2024")
     assert out[1:] == [
         "the database alone: ok=True",
-        "against the checkpoint: MDN-2024-0173 BROKEN: the trail ends at entry 23, but the"
-        " checkpoint of 2024-08-25T00:30:00+00:00 holds it at entry 24: entries were removed",
+        (
+            "against the checkpoint: MDN-2024-0173 BROKEN: the trail ends at entry 23, but the"
+            " checkpoint of 2024-08-25T00:30:00+00:00 holds it at entry 24: entries were removed"
+        ),
     ]

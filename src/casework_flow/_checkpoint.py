@@ -226,7 +226,7 @@ class Checkpoint:
             CheckpointInvalid: if a field is missing or of the wrong type.
         """
         try:
-            if header["checkpoint"] != CHECKPOINT_FORMAT:
+            if type(header["checkpoint"]) is not int or header["checkpoint"] != CHECKPOINT_FORMAT:
                 raise CheckpointInvalid(f"unknown checkpoint format {header['checkpoint']!r}")  # noqa: TRY301
             return cls(
                 at=datetime.fromisoformat(_text(header["at"])),
