@@ -1,36 +1,36 @@
-"""The PostgreSQL store, on psycopg 3: one database shared by many processes and hosts.
+"""The PostgreSQL store, on psycopg 3 and its pool: one database for many processes and hosts.
 
 Every write is one transaction that locks the case's row (``SELECT ... FOR UPDATE``),
 re-checks the revision and the trail's head, and appends entries under the primary key
 (case id, sequence number). A connection that breaks (the server restarted, a network
-blip) is dropped; the call fails with `StoreError` and nothing half-written remains, and
-the next call connects again.
+blip) is not given back to the pool; the call fails with `StoreError`, nothing
+half-written remains, and the next call gets a new connection.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._audit import AuditEntry
-from ..exceptions import (
-    CaseworkError,
-    StoreError,
-)
+from ..exceptions import CaseworkError, InvalidInput, StoreError
 from . import _sql
 from ._protocol import Query
 from ._sqlbase import SqlStore
 
 try:
     import psycopg
+    import psycopg_pool
     from psycopg import errors as pg_errors
 except ImportError:  # pragma: no cover - exercised only without the extra installed
     psycopg = None  # type: ignore[assignment]
+    psycopg_pool = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from psycopg import Connection
+    from psycopg_pool import ConnectionPool
 
 __all__ = ["PostgresStore"]
 
@@ -50,10 +50,20 @@ def _where(dsn: str) -> str:
 class PostgresStore(SqlStore):
     """Cases and trails in a PostgreSQL database (tables prefixed ``casework_``).
 
+    Connections come from a `psycopg_pool.ConnectionPool`: each call borrows one for as
+    long as it runs and gives it back, so the number of connections is bounded by the
+    pool however many threads call (a thread pool that replaces its threads leaves
+    nothing behind). Give a DSN and the store makes and closes its own pool, or give the
+    host's pool (its connections in autocommit mode) and the store leaves it open.
+
     Args:
         dsn: A libpq connection string or URL, such as
             ``postgresql://casework@db.internal:5432/social_service``.
-        connect_timeout: Seconds to wait for a connection.
+        pool: The host's pool, instead of ``dsn``.
+        connect_timeout: Seconds to wait for a new connection.
+        min_size: Connections the store's own pool keeps open.
+        max_size: The most connections it opens at once.
+        pool_timeout: Seconds a call waits for a free connection before `StoreError`.
 
     Raises:
         StoreError: if psycopg is not installed, the database cannot be reached, or its
@@ -61,22 +71,45 @@ class PostgresStore(SqlStore):
             database and user, never the password.
     """
 
-    def __init__(self, dsn: str, *, connect_timeout: float = 10.0) -> None:
-        if psycopg is None:  # pragma: no cover - exercised only without the extra
-            msg = "PostgresStore needs psycopg 3: pip install 'casework-flow[postgres]'"
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        pool: ConnectionPool[Any] | None = None,
+        connect_timeout: float = 10.0,
+        min_size: int = 1,
+        max_size: int = 10,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        if psycopg is None or psycopg_pool is None:  # pragma: no cover - without the extra
+            msg = "PostgresStore needs psycopg and psycopg_pool: install casework-flow[postgres]"
             raise StoreError(msg)
-        self._dsn = dsn
-        self._timeout = connect_timeout
-        self._where = _where(dsn)
-        self._local = threading.local()
-        self._all: list[Connection[Any]] = []
-        self._all_lock = threading.Lock()
-        try:
-            with self._errors("connect"):
-                self._migrate()
-        except BaseException:
-            self.close()
-            raise
+        if (dsn is None) == (pool is None):
+            raise InvalidInput("dsn", "give a DSN or a pool, not both and not neither")
+        self._owned = pool is None
+        conninfo = dsn if dsn is not None else pool.conninfo  # type: ignore[union-attr]
+        self._dsn = conninfo if isinstance(conninfo, str) else ""
+        self._where = _where(self._dsn)
+        self._pool_timeout = pool_timeout
+        timeout = max(1, round(connect_timeout))
+        with self._errors("connect"):
+            if pool is None:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=timeout) as conn:
+                    self._migrate(conn)
+                pool = psycopg_pool.ConnectionPool(
+                    self._dsn,
+                    min_size=min_size,
+                    max_size=max_size,
+                    kwargs={"autocommit": True, "connect_timeout": timeout},
+                    timeout=pool_timeout,
+                    name=f"casework_flow {self._where}",
+                    open=True,
+                )
+                self._pool = pool
+            else:
+                self._pool = pool
+                with self._borrow() as conn:
+                    self._migrate(conn)
 
     _mark = "%s"
     _lock_row = " FOR UPDATE"
@@ -86,37 +119,42 @@ class PostgresStore(SqlStore):
     def __repr__(self) -> str:
         return f"<PostgresStore {self._where}>"
 
+    @property
+    def pool(self) -> ConnectionPool[Any]:
+        """The pool the store borrows its connections from."""
+        return self._pool
+
     def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        """Close the store's own pool (a pool the host gave is the host's to close)."""
+        pool = getattr(self, "_pool", None)
+        if pool is not None and self._owned:
+            pool.close()
 
     # --- connections and errors -----------------------------------------------------
 
-    def _conn(self) -> Connection[Any]:
-        conn: Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and (conn.closed or conn.broken):
-            conn = None
-        if conn is None:
-            conn = psycopg.connect(
-                self._dsn, autocommit=True, connect_timeout=max(1, round(self._timeout))
+    @contextmanager
+    def _borrow(self) -> Iterator[Connection[Any]]:
+        """A connection of the pool for one call; a broken one is not given back."""
+        try:
+            with self._pool.connection(timeout=self._pool_timeout) as conn:
+                yield conn
+        except psycopg_pool.PoolTimeout:
+            msg = (
+                f"{self._where}: no connection was free within {self._pool_timeout:g} s"
+                f" (the pool holds at most {self._pool.max_size}); nothing was written, try again"
             )
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+            raise StoreError(msg) from None
+        except psycopg_pool.PoolClosed:
+            raise StoreError(f"{self._where}: the store was closed") from None
 
-    def _drop(self) -> None:
-        conn: Connection[Any] | None = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            with self._all_lock:
-                if conn in self._all:
-                    self._all.remove(conn)
-            conn.close()
+    @contextmanager
+    def _read(self, doing: str) -> Iterator[Connection[Any]]:
+        with self._errors(doing), self._borrow() as conn:
+            if conn.autocommit:
+                yield conn
+            else:
+                with conn.transaction():
+                    yield conn
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -125,24 +163,26 @@ class PostgresStore(SqlStore):
         except CaseworkError:
             raise
         except psycopg.OperationalError as exc:
-            self._drop()
+            self._sweep_pool()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             msg = f"{self._where}: could not {doing}: {first}; nothing was written, try again"
             raise StoreError(msg) from None
         except psycopg.Error as exc:
-            if getattr(self._local, "conn", None) is not None and self._local.conn.broken:
-                self._drop()
             raise StoreError(f"{self._where}: could not {doing}: {exc}") from exc
+
+    def _sweep_pool(self) -> None:
+        """After a lost connection, drop the pool's other dead ones (a restart kills all)."""
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            with contextlib.suppress(psycopg.Error, psycopg_pool.PoolClosed):
+                pool.check()
 
     @contextmanager
     def _write(self, doing: str) -> Iterator[Connection[Any]]:
-        with self._errors(doing):
-            conn = self._conn()
-            with conn.transaction():
-                yield conn
+        with self._errors(doing), self._borrow() as conn, conn.transaction():
+            yield conn
 
-    def _migrate(self) -> None:
-        conn = self._conn()
+    def _migrate(self, conn: Connection[Any]) -> None:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             conn.execute(
@@ -167,9 +207,7 @@ class PostgresStore(SqlStore):
         on a small table PostgreSQL would rightly prefer a scan.
         """
         sql, params = _sql.select_cases(query or Query(), limit=1, after=None, mark="%s")
-        with self._errors("explain a query"):
-            conn = self._conn()
-            with conn.transaction():
-                conn.execute("SET LOCAL enable_seqscan = off")
-                rows = conn.execute("EXPLAIN " + sql, params).fetchall()
+        with self._errors("explain a query"), self._borrow() as conn, conn.transaction():
+            conn.execute("SET LOCAL enable_seqscan = off")
+            rows = conn.execute("EXPLAIN " + sql, params).fetchall()
         return [r[0] for r in rows]

@@ -45,7 +45,8 @@ class SqlStore:
     _where: str
     """How errors name this database."""
 
-    def _conn(self) -> Any:  # noqa: ANN401 - a DB-API connection of the dialect
+    def _read(self, doing: str) -> AbstractContextManager[Any]:
+        """A connection for one read, inside the dialect's error translation."""
         raise NotImplementedError
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
@@ -68,8 +69,8 @@ class SqlStore:
         self.close()
 
     def _rows(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._errors(doing):
-            rows: list[Any] = self._conn().execute(sql, params).fetchall()
+        with self._read(doing) as conn:
+            rows: list[Any] = conn.execute(sql, params).fetchall()
         return rows
 
     @property

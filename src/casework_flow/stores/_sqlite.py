@@ -131,6 +131,11 @@ class SQLiteStore(SqlStore):
             raise StoreError(f"{self.path}: {doing} failed: {exc}") from exc
 
     @contextmanager
+    def _read(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._errors(doing):
+            yield self._conn()
+
+    @contextmanager
     def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._errors(doing):
             conn = self._conn()
