@@ -1,7 +1,9 @@
 """Durable stores: committed fires per second, and a million cases in SQLite.
 
 1. Committed fires per second (the seed story's steps through ``Engine.fire``) on SQLite
-   (``synchronous=FULL`` and ``NORMAL``) and on PostgreSQL, in one process and in four.
+   (``synchronous=FULL`` and ``NORMAL``) and on PostgreSQL, in one process and in four,
+   each beside the raw floor on the same database and settings: one row inserted and
+   committed per transaction, as many rows as fires, in turns (median of three).
 2. Loading 1,000,000 cases into SQLite through ``Engine.open`` (``synchronous=NORMAL``),
    marking 1% of them due, then timing a page of due cases, a page of cases in a state,
    and counts by state; peak resident memory of the run.
@@ -69,15 +71,60 @@ def play_cases(spec: str, prefix: str, cases: int) -> tuple[int, float]:
     return fires, seconds
 
 
-def fire_rate(spec: str, processes: int, cases: int) -> float:
-    """Committed fires per second with ``processes`` processes, each on its own cases."""
+RAW_BODY = "x" * 900
+"""About the size of one stored entry."""
+
+
+def raw_commits(spec: str, prefix: str, cases: int) -> tuple[int, float]:
+    """The floor: one row inserted and committed per step, on the same database and settings.
+
+    As many rows as `play_cases` commits fires, into a table of (id, body) rows.
+    """
+    rows = cases * len(seed.HAPPY_PATH)
+    kind, _, where = spec.partition(":")
+    if kind.startswith("sqlite"):
+        import sqlite3  # noqa: PLC0415
+
+        conn = sqlite3.connect(where, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if kind == 'sqlite-full' else 'NORMAL'}")
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_bench (id TEXT PRIMARY KEY, body TEXT)")
+        start = time.perf_counter()
+        for n in range(rows):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO raw_bench VALUES (?, ?)", (f"{prefix}-{n}", RAW_BODY))
+            conn.execute("COMMIT")
+        seconds = time.perf_counter() - start
+        conn.close()
+        return rows, seconds
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(where, autocommit=True) as pg:
+        pg.execute("CREATE TABLE IF NOT EXISTS raw_bench (id TEXT PRIMARY KEY, body TEXT)")
+    with psycopg.connect(where) as pg:
+        start = time.perf_counter()
+        for n in range(rows):
+            pg.execute("INSERT INTO raw_bench VALUES (%s, %s)", (f"{prefix}-{n}", RAW_BODY))
+            pg.commit()
+        seconds = time.perf_counter() - start
+    return rows, seconds
+
+
+WORKERS = {"--worker": play_cases, "--raw-worker": raw_commits}
+
+
+def fire_rate(spec: str, processes: int, cases: int, *, raw: bool = False) -> float:
+    """Committed fires (or raw rows) per second with ``processes`` processes."""
+    run = raw_commits if raw else play_cases
+    turn = uuid.uuid4().hex[:6]
     if processes == 1:
-        fires, seconds = play_cases(spec, "solo", cases)
+        fires, seconds = run(spec, f"solo{turn}", cases)
         return fires / seconds
     start = time.perf_counter()
+    flag = "--raw-worker" if raw else "--worker"
     workers = [
         subprocess.Popen(  # noqa: S603 - this very script, with the current interpreter
-            [sys.executable, __file__, "--worker", spec, f"p{processes}w{i}", str(cases)],
+            [sys.executable, __file__, flag, spec, f"p{processes}w{i}{turn}", str(cases)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -160,8 +207,8 @@ def pg_schema_dsn(dsn: str) -> tuple[str, str]:
 
 def main() -> None:
     """Run every measurement and print the figures."""
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        fires, _ = play_cases(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] in WORKERS:
+        fires, _ = WORKERS[sys.argv[1]](sys.argv[2], sys.argv[3], int(sys.argv[4]))
         sys.stdout.write(f"{fires}\n")
         return
     parser = argparse.ArgumentParser(description=__doc__)
@@ -181,10 +228,16 @@ def main() -> None:
     try:
         for label, make in specs.items():
             for processes in (1, 4):
-                rate = fire_rate(make(processes), processes, args.fire_cases)
+                rates = []
+                for _ in range(3):
+                    engine = fire_rate(make(processes), processes, args.fire_cases)
+                    raw = fire_rate(make(processes), processes, args.fire_cases, raw=True)
+                    rates.append((engine / raw, engine, raw))
+                ratio, engine, raw = sorted(rates)[1]
                 print(
                     f"{label}, {processes} process{'es' if processes > 1 else ''}:"
-                    f" {rate:,.0f} committed fires per second"
+                    f" {engine:,.0f} committed fires per second, raw {raw:,.0f} rows per"
+                    f" second: {ratio:.2f}x (median of 3 turns)"
                 )
     finally:
         if schema is not None:
@@ -192,7 +245,8 @@ def main() -> None:
 
             with psycopg.connect(args.pg, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    million(folder / "million.sqlite3", args.cases)
+    if args.cases:
+        million(folder / "million.sqlite3", args.cases)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {peak:,.0f} MiB")
 

@@ -412,3 +412,13 @@ def test_an_unreadable_case_row_is_named_by_the_sweep(stored):
     swept = engine.verify_store()
     assert [b.case_id for b in swept.broken] == ["C-1"]
     assert "a stored case cannot be read" in (swept.broken[0].problem or "")
+
+
+def test_a_row_edited_after_it_was_read_is_read_again_as_edited(stored):
+    engine, raw = stored
+    before = engine.trail("C-1")[2]
+    _edit_field(raw)
+    after = engine.trail("C-1")[2]
+    assert before.actor_id != "spv-999"
+    assert after.actor_id == "spv-999"
+    assert not engine.verify("C-1").ok

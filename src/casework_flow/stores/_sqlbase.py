@@ -6,8 +6,9 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
@@ -29,6 +30,7 @@ from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 __all__ = ["SqlStore"]
 
 _HEADS_PAGE = 10_000
+_PARSED_ENTRIES = 4096
 
 
 class SqlStore:
@@ -67,6 +69,19 @@ class SqlStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _parsed(self) -> Callable[[str], AuditEntry]:
+        """Parse a stored entry's text, remembering the last few thousand parsed.
+
+        A case's history is read on every step its guards need it; entries never change,
+        so the same text always parses to the same entry. The text is the key: an edited
+        row is new text and is parsed afresh (and then fails verification as before).
+        """
+        parse: Callable[[str], AuditEntry] | None = getattr(self, "_parse_cache", None)
+        if parse is None:
+            parse = functools.lru_cache(maxsize=_PARSED_ENTRIES)(_sql.entry_from_body)
+            self._parse_cache = parse
+        return parse
 
     def _rows(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._read(doing) as conn:
@@ -145,32 +160,51 @@ class SqlStore:
         entries: Sequence[AuditEntry],
         expected_revision: int,
     ) -> None:
+        """One conditional UPDATE, then the INSERT of the entries.
+
+        The UPDATE matches only if the row's revision and head are as expected (and
+        locks the row); the row is read again only to say why an UPDATE missed.
+        """
         m = self._mark
-        row = conn.execute(
-            "SELECT revision, head_seq, head_hash, changed_at FROM casework_cases"  # noqa: S608 - fixed names
-            f" WHERE id = {m}{self._lock_row}",
-            (case.id,),
-        ).fetchone()
-        if row is None:
-            raise UnknownCase(case.id)
-        revision, head_seq, head_hash, changed = row
-        if revision != expected_revision or (
-            entries and (entries[0].prev_hash != head_hash or entries[0].seq != head_seq + 1)
-        ):
-            raise ConcurrentModification(case.id, expected_revision, revision)
-        head = entries[-1].head if entries else ChainHead(head_seq, head_hash)
-        values = _sql.case_row(case, _sql.changed_at(entries, changed), head)
-        conn.execute(
+        head = entries[-1].head if entries else None
+        values = _sql.case_row(case, _sql.changed_at(entries, -1), head or ChainHead(0, ""))
+        changed = None if values[7] == -1 else values[7]
+        where = f"id = {m} AND revision = {m}"
+        params: list[Any] = [case.id, expected_revision]
+        if entries:
+            where += f" AND head_seq = {m} AND head_hash = {m}"
+            params += [entries[0].seq - 1, entries[0].prev_hash]
+        updated = conn.execute(
             f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
-            f" revision = {m}, assignee = {m}, opened_at = {m}, changed_at = {m},"
-            f" head_seq = {m}, head_hash = {m}, body = {m}, due_at = {m}, timer_at = {m},"
-            f" unit = {m}, lease_until = NULL WHERE id = {m}",
-            (*values[1:], case.id),
-        )
+            f" revision = {m}, assignee = {m}, opened_at = {m},"
+            f" changed_at = COALESCE({m}, changed_at), head_seq = COALESCE({m}, head_seq),"
+            f" head_hash = COALESCE({m}, head_hash), body = {m}, due_at = {m}, timer_at = {m},"
+            f" unit = {m}, lease_until = NULL WHERE {where}",
+            (
+                *values[1:7],
+                changed,
+                None if head is None else head.seq,
+                None if head is None else head.hash,
+                *values[10:],
+                *params,
+            ),
+        ).rowcount
+        if updated != 1:
+            self._missed(conn, case.id, expected_revision)
         try:
             self._insert_entries(conn, entries)
         except self._unique:
-            raise ConcurrentModification(case.id, expected_revision, revision) from None
+            raise ConcurrentModification(case.id, expected_revision, expected_revision) from None
+
+    def _missed(self, conn: Any, case_id: str, expected_revision: int) -> None:  # noqa: ANN401
+        """Raise why a commit's UPDATE matched no row: no such case, or it moved on."""
+        row = conn.execute(
+            f"SELECT revision FROM casework_cases WHERE id = {self._mark}",  # noqa: S608 - fixed names
+            (case_id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownCase(case_id)
+        raise ConcurrentModification(case_id, expected_revision, row[0])
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's whole trail, oldest first."""
@@ -188,9 +222,10 @@ class SqlStore:
             (case_id,) if upto is None else (case_id, upto),
         )
         out = []
+        parse = self._parsed()
         for seq, body in rows:
             try:
-                out.append(_sql.entry_from_body(body))
+                out.append(parse(body))
             except TrailBroken as exc:
                 msg = (
                     f"{self._where}: stored entry {seq} of {case_id} cannot be read: {exc.problem}"
