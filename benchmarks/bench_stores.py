@@ -4,7 +4,8 @@
    (``synchronous=FULL`` and ``NORMAL``) and on PostgreSQL, in one process and in four,
    each beside the raw floor on the same database and settings: one row inserted and
    committed per transaction, as many rows as fires, in turns (median of three).
-2. Loading 1,000,000 cases into SQLite through ``Engine.open`` (``synchronous=NORMAL``),
+2. ``Engine.open_many`` of 100,000 cases in batches of 1,000 on SQLite (FULL, NORMAL).
+3. Loading 1,000,000 cases into SQLite through ``Engine.open`` (``synchronous=NORMAL``),
    marking 1% of them due, then timing a page of due cases, a page of cases in a state,
    and counts by state; peak resident memory of the run.
 
@@ -27,7 +28,7 @@ from urllib.parse import quote
 
 import attrs
 
-from casework_flow import Case, Engine, ManualClock, PostgresStore, SQLiteStore, seed
+from casework_flow import Case, Engine, ManualClock, NewCase, PostgresStore, SQLiteStore, seed
 from casework_flow.stores import Query, Store
 from casework_flow.time import DeadlineClock
 
@@ -136,6 +137,24 @@ def fire_rate(spec: str, processes: int, cases: int, *, raw: bool = False) -> fl
     return sum(int(out.split()[0]) for out in outputs) / seconds
 
 
+def bulk_open(folder: Path, total: int) -> None:
+    """``Engine.open_many`` in batches of 1,000 on SQLite: cases opened per second."""
+    rows = [
+        NewCase(f"LEG-{i:07d}", data={"found_at": "Simpang Pos"}, assignee=f"sw-{i % 40:03d}")
+        for i in range(total)
+    ]
+    for synchronous in ("FULL", "NORMAL"):
+        with SQLiteStore(folder / f"bulk-{synchronous}.sqlite3", synchronous=synchronous) as store:
+            engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
+            start = time.perf_counter()
+            engine.open_many(seed.WORKFLOW, rows, actor=seed.OUTREACH, batch_size=1000)
+            seconds = time.perf_counter() - start
+        print(
+            f"open_many, SQLite {synchronous}: {total:,} cases in {seconds:.1f} s,"
+            f" {total / seconds:,.0f} cases per second"
+        )
+
+
 def million(path: Path, total: int) -> None:
     """Load ``total`` cases into SQLite and time the queries a case system makes."""
     store = SQLiteStore(path, synchronous="NORMAL")
@@ -214,6 +233,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases for the load test")
     parser.add_argument("--fire-cases", type=int, default=100, help="story cases per process")
+    parser.add_argument("--bulk-cases", type=int, default=100_000, help="cases for open_many")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="casework-bench-"))
@@ -245,6 +265,7 @@ def main() -> None:
 
             with psycopg.connect(args.pg, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    bulk_open(folder, args.bulk_cases)
     if args.cases:
         million(folder / "million.sqlite3", args.cases)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

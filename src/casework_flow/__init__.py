@@ -13,9 +13,10 @@ public submodules: `casework_flow.guards`, `casework_flow.stores`,
 
 from ._audit import AuditEntry, EntryKind, verify
 from ._calendar import Calendar
-from ._case import Actor, Case, CaseView, Pending
+from ._case import Actor, Case, CaseView
 from ._check import check_workflow
 from ._clock import ManualClock
+from ._commands import NewCase
 from ._compiled import Decision
 from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
 from ._engine import Engine
@@ -53,7 +54,7 @@ __all__ = [
     "InMemoryStore",
     "InvalidInput",
     "ManualClock",
-    "Pending",
+    "NewCase",
     "PostgresStore",
     "SQLiteStore",
     "State",

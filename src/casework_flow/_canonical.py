@@ -56,14 +56,20 @@ def _plain(value: object) -> bool:
     U+E000; everything else (strings, integers in the safe range, booleans, null) is
     written the same. The check is cheaper than the pure-Python JCS encoder.
     """
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if max(key, default="") >= _FIRST_OUT_OF_ORDER or not _plain(item):
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if not key.isascii() and max(key) >= _FIRST_OUT_OF_ORDER:
+                return False
+            if type(item) not in _SCALARS and not _plain(item):
                 return False
         return True
-    if isinstance(value, list):
-        return all(_plain(item) for item in value)
-    return not isinstance(value, float)
+    if kind is list:
+        return all(type(item) in _SCALARS or _plain(item) for item in value)  # type: ignore[attr-defined]
+    return kind is not float
+
+
+_SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
 def canonical(

@@ -8,6 +8,7 @@ gets the same answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
@@ -23,6 +24,7 @@ __all__ = [
     "Command",
     "Fire",
     "Migrate",
+    "NewCase",
     "Open",
     "Record",
     "Reject",
@@ -30,6 +32,25 @@ __all__ = [
     "View",
     "named_people",
 ]
+
+
+@frozen
+class NewCase:
+    """One case for `Engine.open_many`: its id and what is known at intake.
+
+    Attributes:
+        case_id: The host's id for the case.
+        data: Facts known at intake.
+        evidence: Documents on file: kind → reference.
+        assignee: The worker who owns it.
+        unit: The unit that owns it.
+    """
+
+    case_id: str
+    data: Mapping[str, Any] | None = None
+    evidence: Mapping[str, str] | None = None
+    assignee: str | None = None
+    unit: str | None = None
 
 
 @frozen

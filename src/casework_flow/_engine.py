@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from . import _inputs
+from ._audit import AuditEntry
 from ._case import Actor, Case
-from ._commands import Fire, Open
+from ._commands import Fire, NewCase, Open
 from ._compiled import Decision
 from ._decide import open_case
 from ._engine_audit import Audits
@@ -111,6 +112,76 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         if self._listeners:
             self._notify(Committed(None, case, (entry,)))
         return case
+
+    def open_many(
+        self,
+        workflow: str,
+        cases: Iterable[NewCase],
+        *,
+        actor: Actor,
+        version: int | None = None,
+        batch_size: int = 1000,
+    ) -> int:
+        """Open many cases (an import from a legacy system), a batch per transaction.
+
+        Each batch is checked whole before anything is written, then stored all or
+        nothing; a failing batch leaves the batches before it committed and none after.
+
+        Returns:
+            How many cases were opened.
+
+        Raises:
+            CaseExists: naming an id that is taken; nothing of its batch is written.
+            InvalidInput: naming the case (by id, or by its place) whose input is bad,
+                or an id given twice in a batch.
+            UnknownWorkflow: if the workflow is not registered.
+        """
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise InvalidInput("batch_size", f"must be a whole number from 1, got {batch_size!r}")
+        wf = self._catalog.workflow(workflow, version)
+        who = _inputs.actor(actor)
+        opened = 0
+        batch: list[tuple[Case, list[AuditEntry]]] = []
+        for place, new in enumerate(cases):
+            if not isinstance(new, NewCase):
+                raise InvalidInput(f"cases[{place}]", f"expected a NewCase, got {new!r}")
+            batch.append(self._opening(wf.name, wf.version, who, new, place))
+            if len(batch) == batch_size:
+                opened += self._create(batch)
+                batch = []
+        if batch:
+            opened += self._create(batch)
+        return opened
+
+    def _opening(
+        self, workflow: str, version: int, actor: Actor, new: NewCase, place: int
+    ) -> tuple[Case, list[AuditEntry]]:
+        try:
+            case_id = _inputs.case_id(new.case_id)
+        except InvalidInput as exc:
+            raise InvalidInput(f"cases[{place}]: {exc.field}", exc.problem) from None
+        try:
+            command = Open(
+                case_id=case_id,
+                workflow=workflow,
+                version=version,
+                actor=actor,
+                data=_inputs.data(new.data),
+                evidence=_inputs.evidence(new.evidence),
+                assignee=_inputs.optional_id(new.assignee, "assignee"),
+                unit=_inputs.optional_id(new.unit, "unit"),
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(f"{case_id}: {exc.field}", exc.problem) from None
+        entry = open_case(self._catalog, command, self._now())
+        return evolve(None, entry, catalog=self._catalog), [entry]
+
+    def _create(self, batch: list[tuple[Case, list[AuditEntry]]]) -> int:
+        self._store.create_many(batch)
+        if self._listeners:
+            for case, entries in batch:
+                self._notify(Committed(None, case, tuple(entries)))
+        return len(batch)
 
     def _fire_command(  # noqa: PLR0917 - fire's own arguments, in fire's order
         self,

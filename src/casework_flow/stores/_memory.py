@@ -61,6 +61,18 @@ class InMemoryStore:
             self._trails[case.id] = list(entries)
             self._ids = None
 
+    def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
+        """Store new cases with their trails, all or none."""
+        _new_ids(cases)
+        with self._lock:
+            for case, _ in cases:
+                if case.id in self._cases:
+                    raise CaseExists(case.id)
+            for case, entries in cases:
+                self._cases[case.id] = case
+                self._trails[case.id] = list(entries)
+            self._ids = None
+
     def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
         """Return the case and its trail's head (and its trail, for ``history`` keys)."""
         with self._lock:
@@ -220,6 +232,19 @@ def _due_at(case: Case) -> datetime | None:
 
 def _timer_at(case: Case) -> datetime | None:
     return case.timer_at
+
+
+def _new_ids(cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> list[str]:
+    """The ids of a batch of new cases, each with its trail; a repeated id is refused."""
+    ids: list[str] = []
+    seen: set[str] = set()
+    for case, entries in cases:
+        _same_case(case, entries, new=True)
+        if case.id in seen:
+            raise InvalidInput("cases", f"{case.id!r} comes twice in one batch")
+        seen.add(case.id)
+        ids.append(case.id)
+    return ids
 
 
 def _same_case(case: Case, entries: Sequence[AuditEntry], *, new: bool = False) -> None:

@@ -134,6 +134,14 @@ class Store(Protocol):
             CaseExists: if the id is taken; nothing is written.
         """
 
+    def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
+        """Store several new cases, each with its trail, atomically: all or none.
+
+        Raises:
+            CaseExists: naming a case whose id is taken; nothing is written.
+            InvalidInput: if an id comes twice in the batch.
+        """
+
     def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
         """Return the case and its trail's head, in one consistent read.
 

@@ -24,7 +24,7 @@ from ..exceptions import (
     UnknownCase,
 )
 from . import _cursor, _sql
-from ._memory import _same_case
+from ._memory import _new_ids, _same_case
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 
 __all__ = ["SqlStore"]
@@ -110,6 +110,30 @@ class SqlStore:
             except self._unique:
                 raise CaseExists(case.id) from None
             self._insert_entries(conn, entries)
+
+    def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
+        """Store new cases with their trails in one transaction, all or none."""
+        ids = _new_ids(cases)
+        marks = ", ".join([self._mark] * 14)
+        rows = [_sql.case_row(c, _sql.changed_at(e, 0), e[-1].head) for c, e in cases]
+        try:
+            with self._write("create cases") as conn:
+                conn.cursor().executemany(
+                    f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
+                    rows,
+                )
+                self._insert_entries(conn, [e for _, trail in cases for e in trail])
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, self._unique):
+                raise
+            taken = self._rows(
+                "look for cases that exist",
+                f"SELECT id FROM casework_cases WHERE id IN ({', '.join([self._mark] * len(ids))})",  # noqa: S608
+                ids,
+            )
+            if not taken:
+                raise
+            raise CaseExists(min(r[0] for r in taken)) from None
 
     def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
         """Return the case and its trail's head (and its trail, for ``history`` keys).
