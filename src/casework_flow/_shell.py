@@ -8,8 +8,11 @@ commands themselves are small methods on the mixins in `_engine`, `_engine_ops` 
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Self
 
 from attrs import frozen
 
@@ -67,6 +70,7 @@ class Shell:
     __slots__ = (
         "_catalog",
         "_clock",
+        "_defer",
         "_directory",
         "_listeners",
         "_record_refusals",
@@ -94,6 +98,7 @@ class Shell:
         self._clock = clock
         self._record_refusals = record_refusals
         self._listeners: list[Listener] = []
+        self._defer: Callable[[Callable[[], None]], object] | None = None
 
     def __repr__(self) -> str:
         return f"<Engine workflows={len(self._catalog)} store={self._store!r}>"
@@ -152,7 +157,30 @@ class Shell:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def using(
+        self, store: Store, *, after_commit: Callable[[Callable[[], None]], object] | None = None
+    ) -> Self:
+        """This engine on another store: the same workflows, clock, directory and listeners.
+
+        For a step inside the host's own transaction, pass a store joined to the host's
+        connection (`SQLiteStore.joining`, `PostgresStore.joining`) and ``after_commit``:
+        listeners then run not when the step is written but when the host's transaction
+        commits. ``after_commit(run)`` receives a callable to run after the commit:
+        Django's ``transaction.on_commit``, or an `AfterCommit` the host runs itself.
+        """
+        other = copy.copy(self)
+        other._store = store  # noqa: SLF001 - a copy of this very class
+        other._defer = after_commit  # noqa: SLF001
+        return other
+
     def _notify(self, committed: Committed) -> None:
+        """Run every listener on a committed step now, or when the host commits."""
+        if self._defer is not None:
+            self._defer(functools.partial(self._run_listeners, committed))
+        else:
+            self._run_listeners(committed)
+
+    def _run_listeners(self, committed: Committed) -> None:
         """Run every listener on a committed step; raise `ListenerFailed` if any raised."""
         errors: list[BaseException] = []
         for listener in tuple(self._listeners):

@@ -8,12 +8,14 @@ All stores implement the `Store` protocol and pass one conformance suite:
   for several processes and hosts sharing one database.
 """
 
+from ._joined import AfterCommit
 from ._memory import InMemoryStore
 from ._postgres import PostgresStore
 from ._protocol import Page, Query, Snapshot, Store, Stored
 from ._sqlite import SQLiteStore
 
 __all__ = [
+    "AfterCommit",
     "InMemoryStore",
     "Page",
     "PostgresStore",

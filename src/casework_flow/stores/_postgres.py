@@ -111,6 +111,23 @@ class PostgresStore(SqlStore):
                 with self._borrow() as conn:
                     self._migrate(conn)
 
+    @staticmethod
+    def joining(conn: Connection[Any]) -> PostgresStore:
+        """A store on the host's psycopg connection: each step joins its transaction.
+
+        ``conn`` must have autocommit off. Steps run in a savepoint inside the host's
+        transaction (begun if none is open); the host's commit or rollback decides.
+        Pass it to `Engine.using` with ``after_commit`` so listeners wait for that.
+
+        Raises:
+            InvalidInput: for a connection in autocommit mode.
+            StoreError: if the casework tables are missing or of another version, or the
+                host's transaction has failed.
+        """
+        from ._joined import JoinedPostgresStore  # noqa: PLC0415 - it subclasses this one
+
+        return JoinedPostgresStore(conn)
+
     _mark = "%s"
     _lock_row = " FOR UPDATE"
     _skip_locked = " FOR UPDATE SKIP LOCKED"

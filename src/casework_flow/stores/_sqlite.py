@@ -72,6 +72,22 @@ class SQLiteStore(SqlStore):
             self.close()
             raise
 
+    @staticmethod
+    def joining(conn: sqlite3.Connection) -> SQLiteStore:
+        """A store on the host's connection: each step joins the host's transaction.
+
+        Steps run in a savepoint inside the transaction open on ``conn`` (one is begun
+        if none is); nothing is committed until the host commits, and a rollback undoes
+        the steps with the host's own rows. Pass it to `Engine.using` with
+        ``after_commit`` so listeners wait for the host's commit.
+
+        Raises:
+            StoreError: if the casework tables are missing or of another version.
+        """
+        from ._joined import JoinedSQLiteStore  # noqa: PLC0415 - it subclasses this one
+
+        return JoinedSQLiteStore(conn)
+
     _mark = "?"
     _lock_row = ""
     _skip_locked = ""
