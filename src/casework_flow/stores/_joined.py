@@ -7,8 +7,10 @@ the host has open on ``conn`` (opening it if none is), and the host's commit or 
 decides. Listeners should wait for that commit: pass the joined store to `Engine.using`
 with an ``after_commit`` such as `AfterCommit`.
 
-The tables must exist already (made by a `SQLiteStore`/`PostgresStore` on the database,
-or by the host's migrations); a joined store never changes the schema.
+The store asks a *source* for the connection on every call, so an adapter can hand it
+whatever connection the host's unit of work holds now (a SQLAlchemy session's, a Django
+thread's). The tables must exist already (made by a `SQLiteStore`/`PostgresStore` on the
+database, or by the host's migrations); a joined store never changes the schema.
 """
 
 from __future__ import annotations
@@ -81,42 +83,62 @@ def _check_schema(version: int, where: str) -> None:
 
 
 class JoinedSQLiteStore(SQLiteStore):
-    """An `SQLiteStore` on the host's `sqlite3.Connection`, inside the host's transaction."""
+    """An `SQLiteStore` on the host's `sqlite3.Connection`, inside the host's transaction.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    Args:
+        source: Gives the host's connection for each call.
+        where: How errors name the database.
+    """
+
+    def __init__(self, source: Callable[[], sqlite3.Connection], *, where: str) -> None:
+        self._source = source
+        self.path = Path(where)
+        self._where = f"{where} (the host's connection)"
+        self._checked = False
+
+    @classmethod
+    def on(cls, conn: sqlite3.Connection) -> JoinedSQLiteStore:
+        """The store on one connection, its schema checked now."""
         if not isinstance(conn, sqlite3.Connection):
             raise InvalidInput("conn", f"expected an sqlite3.Connection, got {conn!r}")
-        self._host = conn
         try:
             rows = conn.execute("PRAGMA database_list").fetchall()
         except sqlite3.ProgrammingError as exc:
             raise StoreError(f"the host's SQLite connection cannot be used: {exc}") from None
-        self.path = Path(rows[0][2] or ":memory:")
-        self._where = f"{self.path} (the host's connection)"
-        with self._errors("read the schema version"):
-            found = conn.execute(
-                "SELECT name FROM sqlite_master WHERE name = 'casework_meta'"
-            ).fetchone()
-            _check_schema(_sql.stored_version(conn) if found else 0, self._where)
+        store = cls(lambda: conn, where=rows[0][2] or ":memory:")
+        store.check_schema()
+        return store
 
     def __repr__(self) -> str:
-        return f"<JoinedSQLiteStore {str(self.path)!r}>"
+        return f"<{type(self).__name__} {self._where!r}>"
 
     def close(self) -> None:
         """Nothing to close: the connection is the host's."""
 
+    def check_schema(self) -> None:
+        """Raise `StoreError` unless the tables exist at this library's schema version."""
+        with self._errors("read the schema version"):
+            conn = self._source()
+            found = conn.execute(
+                "SELECT name FROM sqlite_master WHERE name = 'casework_meta'"
+            ).fetchone()
+            _check_schema(_sql.stored_version(conn) if found else 0, self._where)
+        self._checked = True
+
     def _conn(self) -> sqlite3.Connection:
-        return self._host
+        if not self._checked:
+            self.check_schema()
+        return self._source()
 
     @contextmanager
     def _read(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._errors(doing):
-            yield self._host
+            yield self._conn()
 
     @contextmanager
     def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._errors(doing):
-            conn = self._host
+            conn = self._conn()
             if not conn.in_transaction:
                 conn.execute("BEGIN")
             conn.execute(f"SAVEPOINT {_SAVEPOINT}")
@@ -130,9 +152,26 @@ class JoinedSQLiteStore(SQLiteStore):
 
 
 class JoinedPostgresStore(PostgresStore):
-    """A `PostgresStore` on the host's psycopg connection, inside the host's transaction."""
+    """A `PostgresStore` on the host's psycopg connection, inside the host's transaction.
 
-    def __init__(self, conn: Connection[Any]) -> None:
+    Args:
+        source: Gives the host's connection for each call.
+        where: How errors name the database (a DSN; its password is never shown).
+    """
+
+    def __init__(self, source: Callable[[], Connection[Any]], *, where: str) -> None:
+        if psycopg is None:  # pragma: no cover - without the extra
+            raise StoreError("a PostgreSQL store needs psycopg: install casework-flow[postgres]")
+        self._source = source
+        self._owned = False
+        self._pool_timeout = 0.0
+        self._dsn = ""
+        self._where = f"{_where(where)} (the host's connection)"
+        self._checked = False
+
+    @classmethod
+    def on(cls, conn: Connection[Any]) -> JoinedPostgresStore:
+        """The store on one connection (autocommit off), its schema checked now."""
         if psycopg is None or not isinstance(conn, psycopg.Connection):
             raise InvalidInput("conn", f"expected a psycopg Connection, got {conn!r}")
         if conn.autocommit:
@@ -142,23 +181,33 @@ class JoinedPostgresStore(PostgresStore):
                 " of their own)"
             )
             raise InvalidInput("conn", msg)
-        self._host = conn
-        self._owned = False
-        self._pool_timeout = 0.0
-        self._dsn = ""
-        self._where = f"{_where(conn.info.dsn)} (the host's connection)"
-        with self._read("read the schema version") as c:
-            found = c.execute("SELECT to_regclass('casework_meta')").fetchone()
-            _check_schema(_sql.stored_version(c) if found and found[0] else 0, self._where)
+        store = cls(lambda: conn, where=conn.info.dsn)
+        store.check_schema()
+        return store
 
     def __repr__(self) -> str:
-        return f"<JoinedPostgresStore {self._where}>"
+        return f"<{type(self).__name__} {self._where}>"
 
     def close(self) -> None:
         """Nothing to close: the connection is the host's."""
 
+    def check_schema(self) -> None:
+        """Raise `StoreError` unless the tables exist at this library's schema version."""
+        self._checked = True  # so that the read below does not check again
+        try:
+            with self._read("read the schema version") as conn:
+                found = conn.execute("SELECT to_regclass('casework_meta')").fetchone()
+                version = _sql.stored_version(conn) if found and found[0] else 0
+            _check_schema(version, self._where)
+        except BaseException:
+            self._checked = False
+            raise
+
     def _usable(self) -> Connection[Any]:
-        conn = self._host
+        """The host's connection now, refused in words if it cannot take a step."""
+        if not self._checked:
+            self.check_schema()
+        conn = self._source()
         status = conn.info.transaction_status
         if conn.closed or status == psycopg.pq.TransactionStatus.UNKNOWN:
             raise StoreError(f"{self._where}: the host's connection is closed or broken")
@@ -173,6 +222,10 @@ class JoinedPostgresStore(PostgresStore):
         return conn
 
     @contextmanager
+    def _borrow(self) -> Iterator[Connection[Any]]:
+        yield self._usable()
+
+    @contextmanager
     def _read(self, doing: str) -> Iterator[Connection[Any]]:
         with self._errors(doing):
             yield self._usable()
@@ -181,6 +234,12 @@ class JoinedPostgresStore(PostgresStore):
     def _write(self, doing: str) -> Iterator[Connection[Any]]:
         with self._errors(doing):
             conn = self._usable()
+            if conn.autocommit:
+                msg = (
+                    f"{self._where}: the host's connection is in autocommit mode, so there"
+                    " is no transaction to join (nothing of this step was written)"
+                )
+                raise StoreError(msg)
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                 conn.execute("SELECT 1")
             with conn.transaction():

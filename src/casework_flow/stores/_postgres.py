@@ -126,7 +126,7 @@ class PostgresStore(SqlStore):
         """
         from ._joined import JoinedPostgresStore  # noqa: PLC0415 - it subclasses this one
 
-        return JoinedPostgresStore(conn)
+        return JoinedPostgresStore.on(conn)
 
     _mark = "%s"
     _lock_row = " FOR UPDATE"

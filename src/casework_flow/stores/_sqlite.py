@@ -86,7 +86,7 @@ class SQLiteStore(SqlStore):
         """
         from ._joined import JoinedSQLiteStore  # noqa: PLC0415 - it subclasses this one
 
-        return JoinedSQLiteStore(conn)
+        return JoinedSQLiteStore.on(conn)
 
     _mark = "?"
     _lock_row = ""
@@ -140,11 +140,11 @@ class SQLiteStore(SqlStore):
         except sqlite3.DatabaseError as exc:
             text = str(exc)
             if "not a database" in text or "malformed" in text:
-                msg = f"{self.path} is not a usable casework_flow database"
+                msg = f"{self._where} is not a usable casework_flow database"
                 raise StoreError(f"{msg} (corrupt, or not SQLite): {text}") from None
-            raise StoreError(f"{self.path}: {doing} failed: {text}") from exc
+            raise StoreError(f"{self._where}: {doing} failed: {text}") from exc
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {doing} failed: {exc}") from exc
+            raise StoreError(f"{self._where}: {doing} failed: {exc}") from exc
 
     @contextmanager
     def _read(self, doing: str) -> Iterator[sqlite3.Connection]:
