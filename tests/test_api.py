@@ -12,6 +12,7 @@ import casework_flow
 
 PUBLIC = ["guards", "files", "time", "audit", "checks", "migration", "stores", "exceptions"]
 PUBLIC += ["testing", "seed", "handovers", "checkpoints"]
+CONTRIB = ["contrib.sqlalchemy", "contrib.django"]
 SRC = Path(casework_flow.__file__).parent
 
 
@@ -24,7 +25,7 @@ def test_the_top_level_holds_about_thirty_names_a_host_needs_first():
         assert getattr(casework_flow, name) is not None
 
 
-@pytest.mark.parametrize("name", PUBLIC)
+@pytest.mark.parametrize("name", PUBLIC + CONTRIB)
 def test_every_public_submodule_exports_only_what_it_has(name):
     module = importlib.import_module(f"casework_flow.{name}")
     exported = module.__all__
@@ -68,6 +69,7 @@ def test_every_private_module_is_named_after_one_concept():
         tail = info.name.rsplit(".", 1)[-1]
         assert tail.startswith("_") or info.name.removeprefix("casework_flow.").split(".")[0] in {
             *PUBLIC,
+            "contrib",
             "cli",
             "pytest_plugin",
             "__main__",

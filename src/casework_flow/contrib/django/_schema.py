@@ -1,0 +1,46 @@
+"""The DDL the Django migrations run: the stores' own schema steps, for Django's vendor."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ...stores import _sql
+
+__all__ = ["create_tables", "drop_tables"]
+
+_BIG: Final = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
+_INITIAL: Final = 4
+"""The schema version 0001_initial creates; later versions get migrations of their own."""
+
+
+def _big(schema_editor: Any) -> str:  # noqa: ANN401 - Django's BaseDatabaseSchemaEditor
+    vendor = schema_editor.connection.vendor
+    if vendor not in _BIG:
+        msg = (
+            f"casework_flow keeps its tables on SQLite or PostgreSQL, not {vendor}"
+            f" (database alias {schema_editor.connection.alias!r})"
+        )
+        raise ImproperlyConfigured(msg)
+    return _BIG[vendor]
+
+
+def create_tables(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Create the tables at schema version 4 and record that version."""
+    big = _big(schema_editor)
+    schema_editor.execute("CREATE TABLE casework_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for steps in _sql.MIGRATIONS[:_INITIAL]:
+        for statement in steps:
+            schema_editor.execute(statement.format(big=big))
+    schema_editor.execute(
+        "INSERT INTO casework_meta (key, value) VALUES (%s, %s)",
+        ["schema_version", str(_INITIAL)],
+    )
+
+
+def drop_tables(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Drop the tables (``migrate casework_flow zero``): every case and trail goes."""
+    _big(schema_editor)
+    for table in ("casework_entries", "casework_cases", "casework_meta"):
+        schema_editor.execute(f"DROP TABLE {table}")

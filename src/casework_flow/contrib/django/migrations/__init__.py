@@ -1,0 +1,1 @@
+"""Migrations of the casework tables; each file applies one schema step, frozen."""
