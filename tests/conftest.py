@@ -72,6 +72,19 @@ def load_example(name: str) -> ModuleType:
     return module
 
 
+def load_example_file(name: str, path: Path) -> ModuleType:
+    """Import an example module from any path under examples/, under ``name``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def seed() -> ModuleType:
     return load_example("medan_street_beggar")

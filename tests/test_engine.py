@@ -486,3 +486,9 @@ def test_time_is_normalised_to_utc(seed_workflow, seed):
     case = engine.open(seed.WORKFLOW, CASE, actor=seed.OUTREACH)
     assert case.opened_at.tzinfo is UTC
     assert case.opened_at == datetime(2024, 3, 4, 1, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("clock", [None, "2024-03-04", 1709515800])
+def test_an_engine_refuses_a_clock_it_cannot_call(clock):
+    with pytest.raises(InvalidInput, match="clock: must be a callable giving the time"):
+        Engine([], clock=clock)

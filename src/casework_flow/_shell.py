@@ -95,6 +95,9 @@ class Shell:
         self._directory = directory
         self._system = _inputs.actor(system_actor, "system_actor")
         self._store: Store = store if store is not None else InMemoryStore()
+        if not callable(clock):
+            msg = f"must be a callable giving the time (such as a ManualClock), got {clock!r}"
+            raise InvalidInput("clock", msg)
         self._clock = clock
         self._record_refusals = record_refusals
         self._listeners: list[Listener] = []
