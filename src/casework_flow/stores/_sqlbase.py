@@ -6,6 +6,7 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
@@ -26,11 +27,13 @@ from ..exceptions import (
 from . import _cursor, _sql
 from ._memory import _new_ids, _same_case
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
+from ._remembered import Lru, Trails
 
 __all__ = ["SqlStore"]
 
 _HEADS_PAGE = 10_000
 _PARSED_ENTRIES = 4096
+_PARSED_CASES = 1024
 
 
 class SqlStore:
@@ -60,6 +63,10 @@ class SqlStore:
     def _insert_entries(self, conn: Any, entries: Sequence[AuditEntry]) -> None:  # noqa: ANN401
         raise NotImplementedError
 
+    def _batch(self, conn: Any) -> AbstractContextManager[Any]:  # noqa: ANN401, ARG002
+        """Statements sent together; their errors are raised by the end of the block."""
+        return contextlib.nullcontext()
+
     def close(self) -> None:
         """Close every connection this store opened."""
         raise NotImplementedError
@@ -83,6 +90,21 @@ class SqlStore:
             self._parse_cache = parse
         return parse
 
+    def _trails(self) -> Trails:
+        """Each case's trail as last read or written here (see `_remembered`)."""
+        trails: Trails | None = getattr(self, "_trail_cache", None)
+        if trails is None:
+            trails = self._trail_cache = Trails()
+        return trails
+
+    def _cases(self) -> Lru[str, Case]:
+        """Parsed cases by the text of their row."""
+        cases: Lru[str, Case] | None = getattr(self, "_case_cache", None)
+        if cases is None:
+            cases = Lru[str, Case](_PARSED_CASES)
+            self._case_cache = cases
+        return cases
+
     def _rows(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._read(doing) as conn:
             rows: list[Any] = conn.execute(sql, params).fetchall()
@@ -103,13 +125,15 @@ class SqlStore:
         marks = ", ".join([self._mark] * 14)
         with self._write("create a case") as conn:
             try:
-                conn.execute(
-                    f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
-                    _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head),
-                )
+                with self._batch(conn):
+                    conn.execute(
+                        f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
+                        _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head),
+                    )
             except self._unique:
                 raise CaseExists(case.id) from None
             self._insert_entries(conn, entries)
+        self._trails().extend(case.id, tuple(entries))
 
     def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
         """Store new cases with their trails in one transaction, all or none."""
@@ -150,11 +174,21 @@ class SqlStore:
         if not rows:
             raise UnknownCase(case_id)
         body, seq, digest = rows[0]
-        case = _sql.case_from_body(body, self._where)
+        cases = self._cases()
+        case = cases.get(body)
+        if case is None:
+            case = _sql.case_from_body(body, self._where)
+            cases.put(body, case)
         head = ChainHead(seq, digest)
         if (case.workflow, case.version) not in history:
             return Snapshot(case, head)
-        return Snapshot(case, head, History(self._entries(case_id, seq)))
+        entries = self._trails().upto(
+            case_id,
+            head,
+            lambda after: self._entries(case_id, seq, after=after),
+            lambda: self._entries(case_id, seq),
+        )
+        return Snapshot(case, head, History(entries))
 
     def commit(
         self,
@@ -173,9 +207,14 @@ class SqlStore:
         """
         for case, entries, _ in changes:
             _same_case(case, entries)
+        written = []
         with self._write("commit a step") as conn:
             for case, entries, expected in sorted(changes, key=lambda c: c[0].id):
-                self._commit_in(conn, case, entries, expected)
+                written.append((case, entries, self._commit_in(conn, case, entries, expected)))
+        trails, cases = self._trails(), self._cases()
+        for case, entries, body in written:
+            trails.extend(case.id, tuple(entries))
+            cases.put(body, case)
 
     def _commit_in(
         self,
@@ -183,12 +222,25 @@ class SqlStore:
         case: Case,
         entries: Sequence[AuditEntry],
         expected_revision: int,
-    ) -> None:
-        """One conditional UPDATE, then the INSERT of the entries.
+    ) -> str:
+        """One conditional UPDATE, then the INSERT of the entries; return the row's text.
 
         The UPDATE matches only if the row's revision and head are as expected (and
         locks the row); the row is read again only to say why an UPDATE missed.
         """
+        sql, params, body = self._update(case, entries, expected_revision)
+        if conn.execute(sql, params).rowcount != 1:
+            self._missed(conn, case.id, expected_revision)
+        try:
+            self._insert_entries(conn, entries)
+        except self._unique:
+            raise ConcurrentModification(case.id, expected_revision, expected_revision) from None
+        return body
+
+    def _update(
+        self, case: Case, entries: Sequence[AuditEntry], expected_revision: int
+    ) -> tuple[str, tuple[Any, ...], str]:
+        """The commit's conditional UPDATE, its parameters, and the row's new text."""
         m = self._mark
         head = entries[-1].head if entries else None
         values = _sql.case_row(case, _sql.changed_at(entries, -1), head or ChainHead(0, ""))
@@ -198,27 +250,22 @@ class SqlStore:
         if entries:
             where += f" AND head_seq = {m} AND head_hash = {m}"
             params += [entries[0].seq - 1, entries[0].prev_hash]
-        updated = conn.execute(
+        sql = (
             f"UPDATE casework_cases SET workflow = {m}, version = {m}, state = {m},"  # noqa: S608 - fixed names
             f" revision = {m}, assignee = {m}, opened_at = {m},"
             f" changed_at = COALESCE({m}, changed_at), head_seq = COALESCE({m}, head_seq),"
             f" head_hash = COALESCE({m}, head_hash), body = {m}, due_at = {m}, timer_at = {m},"
-            f" unit = {m}, lease_until = NULL WHERE {where}",
-            (
-                *values[1:7],
-                changed,
-                None if head is None else head.seq,
-                None if head is None else head.hash,
-                *values[10:],
-                *params,
-            ),
-        ).rowcount
-        if updated != 1:
-            self._missed(conn, case.id, expected_revision)
-        try:
-            self._insert_entries(conn, entries)
-        except self._unique:
-            raise ConcurrentModification(case.id, expected_revision, expected_revision) from None
+            f" unit = {m}, lease_until = NULL WHERE {where}"
+        )
+        args = (
+            *values[1:7],
+            changed,
+            None if head is None else head.seq,
+            None if head is None else head.hash,
+            *values[10:],
+            *params,
+        )
+        return sql, args, values[10]
 
     def _missed(self, conn: Any, case_id: str, expected_revision: int) -> None:  # noqa: ANN401
         """Raise why a commit's UPDATE matched no row: no such case, or it moved on."""
@@ -237,13 +284,19 @@ class SqlStore:
             self.load(case_id)
         return entries
 
-    def _entries(self, case_id: str, upto: int | None) -> tuple[AuditEntry, ...]:
+    def _entries(
+        self, case_id: str, upto: int | None, *, after: int | None = None
+    ) -> tuple[AuditEntry, ...]:
         m = self._mark
         bound = "" if upto is None else f" AND seq <= {m}"
+        params: list[Any] = [case_id] if upto is None else [case_id, upto]
+        if after is not None:
+            bound += f" AND seq > {m}"
+            params.append(after)
         rows = self._rows(
             "read a trail",
             f"SELECT seq, body FROM casework_entries WHERE case_id = {m}{bound} ORDER BY seq",  # noqa: S608 - fixed names
-            (case_id,) if upto is None else (case_id, upto),
+            params,
         )
         out = []
         parse = self._parsed()
