@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._audit import AuditEntry
-from .._case import Case
-from ..exceptions import CaseworkError, ConcurrentModification, InvalidInput, StoreError
+from ..exceptions import CaseworkError, InvalidInput, StoreError
 from . import _sql
 from ._protocol import Query
 from ._sqlbase import SqlStore
@@ -197,35 +196,8 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _write(self, doing: str) -> Iterator[Connection[Any]]:
-        """A transaction in pipeline mode: BEGIN goes out with the first statement."""
-        with self._errors(doing), self._borrow() as conn, conn.pipeline(), conn.transaction():
+        with self._errors(doing), self._borrow() as conn, conn.transaction():
             yield conn
-
-    def _batch(self, conn: Connection[Any]) -> AbstractContextManager[Any]:
-        return conn.pipeline()
-
-    def _commit_in(
-        self,
-        conn: Connection[Any],
-        case: Case,
-        entries: Sequence[AuditEntry],
-        expected_revision: int,
-    ) -> str:
-        """The conditional UPDATE and the INSERT in one round trip (pipeline mode).
-
-        The INSERT is sent before the UPDATE's row count is known; if the UPDATE
-        missed, the step raises and its transaction rolls back, INSERT and all.
-        """
-        sql, params, body = self._update(case, entries, expected_revision)
-        try:
-            with self._batch(conn):
-                updated = conn.execute(sql, params)
-                self._insert_entries(conn, entries)
-        except self._unique:
-            raise ConcurrentModification(case.id, expected_revision, None) from None
-        if updated.rowcount != 1:
-            self._missed(conn, case.id, expected_revision)
-        return body
 
     def _migrate(self, conn: Connection[Any]) -> None:
         with conn.transaction():

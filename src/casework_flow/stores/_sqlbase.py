@@ -6,7 +6,6 @@ commit, its connections, transactions and error translation, and its schema migr
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
@@ -62,10 +61,6 @@ class SqlStore:
 
     def _insert_entries(self, conn: Any, entries: Sequence[AuditEntry]) -> None:  # noqa: ANN401
         raise NotImplementedError
-
-    def _batch(self, conn: Any) -> AbstractContextManager[Any]:  # noqa: ANN401, ARG002
-        """Statements sent together; their errors are raised by the end of the block."""
-        return contextlib.nullcontext()
 
     def close(self) -> None:
         """Close every connection this store opened."""
@@ -125,11 +120,10 @@ class SqlStore:
         marks = ", ".join([self._mark] * 14)
         with self._write("create a case") as conn:
             try:
-                with self._batch(conn):
-                    conn.execute(
-                        f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
-                        _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head),
-                    )
+                conn.execute(
+                    f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
+                    _sql.case_row(case, _sql.changed_at(entries, 0), entries[-1].head),
+                )
             except self._unique:
                 raise CaseExists(case.id) from None
             self._insert_entries(conn, entries)
