@@ -149,6 +149,25 @@ def test_what_cannot_be_joined_is_refused_in_words(tmp_path):
         SQLiteStore.joining(sqlite3.connect(tmp_path / "empty.sqlite3"))
     with pytest.raises(InvalidInput, match=r"expected an sqlite3\.Connection"):
         SQLiteStore.joining("cases.db")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="expected a psycopg Connection"):
+        PostgresStore.joining(sqlite3.connect(tmp_path / "other.sqlite3"))  # type: ignore[arg-type]
+
+
+def test_a_closed_or_busy_host_connection_is_named(tmp_path, seed_workflow):
+    with _host("postgres", tmp_path) as (conn, other, _):
+        engine = Engine([seed_workflow], clock=ManualClock(START)).using(
+            PostgresStore.joining(conn)
+        )
+        rows = conn.cursor().stream("SELECT generate_series(1, 100000)")
+        next(rows)
+        with pytest.raises(StoreError, match="busy with a query"):
+            engine.open(seed.WORKFLOW, "H-9", actor=seed.OUTREACH)
+        rows.close()
+        conn.rollback()
+        conn.close()
+        with pytest.raises(StoreError, match="closed or broken"):
+            engine.open(seed.WORKFLOW, "H-9", actor=seed.OUTREACH)
+        assert _count(other, "SELECT count(*) FROM casework_cases") == 0
 
 
 KILLED = textwrap.dedent(

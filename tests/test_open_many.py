@@ -90,3 +90,21 @@ def test_open_many_refuses_what_is_not_a_batch(seed_workflow):
     with pytest.raises(InvalidInput, match=r"cases\[0\]: expected a NewCase"):
         engine.open_many(seed.WORKFLOW, [{"case_id": "x"}], actor=seed.OUTREACH)  # type: ignore[list-item]
     assert engine.open_many(seed.WORKFLOW, [], actor=seed.OUTREACH) == 0
+
+
+def test_a_clash_with_stray_entries_and_no_case_is_a_store_error_not_a_crash(tmp_path):
+    import sqlite3  # noqa: PLC0415
+
+    from casework_flow import SQLiteStore  # noqa: PLC0415
+    from casework_flow.exceptions import StoreError  # noqa: PLC0415
+
+    path = tmp_path / "cases.sqlite3"
+    with SQLiteStore(path) as store:
+        with sqlite3.connect(path) as raw:
+            raw.execute("INSERT INTO casework_entries VALUES ('LEG-2', 1, '{}')")
+        engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
+        new = [NewCase("LEG-1"), NewCase("LEG-2")]
+        with pytest.raises(StoreError, match="UNIQUE constraint failed"):
+            engine.open_many(seed.WORKFLOW, new, actor=seed.OUTREACH)
+        assert list(store.stray_trails()) == ["LEG-2"]
+        assert len(store) == 0
