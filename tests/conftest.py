@@ -61,15 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - pytest's 
 
 def load_example(name: str) -> ModuleType:
     """Import a script from examples/ by file name."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example_file(name, ROOT / "examples" / f"{name}.py")
 
 
 def load_example_file(name: str, path: Path) -> ModuleType:

@@ -97,3 +97,25 @@ def due_by(case: Case, due: datetime | None) -> Case:
         return attrs.evolve(case, deadline=None)
     clock = DeadlineClock(case.state, case.opened_at, timedelta(0), case.opened_at, due)
     return attrs.evolve(case, deadline=clock)
+
+
+def run_killed(script: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """Run ``script`` in a child Python that prints ``ready`` and then SIGKILLs itself.
+
+    Fails unless the child died of SIGKILL right after saying ``ready`` (so everything
+    it did before was cut off before its commit).
+    """
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert done.stdout == "ready\n"

@@ -7,11 +7,12 @@ builds each alias's test database through the migrations, the casework tables in
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from casework_flow.contrib.django import engine_on, joining
 from casework_flow.exceptions import InvalidInput, StoreError, TransitionRejected
 
 from .conftest import ROOT, START
-from .stores import UNDER_CI, pg_available, pg_schema
+from .stores import UNDER_CI, pg_available, pg_schema, run_killed
 
 EXAMPLE = ROOT / "examples" / "django_host"
 ALIASES = ["default", "pg"]
@@ -185,22 +186,8 @@ KILLED = textwrap.dedent(
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 @pytest.mark.django_db(databases=[])
 def test_killing_the_process_inside_the_hosts_atomic_block_leaves_neither(kind, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_DJANGO")}
-    with pg_schema() if kind == "postgres" else _nothing() as dsn:
-        if kind == "postgres":
-            env["CASEWORK_DJANGO_PG"] = dsn
-        else:
-            env["CASEWORK_DJANGO_DB"] = str(tmp_path / "host.sqlite3")
-        done = subprocess.run(
-            [sys.executable, "-c", KILLED, str(EXAMPLE)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-            env=env,
-        )
-        assert done.returncode == -signal.SIGKILL, done.stderr
-        assert done.stdout == "ready\n"
+    with _example_env(kind, tmp_path) as env:
+        run_killed(KILLED, str(EXAMPLE), env=env)
         counted = subprocess.run(
             [sys.executable, "-c", COUNT, str(EXAMPLE)],
             capture_output=True,
@@ -228,23 +215,21 @@ COUNT = textwrap.dedent(
 )
 
 
-class _nothing:  # noqa: N801 - a stand-in context manager
-    def __enter__(self) -> str:
-        return ""
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+@contextmanager
+def _example_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment that points the example host at a fresh SQLite file or PG schema."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_DJANGO")}
+    if kind == "sqlite":
+        yield {**env, "CASEWORK_DJANGO_DB": str(tmp_path / "host.sqlite3")}
+    else:
+        with pg_schema() as dsn:
+            yield {**env, "CASEWORK_DJANGO_PG": dsn}
 
 
 @pytest.mark.django_db(databases=[])
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_example_runs_end_to_end(kind, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_DJANGO")}
-    with pg_schema() if kind == "postgres" else _nothing() as dsn:
-        if kind == "postgres":
-            env["CASEWORK_DJANGO_PG"] = dsn
-        else:
-            env["CASEWORK_DJANGO_DB"] = str(tmp_path / "host.sqlite3")
+    with _example_env(kind, tmp_path) as env:
         for run in (1, 2):
             done = subprocess.run(
                 [sys.executable, str(EXAMPLE / "run.py")],

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +20,7 @@ from casework_flow.exceptions import InvalidInput, StoreError, TransitionRejecte
 from casework_flow.stores import AfterCommit
 
 from .conftest import START
-from .stores import pg_schema
+from .stores import pg_schema, run_killed
 
 KINDS = ["sqlite", "postgres"]
 
@@ -306,15 +303,7 @@ KILLED = textwrap.dedent(
 @pytest.mark.parametrize("kind", KINDS)
 def test_killing_the_process_before_the_sessions_commit_leaves_neither(kind, tmp_path):
     with _database(kind, tmp_path) as db:
-        done = subprocess.run(
-            [sys.executable, "-c", KILLED, db.url.render_as_string(hide_password=False)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == -signal.SIGKILL, done.stderr
-        assert done.stdout == "ready\n"
+        run_killed(KILLED, db.url.render_as_string(hide_password=False))
         assert _count(db, "casework_cases") == 0
         assert _count(db, "casework_entries") == 0
         assert _count(db, "visit_notes") == 0

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +17,7 @@ from casework_flow.exceptions import InvalidInput, StoreError, TransitionRejecte
 from casework_flow.stores import AfterCommit
 
 from .conftest import START
-from .stores import pg_schema
+from .stores import pg_schema, run_killed
 
 NOTES = "CREATE TABLE visit_notes (case_id TEXT, note TEXT)"
 
@@ -197,15 +194,7 @@ KILLED = textwrap.dedent(
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_killing_the_process_before_the_hosts_commit_leaves_neither(kind, tmp_path):
     with _host(kind, tmp_path) as (_, other, where):
-        done = subprocess.run(
-            [sys.executable, "-c", KILLED, kind, where],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == -signal.SIGKILL, done.stderr
-        assert done.stdout == "ready\n"
+        run_killed(KILLED, kind, where)
         assert _count(other, "SELECT count(*) FROM casework_cases") == 0
         assert _count(other, "SELECT count(*) FROM casework_entries") == 0
         assert _count(other, "SELECT count(*) FROM visit_notes") == 0

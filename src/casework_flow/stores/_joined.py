@@ -131,11 +131,6 @@ class JoinedSQLiteStore(SQLiteStore):
         return self._source()
 
     @contextmanager
-    def _read(self, doing: str) -> Iterator[sqlite3.Connection]:
-        with self._errors(doing):
-            yield self._conn()
-
-    @contextmanager
     def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._errors(doing):
             conn = self._conn()
