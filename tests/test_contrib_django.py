@@ -149,15 +149,23 @@ def test_the_example_hosts_service_commits_for_real_and_rolls_back_whole(using):
     from visits.services import casework, open_case, record_visit  # noqa: PLC0415
 
     case_id = _id()
-    open_case(case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id, using=using)
-    note = record_visit(case_id, "met at the market", worker=seed.WORKER, using=using)
-    with pytest.raises(TransitionRejected):
-        record_visit(case_id, "wants to close", worker=seed.WORKER, then="terminate", using=using)
-    assert list(VisitNote.objects.using(using).filter(case_id=case_id)) == [note]
-    trail = casework(using).trail(case_id)
-    assert [e.kind.value for e in trail] == ["opened", "recorded"]
-    assert [(c.field, c.after) for c in trail[-1].changes] == [("note_id", note.pk)]
-    assert not connections[using].in_atomic_block, "these steps were really committed"
+    try:
+        open_case(case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id, using=using)
+        note = record_visit(case_id, "met at the market", worker=seed.WORKER, using=using)
+        with pytest.raises(TransitionRejected):
+            record_visit(
+                case_id, "wants to close", worker=seed.WORKER, then="terminate", using=using
+            )
+        assert list(VisitNote.objects.using(using).filter(case_id=case_id)) == [note]
+        trail = casework(using).trail(case_id)
+        assert [e.kind.value for e in trail] == ["opened", "recorded"]
+        assert [(c.field, c.after) for c in trail[-1].changes] == [("note_id", note.pk)]
+        assert not connections[using].in_atomic_block, "these steps were really committed"
+    finally:
+        # Django's flush after a transactional test empties only its models' tables.
+        with connections[using].cursor() as cursor:
+            cursor.execute("DELETE FROM casework_entries WHERE case_id = %s", [case_id])
+            cursor.execute("DELETE FROM casework_cases WHERE id = %s", [case_id])
 
 
 KILLED = textwrap.dedent(
