@@ -90,13 +90,15 @@ def test_a_path_proves_only_its_own_leaf_and_place(leaves, pick, flip):
     if len(leaves) > 1:
         assert root_from_path((index + 1) % len(leaves), len(leaves), leaves[index], path) != root
     assert root_from_path(index, len(leaves), leaves[index], [*path, root]) is None
+    if path:
+        assert root_from_path(index, len(leaves), leaves[index], path[:-1]) is None, "too short"
     assert root_from_path(len(leaves), len(leaves), leaves[index], path) is None
 
 
 def test_the_empty_tree_and_rfc_leaf_prefixes():
     assert tree_root([]) == EMPTY_ROOT == sha256(b"").digest()
     assert leaf_hash(b"x") == sha256(b"\x00x").digest()
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="leaf 1 of a tree of 1"):
         inclusion_path([leaf_hash(b"")], 1)
 
 

@@ -78,7 +78,7 @@ def root_from_path(index: int, size: int, leaf: bytes, path: Sequence[bytes]) ->
         if fn % 2 == 1 or fn == sn:
             node = _node(sibling, node)
             if fn % 2 == 0:
-                while fn % 2 == 0 and fn != 0:
+                while fn % 2 == 0 and fn != 0:  # pragma: no mutate - fn > 0: never reaches 0
                     fn >>= 1
                     sn >>= 1
         else:

@@ -50,11 +50,6 @@ class Lru(Generic[K, V]):
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
 
-    def drop(self, key: K) -> None:
-        """Forget ``key``."""
-        with self._lock:
-            self._items.pop(key, None)
-
     def __len__(self) -> int:
         return len(self._items)
 
@@ -100,7 +95,3 @@ class Trails:
             self._kept.put(case_id, kept + entries)
         elif entries[0].seq == 1:
             self._kept.put(case_id, entries)
-
-    def forget(self, case_id: str) -> None:
-        """Forget the case's trail (after a commit that failed, say)."""
-        self._kept.drop(case_id)
