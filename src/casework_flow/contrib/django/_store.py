@@ -97,9 +97,9 @@ class DjangoPostgresStore(_Django, JoinedPostgresStore):
     @contextmanager
     def _write(self, doing: str) -> Iterator[Any]:
         with self._errors(doing), self._django_errors(doing):
-            self._usable()
+            conn = self._usable()
             with transaction.atomic(using=self._using):
-                yield self._usable()
+                yield conn
 
 
 def joining(using: str = "default") -> Store:
