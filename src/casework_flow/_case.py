@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
 from ._frozen import FrozenMap, freeze, frozen_map, thaw
 from ._handover import Handover
@@ -22,6 +22,10 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset((value,))
     return frozenset(value)
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @frozen(repr=False)
@@ -153,6 +157,14 @@ class Case:
         unit: The unit or organisation that owns the case.
         handovers: The case's handovers (referrals, transfers, transfer requests)
             by id, open and closed; `open_handovers` are the open ones.
+        configuration: The innermost states the case is in, one per active track, in
+            document order: ``(state,)`` unless the workflow has stages. ``state`` is
+            then the innermost state holding all of them (the parallel stage whose
+            tracks the case is in).
+        history: For each stage with ``history`` the case has left, the state it was
+            left in.
+        entered: When the case entered each active state, stages included (empty in
+            a workflow with no stages: ``state_entered_at`` says it).
     """
 
     id: str
@@ -172,6 +184,11 @@ class Case:
     approvals: FrozenMap[Pending] = field(converter=frozen_map, factory=FrozenMap)
     unit: str | None = None
     handovers: FrozenMap[Handover] = field(converter=frozen_map, factory=FrozenMap)
+    configuration: tuple[str, ...] = field(
+        converter=_names, kw_only=True, default=Factory(lambda self: (self.state,), takes_self=True)
+    )
+    history: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
+    entered: FrozenMap[datetime] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -186,8 +203,20 @@ class Case:
         found = [h for h in self.open_handovers if h.kind == kind]
         return found[-1] if found else None
 
+    def entered_at(self, state: str) -> datetime:
+        """When the case entered ``state`` (active now), a stage or the current state."""
+        return self.entered.get(state) or self.state_entered_at
+
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form stores keep (times as UTC ISO 8601)."""
+        out = self._json()
+        if self.configuration != (self.state,) or self.entered or self.history:
+            out["configuration"] = list(self.configuration)
+            out["history"] = dict(self.history)
+            out["entered"] = {k: v.isoformat() for k, v in self.entered.items()}
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "workflow": self.workflow,
@@ -229,6 +258,9 @@ class Case:
             approvals={k: Pending.from_json(p) for k, p in raw.get("approvals", {}).items()},
             unit=raw.get("unit"),
             handovers={k: Handover.from_json(h) for k, h in raw.get("handovers", {}).items()},
+            configuration=raw.get("configuration") or (raw["state"],),
+            history=raw.get("history", {}),
+            entered={k: datetime.fromisoformat(v) for k, v in raw.get("entered", {}).items()},
         )
 
 

@@ -239,15 +239,22 @@ def record_checks(workflow: Workflow, case: Case, actor: Actor) -> list[Verdict]
     return [v for v in found if v is not None]
 
 
-def move_problems(workflow: Workflow, case: Case, dest: str, approved: str | None) -> list[Verdict]:
+def move_problems(
+    workflow: Workflow,
+    case: Case,
+    dest: str,
+    approved: str | None,
+    configuration: tuple[str, ...] = (),
+) -> list[Verdict]:
     """Why the case may not move to ``dest`` now, with what waits on it (empty: may).
 
     A request waiting for approval whose kind says ``refuse`` holds the case where it
     is (``approved`` is the kind being approved by this very step); an open handover
-    whose rule says ``refuse`` keeps the case from closing.
+    whose rule says ``refuse`` keeps the case from closing. In a workflow with stages a
+    move of one track (to ``configuration``) is a move too.
     """
     problems = []
-    if dest != case.state:
+    if dest != case.state or (configuration and configuration != case.configuration):
         for kind, p in case.approvals.items():
             if kind != approved and approval_rule(workflow, p).on_move is OnMove.REFUSE:
                 problems.append(waiting(p))

@@ -17,12 +17,13 @@ from typing import Any
 from attrs import frozen
 from transitions import Machine
 
+from ._case import Case
 from ._checks import check_transition, wrong_state
 from ._definition import Transition, Workflow
 from ._guards import Check, GuardContext, referenced_events, walk
 from ._verdict import Verdict
 
-__all__ = ["CompiledWorkflow", "Decision"]
+__all__ = ["CompiledWorkflow", "Decision", "moved_to"]
 
 
 @frozen
@@ -37,6 +38,7 @@ class Decision:
         dest: The state the case would be in afterwards (its own state if not allowed).
         verdicts: If allowed, the passing guard verdicts of that transition; otherwise
             every failed check of every candidate, in evaluation order.
+        configuration: The case's configuration afterwards (see `Case.configuration`).
     """
 
     event: str
@@ -45,6 +47,7 @@ class Decision:
     transition: Transition | None
     dest: str
     verdicts: tuple[Verdict, ...]
+    configuration: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> tuple[Verdict, ...]:
@@ -59,8 +62,16 @@ class Decision:
 
 def refused(ctx: GuardContext, reasons: tuple[Verdict, ...]) -> Decision:
     """A refusal of ``ctx.event`` for ``reasons``."""
-    state = ctx.case.state
-    return Decision(ctx.event, state, allowed=False, transition=None, dest=state, verdicts=reasons)
+    case = ctx.case
+    return Decision(
+        ctx.event,
+        case.state,
+        allowed=False,
+        transition=None,
+        dest=case.state,
+        verdicts=reasons,
+        configuration=case.configuration,
+    )
 
 
 class _Attempt:
@@ -68,8 +79,8 @@ class _Attempt:
 
     __slots__ = ("chosen", "ctx", "failures", "reason", "state", "verdicts")
 
-    def __init__(self, ctx: GuardContext, reason: str | None) -> None:
-        self.state = ctx.case.state
+    def __init__(self, ctx: GuardContext, reason: str | None, state: str) -> None:
+        self.state = state
         self.ctx = ctx
         self.reason = reason
         self.chosen: Transition | None = None
@@ -116,14 +127,14 @@ class CompiledWorkflow:
         self.reads_history = _reads_history(workflow)
         self._machine = Machine(
             model=None,
-            states=[s.id for s in workflow.states],
+            states=[s.id for s in workflow.all_states],
             initial=workflow.initial,
             auto_transitions=False,
             send_event=True,
             ignore_invalid_triggers=False,
             name=f"{workflow.name}@{workflow.version}",
         )
-        for state in workflow.states:
+        for state in workflow.all_states:
             for event in workflow.events:
                 for t in workflow.candidates(state.id, event):
                     self._machine.add_transition(
@@ -132,18 +143,37 @@ class CompiledWorkflow:
 
     def choose(self, ctx: GuardContext, reason: str | None) -> Decision:
         """Decide which transition of ``ctx.event`` fires from the case's state, if any."""
-        state = ctx.case.state
-        if not self.workflow.candidates(state, ctx.event):
-            return refused(ctx, (wrong_state(self.workflow, ctx.case, ctx.event),))
-        attempt = _Attempt(ctx, reason)
+        case, wf = ctx.case, self.workflow
+        leaf = wf.handler(case.configuration, ctx.event)
+        if not wf.candidates(leaf, ctx.event):
+            return refused(ctx, (wrong_state(wf, case, ctx.event),))
+        attempt = _Attempt(ctx, reason, leaf)
         self._machine.events[ctx.event].trigger(attempt)
-        if attempt.chosen is None:
+        chosen = attempt.chosen
+        if chosen is None:
             return refused(ctx, tuple(attempt.failures))
+        if not wf.staged:
+            configuration: tuple[str, ...] = (attempt.state,)
+            dest = attempt.state
+        else:
+            configuration = moved_to(wf, case, chosen)
+            dest = wf.tree.state_of(configuration)
         return Decision(
             event=ctx.event,
-            state=state,
+            state=case.state,
             allowed=True,
-            transition=attempt.chosen,
-            dest=attempt.state,
+            transition=chosen,
+            dest=dest,
             verdicts=tuple(attempt.verdicts),
+            configuration=configuration,
         )
+
+
+def moved_to(wf: Workflow, case: Case, t: Transition) -> tuple[str, ...]:
+    """The configuration ``t`` leaves ``case`` in (the same one for a step in place)."""
+    if t.dest is None:
+        return case.configuration
+    tree = wf.tree
+    active = tree.active(case.configuration)
+    source = next(s for s in t.source if s in active)
+    return tree.enter(case.configuration, source, t.dest, case.history)

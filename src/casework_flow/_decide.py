@@ -41,6 +41,7 @@ from ._migration import plan_case
 from ._overrides import consider_override
 from ._privacy import masked_view
 from ._snapshot import Snapshot
+from ._stages import complete
 from ._step import Entries, Step, StepResult, decide_command, refused_step
 from ._verdict import CheckKind, Verdict
 from .exceptions import UnknownEvent
@@ -63,6 +64,10 @@ def _added(on_file: FrozenMap[str], supplied: Mapping[str, str]) -> FrozenMap[st
 def open_case(catalog: Catalog, command: Open, now: datetime) -> AuditEntry:
     """The opening entry of a new case (opening is never refused by a rule)."""
     wf = catalog.workflow(command.workflow, command.version)
+    details: dict[str, str] = {"unit": command.unit} if command.unit else {}
+    configuration = wf.initial_configuration
+    if wf.staged:
+        details["configuration"] = " ".join(wf.tree.path(s) for s in configuration)
     return build_entry(
         case_id=command.case_id,
         seq=1,
@@ -71,14 +76,14 @@ def open_case(catalog: Catalog, command: Open, now: datetime) -> AuditEntry:
         actor=command.actor,
         event="open",
         from_state=None,
-        to_state=wf.initial,
+        to_state=wf.tree.state_of(configuration),
         workflow=wf.name,
         workflow_version=wf.version,
         prev_hash=genesis_hash(command.case_id),
         assignee=command.assignee,
         changes=[Change(k, v) for k, v in sorted(command.data.items())],
         evidence=command.evidence,
-        details={"unit": command.unit} if command.unit else EMPTY,
+        details=details or EMPTY,
     )
 
 
@@ -118,7 +123,7 @@ def _fire_extra(step: Step, command: Fire, decision: Decision) -> list[Verdict]:
             problems.append(waiting(case.approvals[kind]))
         if not _direct(approval, case.assignee, command.actor):
             return problems
-    problems += move_problems(wf, case, decision.dest, None)
+    problems += move_problems(wf, case, decision.dest, None, decision.configuration)
     return problems
 
 
@@ -149,6 +154,7 @@ def _fire(command: Fire, step: Step) -> StepResult:
         reason_code=command.reason_code,
         history=snap.history,
         personal=wf.personal,
+        active=step.active,
     )
     details: Mapping[str, str] = EMPTY
     decision = compiled.choose(ctx, command.reason)
@@ -194,8 +200,10 @@ def _fire(command: Fire, step: Step) -> StepResult:
         to_state=decision.dest, reason=command.reason, reason_code=command.reason_code,
         changes=_changes(case.data, command.data), evidence=_added(case.evidence, command.evidence),
         verdicts=decision.verdicts, timer=command.timer, details=details,
+        configuration=decision.configuration,
     )  # fmt: skip
     out.cancel_waiting(wf, command.actor, case, f"{command.event} moved the case")
+    complete(step, out, case)
     return out.result(command.event, decision)
 
 
@@ -213,6 +221,7 @@ def _recheck(step: Step, pending: Pending) -> tuple[Decision, Mapping[str, str]]
         reason_code=pending.reason_code,
         history=step.snap.history,
         personal=step.workflow.personal,
+        active=step.active,
     )
     decision = compiled.choose(ctx, pending.reason)
     override: Mapping[str, str] = EMPTY
@@ -252,7 +261,9 @@ def _approve(command: Approve, step: Step) -> StepResult:
         )
         reasons.append(refusal("dest", why, CheckKind.STATE))
     if decision.allowed:
-        reasons += move_problems(step.workflow, case, decision.dest, pending.kind)
+        reasons += move_problems(
+            step.workflow, case, decision.dest, pending.kind, decision.configuration
+        )
     if reasons:
         return refused_step(step, command.actor, pending.event, reasons, _APPROVAL_REFUSED)
     details = {
@@ -270,9 +281,10 @@ def _approve(command: Approve, step: Step) -> StepResult:
         EntryKind.TRANSITION, command.actor, pending.event,
         to_state=decision.dest, reason=pending.reason, reason_code=pending.reason_code,
         changes=_changes(case.data, pending.data), evidence=_added(case.evidence, pending.evidence),
-        verdicts=decision.verdicts, details=details,
+        verdicts=decision.verdicts, details=details, configuration=decision.configuration,
     )  # fmt: skip
     out.cancel_waiting(step.workflow, command.actor, case, f"{pending.event} moved the case")
+    complete(step, out, case)
     return out.result(pending.event, decision)
 
 

@@ -71,6 +71,7 @@ def _guard_problems(
         reason_code=command.reason_code,
         history=step.snap.history,
         personal=step.workflow.personal,
+        active=step.active,
     )
     failed = []
     for part in rule.conjuncts:

@@ -29,6 +29,9 @@ from ._parts import (
     Transition,
     _tuple,
 )
+from ._stage_checks import check_stages
+from ._timing import Timer
+from ._tree import StateTree
 from .exceptions import WorkflowError
 
 __all__ = [
@@ -79,8 +82,8 @@ class Workflow:
     Attributes:
         name: The workflow's name (``street-beggar-family-conflict``).
         version: A positive integer; cases stay on the version they were opened under.
-        initial: The state every new case starts in.
-        states: All states.
+        initial: The state every new case starts in (a stage: its initial states).
+        states: The top-level states; a stage holds its own (`all_states` lists all).
         transitions: All transitions (see the module docs for evaluation order).
         locales: The locales labels are declared for.
         personal: Data fields holding personal data, masked in exports.
@@ -126,6 +129,7 @@ class Workflow:
     personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     log_personal_reads: bool = False
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
+    _tree: StateTree = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
         init=False, eq=False, repr=False
     )
@@ -134,24 +138,48 @@ class Workflow:
     _timed: bool = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        problems, by_id = check_states(self)
+        problems, tree = check_states(self)
+        by_id = {s.id: s for s in tree.states()}
         problems += check_transitions(self, by_id)
-        problems += check_timing(self, by_id)
+        problems += check_timing(self, tree)
         problems += check_handovers(self)
+        if not problems:
+            problems += check_stages(self, tree)
         if problems:
             raise WorkflowError(self.name if isinstance(self.name, str) else None, problems)
         object.__setattr__(self, "_by_id", by_id)
-        object.__setattr__(self, "_candidates", _order(self.transitions))
+        object.__setattr__(self, "_tree", tree)
+        object.__setattr__(self, "_candidates", _order(self.transitions, tree))
         events = tuple(dict.fromkeys(t.event for t in self.transitions))
         object.__setattr__(self, "_events", events)
         object.__setattr__(self, "_event_set", frozenset(events))
-        timed = any(s.deadline is not None or s.timers for s in self.states)
+        timed = any(s.deadline is not None or s.timers for s in by_id.values())
         object.__setattr__(self, "_timed", timed)
 
     @property
     def key(self) -> tuple[str, int]:
         """The (name, version) pair that identifies this definition."""
         return (self.name, self.version)
+
+    @property
+    def all_states(self) -> tuple[State, ...]:
+        """Every state, stages and what they hold, in document order."""
+        return tuple(self._by_id.values())
+
+    @property
+    def tree(self) -> StateTree:
+        """The states' tree: stages, tracks, and where a step leaves a case."""
+        return self._tree
+
+    @property
+    def staged(self) -> bool:
+        """Whether some state holds states (stages or tracks)."""
+        return self._tree.staged
+
+    @property
+    def initial_configuration(self) -> tuple[str, ...]:
+        """The states a new case starts in: ``initial``, or its initial states."""
+        return self._tree.default_entry(self.initial, {})
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -175,21 +203,67 @@ class Workflow:
         """
         return self._by_id[state_id]
 
+    def timer(self, configuration: tuple[str, ...], name: str) -> Timer:
+        """The timer called ``name`` of a state active in ``configuration``.
+
+        Raises:
+            KeyError: if none of them has one.
+        """
+        for state_id in self._tree.ordered(self._tree.active(configuration)):
+            for t in self._by_id[state_id].timers:
+                if t.name == name:
+                    return t
+        raise KeyError(name)
+
     def has_state(self, state_id: str) -> bool:
         """Whether a state with this id exists."""
         return state_id in self._by_id
 
     def candidates(self, state: str, event: str) -> tuple[Transition, ...]:
-        """Return the transitions ``event`` may take from ``state``, in evaluation order."""
+        """Return the transitions ``event`` may take from ``state``, in evaluation order.
+
+        Those of the state itself come first, then those of each stage around it,
+        innermost first (SCXML: a transition of an inner state preempts its stage's).
+        """
         return self._candidates.get((state, event), ())
 
+    def handler(self, configuration: tuple[str, ...], event: str) -> str:
+        """The state of ``configuration`` whose `candidates` for ``event`` are the case's.
+
+        That is its one leaf, or the leaf of the track that handles the event.
+        """
+        if len(configuration) == 1:
+            return configuration[0]
+        best = configuration[0]
+        for leaf in configuration[1:]:
+            if len(self.candidates(leaf, event)) > len(self.candidates(best, event)):
+                best = leaf
+        return best
+
+    def candidates_in(self, configuration: tuple[str, ...], event: str) -> tuple[Transition, ...]:
+        """The transitions ``event`` may take from a case in ``configuration``, in order."""
+        return self.candidates(self.handler(configuration, event), event)
+
     def __repr__(self) -> str:
-        return f"<Workflow {self.name} v{self.version} states={len(self.states)}>"
+        return f"<Workflow {self.name} v{self.version} states={len(self._by_id)}>"
 
 
-def _order(transitions: tuple[Transition, ...]) -> dict[tuple[str, str], tuple[Transition, ...]]:
+def _order(
+    transitions: tuple[Transition, ...], tree: StateTree
+) -> dict[tuple[str, str], tuple[Transition, ...]]:
     groups: dict[tuple[str, str], list[Transition]] = {}
     for t in transitions:
         for src in t.source:
             groups.setdefault((src, t.event), []).append(t)
-    return {key: tuple(sorted(ts, key=lambda t: t.priority or 0)) for key, ts in groups.items()}
+    own = {key: sorted(ts, key=lambda t: t.priority or 0) for key, ts in groups.items()}
+    if not tree.staged:
+        return {key: tuple(ts) for key, ts in own.items()}
+    events = {t.event for t in transitions}
+    out: dict[tuple[str, str], tuple[Transition, ...]] = {}
+    for state in tree.states():
+        for event in events:
+            line = (state.id, *tree.ancestors(state.id))
+            chain = [t for s in line for t in own.get((s, event), ())]
+            if chain:
+                out[state.id, event] = tuple(chain)
+    return out

@@ -12,9 +12,12 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
+import attrs
+
 from ._guards import Consent, Guard, Handed, referenced_events, walk
 from ._parts import DEFAULT_HANDOVERS, Approval, ConsentOverride, HandoverRule, State, Transition
 from ._timing import Deadline, Timer
+from ._tree import StateTree
 from .exceptions import Problem
 
 if TYPE_CHECKING:
@@ -76,35 +79,52 @@ def _check_timers(at: str, state: State, events: set[str]) -> list[Problem]:
     return problems
 
 
-def check_timing(wf: Workflow, by_id: dict[str, State]) -> list[Problem]:
+def check_timing(wf: Workflow, tree: StateTree) -> list[Problem]:
     problems = []
     events = {t.event for t in wf.transitions if isinstance(t, Transition)}
-    for i, state in enumerate(wf.states):
-        if isinstance(state, State):
-            problems += _check_deadline(f"states[{i}]", state, by_id)
-            problems += _check_timers(f"states[{i}]", state, events)
+    by_id = {s.id: s for s in tree.states()}
+    for state in tree.states():
+        at = tree.paths[state.id]
+        problems += _check_deadline(at, state, by_id)
+        problems += _check_timers(at, state, events)
     return problems
 
 
-def check_states(wf: Workflow) -> tuple[list[Problem], dict[str, State]]:
-    problems = _check_identity(wf)
-    by_id: dict[str, State] = {}
-    for i, state in enumerate(wf.states):
-        at = f"states[{i}]"
+def _walk(states: object, at: str, problems: list[Problem], found: dict[str, State]) -> list[State]:
+    """The well-formed states under ``at``, each id once; a problem for every other."""
+    if not isinstance(states, tuple):
+        problems.append(Problem("must be a list of states", at))
+        return []
+    kept = []
+    for i, state in enumerate(states):
+        where = f"{at}[{i}]"
         if not isinstance(state, State):
-            problems.append(Problem(f"is {type(state).__name__}, not a State", at))
+            problems.append(Problem(f"is {type(state).__name__}, not a State", where))
         elif not isinstance(state.id, str) or not _NAME.match(state.id):
             problems.append(
                 Problem(
                     f"id {state.id!r} must start with a letter and use only letters,"
                     " digits and '_'",
-                    f"{at}.id",
+                    f"{where}.id",
                 )
             )
-        elif state.id in by_id:
-            problems.append(Problem(f"state {state.id!r} is defined twice", f"{at}.id"))
+        elif state.id in found:
+            problems.append(Problem(f"state {state.id!r} is defined twice", f"{where}.id"))
         else:
-            by_id[state.id] = state
+            found[state.id] = state
+            inner = _walk(state.states, f"{where}.states", problems, found)
+            if len(inner) != len(state.states):
+                state = attrs.evolve(state, states=inner)  # noqa: PLW2901 - keep what is sound
+            kept.append(state)
+    return kept
+
+
+def check_states(wf: Workflow) -> tuple[list[Problem], StateTree]:
+    problems = _check_identity(wf)
+    found: dict[str, State] = {}
+    roots = _walk(wf.states, "states", problems, found)
+    tree = StateTree(roots)
+    by_id = {s.id: s for s in tree.states()}
     if not wf.states:
         problems.append(Problem("it has no states", "states"))
     if not wf.initial:
@@ -120,7 +140,7 @@ def check_states(wf: Workflow) -> tuple[list[Problem], dict[str, State]]:
         problems.append(
             Problem(f"initial state {wf.initial!r} is terminal, so no case could move", "initial")
         )
-    return problems, by_id
+    return problems, tree
 
 
 def _check_identity(wf: Workflow) -> list[Problem]:

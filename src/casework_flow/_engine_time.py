@@ -76,7 +76,7 @@ class TimeAndVersions(Shell):
             if case.timer is None or case.timer_at is None or case.timer_at > at:
                 return TimerRun(case_id, None, None, Outcome.SKIPPED, case.state, case.state)
             wf = self._catalog.workflow(case.workflow, case.version)
-            spec = next(t for t in wf.state(case.state).timers if t.name == case.timer)
+            spec = wf.timer(case.configuration, case.timer)
             command = Fire(
                 event=spec.event, actor=self._system, reason=spec.reason,
                 reason_code=spec.reason_code, timer=spec.name,

@@ -17,11 +17,12 @@ import attrs
 from ._audit import AuditEntry, EntryKind
 from ._case import Case, Pending
 from ._catalog import Catalog
+from ._compiled import moved_to
 from ._definition import Workflow
 from ._frozen import FrozenMap
 from ._handover import Handover, HandoverKind, HandoverStatus
 from ._migration import migrated
-from ._timing import timing
+from ._timing import staged_timing, timing
 from .exceptions import ReplayError, UnknownWorkflow
 
 __all__ = ["evolve", "fold"]
@@ -39,13 +40,20 @@ def _workflow(catalog: Catalog, case_id: str, entry: AuditEntry) -> Workflow:
 
 def _opened(catalog: Catalog, entry: AuditEntry) -> Case:
     wf = _workflow(catalog, entry.case_id, entry)
-    if entry.to_state != wf.initial:
-        raise ReplayError(entry.case_id, entry.seq, f"opened in {entry.to_state}, not {wf.initial}")
+    configuration = wf.initial_configuration
+    state = wf.tree.state_of(configuration)
+    if entry.to_state != state:
+        raise ReplayError(entry.case_id, entry.seq, f"opened in {entry.to_state}, not {state}")
+    if wf.staged:
+        _check_recorded(wf, entry, configuration)
+    active = wf.tree.active(configuration) if wf.staged else ()
     case = Case(
         id=entry.case_id,
         workflow=wf.name,
         version=wf.version,
-        state=wf.initial,
+        state=state,
+        configuration=configuration,
+        entered=dict.fromkeys(active, entry.at),
         data={c.field: c.after for c in entry.changes},
         evidence=entry.evidence,
         revision=1,
@@ -62,6 +70,11 @@ def _timed(
 ) -> Case:
     if not wf.timed:
         return case
+    if wf.staged:
+        deadline, timer, timer_at, fired = staged_timing(
+            wf, catalog.calendar, before, case, at=entry.at, fired=entry.timer
+        )
+        return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
     deadline, timer, timer_at, fired = timing(
         wf, catalog.calendar, before, case.state, case.state_entered_at, entry.at, entry.timer
     )
@@ -89,6 +102,8 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
     wf = _workflow(catalog, case.id, entry)
     if wf.key != (case.workflow, case.version):
         raise ReplayError(case.id, entry.seq, "the entry names another workflow version")
+    if wf.staged:
+        return _staged(catalog, wf, case, entry)
     candidates = wf.candidates(case.state, entry.event)
     if not any((t.dest or case.state) == entry.to_state for t in candidates):
         raise ReplayError(
@@ -124,6 +139,62 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
         unit=case.unit,
         handovers=case.handovers,
     )
+
+
+def _check_recorded(wf: Workflow, entry: AuditEntry, configuration: tuple[str, ...]) -> None:
+    """The configuration the entry records must be the one the step leads to."""
+    recorded = entry.details.get("configuration")
+    expected = " ".join(wf.tree.path(s) for s in configuration)
+    if recorded != expected:
+        raise ReplayError(
+            entry.case_id,
+            entry.seq,
+            f"the entry records configuration {recorded or '(none)'}, the step leads to {expected}",
+        )
+
+
+def _staged(catalog: Catalog, wf: Workflow, case: Case, entry: AuditEntry) -> Case:
+    """`_transition` in a workflow with stages: the step moves the configuration."""
+    tree = wf.tree
+    recorded = entry.details.get("configuration", "")
+    leaves = tuple(path.rpartition("/")[2] for path in recorded.split())
+    fits = any(
+        moved_to(wf, case, t) == leaves for t in wf.candidates_in(case.configuration, entry.event)
+    )
+    if not fits or not leaves or tree.state_of(leaves) != entry.to_state:
+        raise ReplayError(
+            case.id,
+            entry.seq,
+            f"the workflow has no {entry.event} from {case.state} to {recorded or entry.to_state}",
+        )
+    _check_recorded(wf, entry, leaves)
+    approvals = _after_approval(case, entry)
+    moved = leaves != case.configuration
+    if moved:
+        was = tree.active(case.configuration)
+        entered = {
+            s: case.entered[s] if s in was and s in case.entered else entry.at
+            for s in tree.active(leaves)
+        }
+        history = tree.remembered(case.configuration, leaves, case.history)
+    else:
+        entered, history = dict(case.entered), dict(case.history)
+    after = attrs.evolve(
+        case,
+        state=entry.to_state,
+        configuration=leaves,
+        entered=entered,
+        history=history,
+        state_entered_at=entered[entry.to_state],
+        data=case.data.merged({c.field: c.after for c in entry.changes}),
+        evidence=case.evidence.merged(entry.evidence),
+        revision=case.revision + 1,
+        assignee=entry.assignee,
+        approvals=approvals,
+    )
+    if (moved or entry.timer is not None) and wf.timed:
+        return _timed(wf, catalog, case, after, entry)
+    return after
 
 
 def _refused(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:

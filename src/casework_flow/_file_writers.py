@@ -123,6 +123,21 @@ def _state_doc(s: State) -> dict[str, Any]:
         out["deadline"] = d
     if s.timers:
         out["timers"] = [_timer_doc(t) for t in s.timers]
+    return {**out, **_stage_doc(s)}
+
+
+def _stage_doc(s: State) -> dict[str, Any]:
+    """The keys of a stage, a track or a final state (none for a plain state)."""
+    shown = {
+        "final": s.final or None,
+        "on_done": s.on_done,
+        "parallel": s.parallel or None,
+        "initial": s.initial,
+        "history": s.history or None,
+    }
+    out: dict[str, Any] = {k: v for k, v in shown.items() if v is not None}
+    if s.states:
+        out["states"] = [_state_doc(c) for c in s.states]
     return out
 
 

@@ -53,7 +53,10 @@ _WORKFLOW_KEYS: Final = (
     "personal_roles",
     "log_personal_reads", "states", "transitions",
 )  # fmt: skip
-_STATE_KEYS: Final = ("id", "labels", "description", "terminal", "deadline", "timers")
+_STATE_KEYS: Final = (
+    "id", "labels", "description", "terminal", "deadline", "timers",
+    "states", "initial", "parallel", "history", "final", "on_done",
+)  # fmt: skip
 _DEADLINE_KEYS: Final = ("within", "working", "pause_in")
 _TIMER_KEYS: Final = ("after", "event", "working", "reason", "reason_code", "name")
 _TRANSITION_KEYS: Final = (
@@ -138,6 +141,11 @@ class _Builder:
             self.fail(join(path, "timers"), "timers must be a list")
             timers = []
         built = [self.timer(t, f"{join(path, 'timers')}[{i}]") for i, t in enumerate(timers)]
+        inner = doc.get("states", [])
+        if not isinstance(inner, list):
+            self.fail(join(path, "states"), "states must be a list of states")
+            inner = []
+        held = [self.state(s, f"{join(path, 'states')}[{i}]") for i, s in enumerate(inner)]
         return State(
             self.text(doc, "id", path, required=True),
             labels=self.labels(doc, path),
@@ -147,6 +155,12 @@ class _Builder:
             if "deadline" in doc
             else None,
             timers=[t for t in built if t is not None],
+            states=[s for s in held if s is not None],
+            initial=self.text(doc, "initial", path) or None,
+            parallel=self.flag(doc, "parallel", path),
+            history=self.flag(doc, "history", path),
+            final=self.flag(doc, "final", path),
+            on_done=self.text(doc, "on_done", path) or None,
         )
 
     def duration(self, raw: Mapping[str, Any], key: str, path: str) -> timedelta | None:

@@ -44,9 +44,12 @@ class GuardContext:
         personal: The data fields whose values a guard's words must not show (the
             workflow's ``personal`` fields): verdicts say ``'***'`` for them, so no
             refusal, trail table or log carries a personal value.
+        active: Every state the case is in: its configuration and the stages around
+            it (by default the configuration and ``case.state``).
     """
 
     __slots__ = (
+        "active",
         "actor",
         "case",
         "data",
@@ -72,7 +75,9 @@ class GuardContext:
         reason_code: str | None,
         history: History = NO_HISTORY,
         personal: frozenset[str] = frozenset(),
+        active: frozenset[str] | None = None,
     ) -> None:
+        self.active = frozenset((*case.configuration, case.state)) if active is None else active
         self.case = case
         self.actor = actor
         self.event = event

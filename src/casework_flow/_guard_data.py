@@ -39,6 +39,7 @@ from ._guards import (
     Guard,
     GuardContext,
     Handed,
+    InState,
     Measure,
     Not,
     NotActorOf,
@@ -60,6 +61,7 @@ GUARD_KINDS: Final = (
     "evidence",
     "consent",
     "handover",
+    "in_state",
     "not_actor_of",
     "not_assignee",
     "check",
@@ -151,6 +153,7 @@ def guard_to_data(g: Guard) -> dict[str, Any]:  # noqa: PLR0911 - one return per
         Evidence: lambda e: {"evidence": e.kind},
         Consent: lambda c: {"consent": c.purpose},
         Handed: lambda h: {"handover": h.kind},
+        InState: lambda i: {"in_state": i.state},
         NotActorOf: lambda n: {"not_actor_of": n.event},
         NotAssignee: lambda _: {"not_assignee": True},
         Check: lambda c: {"check": c.name},
@@ -201,6 +204,8 @@ class _Reader:
             return self.check(body, at)
         if kind == "handover":
             return Handed(body)
+        if kind == "in_state":
+            return InState(body)
         return Consent(body) if kind == "consent" else NotActorOf(body)
 
     def no_kind(self, raw: Mapping[str, Any], kinds: list[str], path: str) -> None:

@@ -60,6 +60,7 @@ __all__ = [
     "Guard",
     "GuardContext",
     "Handed",
+    "InState",
     "Measure",
     "Not",
     "NotActorOf",
@@ -75,6 +76,7 @@ __all__ = [
     "evidence",
     "fact",
     "handover",
+    "in_state",
     "not_actor_of",
     "not_assignee",
     "referenced_events",
@@ -218,6 +220,33 @@ class Handed(Guard):
 def handover(kind: str) -> Guard:
     """Guard that a handover of ``kind`` (``referral``) was accepted and is still open."""
     return Handed(kind)
+
+
+@frozen
+class InState(Guard):
+    """The case is in this state, or in a state inside this stage or track."""
+
+    state: str
+    text: str = field(init=False, eq=False, repr=False)
+
+    @text.default
+    def _text(self) -> str:
+        return f"in {self.state}"
+
+    def test(self, ctx: GuardContext) -> tuple[bool, str]:
+        """Hold when the state is active (its own or a stage around the case's)."""
+        if self.state in ctx.active:
+            return True, f"the case is in {self.state}"
+        where = ", ".join(ctx.case.configuration)
+        return False, f"the case is not in {self.state} (it is in {where})"
+
+
+def in_state(state: str) -> Guard:
+    """Guard that the case is in ``state``: a stage, a track, or a state of another track.
+
+    ``in_state("health_cleared")`` holds while the family is still being traced.
+    """
+    return InState(state)
 
 
 @frozen

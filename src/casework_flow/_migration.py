@@ -99,6 +99,8 @@ def plan_case(
     handover carries over, as long as the new version still declares its kind.
     """
     blockers = []
+    if old.staged or new.staged:
+        blockers.append("a migration into or out of a version with stages is not planned here")
     target = state_map.get(case.state, case.state)
     if not new.has_state(target):
         blockers.append(f"state {case.state} has no mapping: v{new.version} has no state {target}")
@@ -136,6 +138,7 @@ def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -
         case,
         version=new.version,
         state=entry.to_state,
+        configuration=(entry.to_state,),
         revision=case.revision + 1,
     )
     state = new.state(entry.to_state)

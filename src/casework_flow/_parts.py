@@ -66,6 +66,16 @@ class State:
         terminal: Whether the case ends here; a terminal state has no way out.
         deadline: How long a case may stay here before it is overdue.
         timers: Events that fire on their own after a time here.
+        states: The states this one holds, making it a *stage*: what it declares
+            (transitions out, deadline, timers) holds in every state inside.
+        initial: The state a stage starts in (not for a parallel stage).
+        parallel: The states held are *tracks*, all active at once, each a stage
+            with its own initial and final states.
+        history: When the stage is entered again, it resumes in the state it was
+            left in (shallow history) rather than in ``initial``.
+        final: Inside a stage: the stage (or track) is done when it gets here.
+        on_done: The event raised, as the system actor and in the same step, when
+            this stage is done (every track of a parallel stage in a final state).
     """
 
     id: str
@@ -74,13 +84,22 @@ class State:
     terminal: bool = False
     deadline: Deadline | None = None
     timers: tuple[Timer, ...] = field(converter=_tuple_of, factory=tuple)
+    states: tuple[State, ...] = field(converter=_tuple_of, factory=tuple, kw_only=True)
+    initial: str | None = field(default=None, kw_only=True)
+    parallel: bool = field(default=False, kw_only=True)
+    history: bool = field(default=False, kw_only=True)
+    final: bool = field(default=False, kw_only=True)
+    on_done: str | None = field(default=None, kw_only=True)
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the id."""
         return self.labels.get(locale) or self.labels.get("en") or self.id
 
     def __repr__(self) -> str:
-        return f"<State {self.id}{' terminal' if self.terminal else ''}>"
+        kind = " terminal" if self.terminal else " final" if self.final else ""
+        if self.states:
+            kind += f" {'tracks' if self.parallel else 'stage'}={len(self.states)}"
+        return f"<State {self.id}{kind}>"
 
 
 @frozen

@@ -80,14 +80,22 @@ class Step:
         """The case as loaded."""
         return self.snap.case
 
+    @property
+    def active(self) -> frozenset[str] | None:
+        """Every state the loaded case is in, stages included (None: no stages)."""
+        wf = self.compiled.workflow
+        return wf.tree.active(self.snap.case.configuration) if wf.staged else None
+
 
 class Entries:
     """The entries of one step, built in order on the case each one leaves behind."""
 
-    __slots__ = ("_case", "_catalog", "_head", "_now", "entries")
+    __slots__ = ("_case", "_catalog", "_head", "_now", "_tree", "entries")
 
     def __init__(self, step: Step) -> None:
         self._catalog = step.catalog
+        wf = step.workflow
+        self._tree = wf.tree if wf.staged else None
         self._case = step.case
         self._head = step.snap.head
         self._now = step.now
@@ -97,6 +105,11 @@ class Entries:
     def case(self) -> Case:
         """The case after the entries so far."""
         return self._case
+
+    @property
+    def head(self) -> ChainHead:
+        """The head of the trail after the entries so far."""
+        return self._head
 
     def add(
         self,
@@ -114,9 +127,17 @@ class Entries:
         timer: str | None = None,
         details: Mapping[str, str] = EMPTY,
         workflow: Workflow | None = None,
+        configuration: tuple[str, ...] | None = None,
     ) -> AuditEntry:
-        """Build the next entry, chained to the last, and fold it into `case`."""
-        case, head = self._case, self._head
+        """Build the next entry, chained to the last, and fold it into `case`.
+
+        A step of a workflow with stages records the ``configuration`` it leads to,
+        each state as its path (``intervention/health/cleared``).
+        """
+        case, head, tree = self._case, self._head, self._tree
+        if configuration is not None and tree is not None:
+            paths = " ".join(tree.path(s) for s in configuration)
+            details = {**details, "configuration": paths}
         entry = build_entry(
             case_id=case.id,
             seq=head.seq + 1,
@@ -152,7 +173,7 @@ class Entries:
         ones that refuse a closing were refused before).
         """
         case = self._case
-        moved = case.state != before.state
+        moved = case.configuration != before.configuration
         transferred = case.unit != before.unit
         closed = workflow.state(case.state).terminal
         for kind, p in tuple(case.approvals.items()):

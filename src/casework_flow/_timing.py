@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._case import Case
     from ._definition import Workflow
 
-__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "timing"]
+__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "staged_timing", "timing"]
 
 
 def _states(value: Iterable[str] | str) -> frozenset[str]:
@@ -220,3 +220,75 @@ def next_timer(
         if timer_at is None or due < timer_at:
             timer, timer_at = t.name, due
     return timer, timer_at
+
+
+def _staged_clock(
+    workflow: Workflow,
+    calendar: Calendar,
+    clock: DeadlineClock | None,
+    active: frozenset[str],
+    at: datetime,
+) -> DeadlineClock | None:
+    """`_clock` for a configuration: a stage's deadline runs while any state inside is."""
+    if clock is not None:
+        spec = workflow.state(clock.state).deadline
+        if spec is not None and clock.state in active:
+            if clock.since is not None:
+                return clock
+            left = spec.within - clock.used
+            return attrs.evolve(
+                clock, since=at, due_at=_add(calendar, at, left, working=spec.working)
+            )
+        if spec is not None and not active.isdisjoint(spec.pause_in):
+            if clock.since is None or (clock.due_at is not None and at >= clock.due_at):
+                return clock
+            used = clock.used + _elapsed(calendar, clock.since, at, working=spec.working)
+            return attrs.evolve(clock, used=used, since=None, due_at=None)
+    for state in workflow.tree.ordered(active):
+        own = workflow.state(state).deadline
+        if own is not None:
+            due = _add(calendar, at, own.within, working=own.working)
+            return DeadlineClock(state, started_at=at, used=timedelta(0), since=at, due_at=due)
+    return None
+
+
+def staged_timing(
+    workflow: Workflow,
+    calendar: Calendar,
+    before: Case | None,
+    after: Case,
+    *,
+    at: datetime,
+    fired: str | None = None,
+) -> Timing:
+    """`timing` for a workflow with stages: the case is ``after`` but for its timing.
+
+    Every active state's timers count from when the case entered that state, so a
+    stage's timer runs on while the case moves inside it; a timer already fired stays
+    fired while its state stays active. The one deadline clock (the build refuses two
+    that could run at once) belongs to the active state that declares one.
+    """
+    tree = workflow.tree
+    active = tree.active(after.configuration)
+    moved = before is None or before.configuration != after.configuration
+    done: tuple[str, ...] = ()
+    if before is None:
+        deadline = _staged_clock(workflow, calendar, None, active, at)
+    elif moved:
+        deadline = _staged_clock(workflow, calendar, before.deadline, active, at)
+        stayed = active & tree.active(before.configuration)
+        names = {t.name for s in stayed for t in workflow.state(s).timers}
+        done = tuple(n for n in before.fired if n in names)
+    else:
+        deadline, done = before.deadline, before.fired
+    if fired is not None:
+        done = (*done, fired)
+    timer, timer_at = None, None
+    for state in tree.ordered(active):
+        for t in workflow.state(state).timers:
+            if t.name in done:
+                continue
+            due = _add(calendar, after.entered_at(state), t.after, working=t.working)
+            if timer_at is None or due < timer_at:
+                timer, timer_at = t.name, due
+    return deadline, timer, timer_at, done

@@ -1,0 +1,72 @@
+"""Completion: when a step leaves a stage done, the stage's ``on_done`` event follows.
+
+A stage is done when its active state is final; a parallel stage when every track is
+(SCXML's ``done.state.id``). If the stage declares ``on_done``, the step that made it
+done goes on, in the same commit, with that event fired by the system actor: its
+transitions, guards and waiting requests decide as for any other fire. When none of
+them allows it, nothing more is recorded and the case stays in the done stage, where
+the event may still be fired by hand. Stages done at once complete innermost first.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._audit import EntryKind
+from ._case import Actor, Case
+from ._checks import move_problems
+from ._frozen import EMPTY
+from ._guards import GuardContext
+from ._history import History
+from ._step import Entries, Step
+
+__all__ = ["COMPLETION_ACTOR", "complete"]
+
+COMPLETION_ACTOR: Final = Actor("system", {"system"})
+"""Who fires a stage's ``on_done`` event."""
+
+
+def _taken(step: Step, out: Entries, stage: str, event: str) -> bool:
+    wf, case = step.workflow, out.case
+    ctx = GuardContext(
+        case=case,
+        actor=COMPLETION_ACTOR,
+        event=event,
+        payload=EMPTY,
+        evidence=EMPTY,
+        now=step.now,
+        reason_code=None,
+        history=History((*step.snap.history.entries, *out.entries)),
+        personal=wf.personal,
+        active=wf.tree.active(case.configuration),
+    )
+    decision = step.compiled.choose(ctx, None)
+    if not decision.allowed or move_problems(wf, case, decision.dest, None, decision.configuration):
+        return False
+    out.add(
+        EntryKind.TRANSITION, COMPLETION_ACTOR, event,
+        to_state=decision.dest, verdicts=decision.verdicts,
+        details={"completion": stage}, configuration=decision.configuration,
+    )  # fmt: skip
+    out.cancel_waiting(wf, COMPLETION_ACTOR, case, f"{event} moved the case")
+    return True
+
+
+def complete(step: Step, out: Entries, before: Case) -> None:
+    """Fire the ``on_done`` events of the stages the step so far left done."""
+    wf = step.workflow
+    if not wf.staged:
+        return
+    tree = wf.tree
+    for _ in wf.all_states:
+        case = out.case
+        done = tree.completed(tree.active(before.configuration), tree.active(case.configuration))
+        taken = False
+        for stage in done:
+            event = wf.state(stage).on_done
+            if event is not None and _taken(step, out, stage, event):
+                taken = True
+                break
+        if not taken:
+            return
+        before = case
