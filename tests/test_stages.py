@@ -365,7 +365,8 @@ def test_a_staged_workflow_file_round_trips_in_every_format(fmt):
         ("        initial: tracing\n", "", 10, "a stage needs an initial state"),
         ("          - {id: family_found, final: true}\n", "          - id: family_found\n", 10,
          "track family_tracing of intervention has no final state"),
-        ("{in_state: health_cleared}", "{in_state: health_clear}", 30, "did you mean 'health_cleared'"),
+        ("{in_state: health_cleared}", "{in_state: health_clear}", 30,
+         "did you mean 'health_cleared'"),
         ("        history: true\n", "        histroy: true\n", 17, "unknown key 'histroy'"),
     ],
 )  # fmt: skip
