@@ -24,12 +24,14 @@ from casework_flow import (
     replay,
 )
 from casework_flow._catalog import Catalog
+from casework_flow.checks import to_dot, to_mermaid
 from casework_flow._evolve import evolve, fold
 from casework_flow.exceptions import ReplayError, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import in_state
 
 from .stages import intake_workflow, staged_workflows
+from .test_checks_diagrams_cli import _validate
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 SW = Actor("sw-017", {"social_worker"})
@@ -377,3 +379,28 @@ def test_a_broken_staged_file_names_the_line_and_the_key(old, new, line, why):
     text = str(error.value)
     assert f"staged.yaml:{line}" in text, text
     assert why in text
+
+
+# --- diagrams ---------------------------------------------------------------------------
+
+
+def test_staged_diagrams_nest_stages_and_split_tracks_and_the_real_parsers_accept_them(tmp_path):
+    wf = intake_workflow()
+    mermaid = to_mermaid(wf)
+    assert "    state intervention {" in mermaid
+    assert mermaid.count("\n        --\n") == 2
+    assert "        [*] --> interview\n" in mermaid
+    assert "            tracing --> family_found : family_found\n" in mermaid
+    assert (
+        "    intervention --> shelter_referral : refer_to_shelter · if in health_cleared" in mermaid
+    )
+    dot = to_dot(wf)
+    assert 'subgraph "cluster_intervention" {' in dot
+    assert 'style="dashed"' in dot
+    assert (
+        '"assessment" -> "intervention" [label="assessment_done", ltail="cluster_assessment",'
+        in dot
+    )
+    out = _validate("mermaid", {"staged.mmd": mermaid}, tmp_path)
+    out += _validate("dot", {"staged.dot": dot}, tmp_path)
+    assert out.count("ok ") == 2
