@@ -24,8 +24,8 @@ from casework_flow import (
     replay,
 )
 from casework_flow._catalog import Catalog
-from casework_flow.checks import to_dot, to_mermaid
 from casework_flow._evolve import evolve, fold
+from casework_flow.checks import to_dot, to_mermaid
 from casework_flow.exceptions import ReplayError, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import in_state
