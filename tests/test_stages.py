@@ -404,3 +404,10 @@ def test_staged_diagrams_nest_stages_and_split_tracks_and_the_real_parsers_accep
     out = _validate("mermaid", {"staged.mmd": mermaid}, tmp_path)
     out += _validate("dot", {"staged.dot": dot}, tmp_path)
     assert out.count("ok ") == 2
+
+
+def test_a_stages_on_done_event_is_refused_until_the_stage_is_done():
+    engine = _opened(None, "engage", "visit_home", "conclude", "family_found")
+    with pytest.raises(TransitionRejected) as refused:
+        engine.fire("MDN-1", "intervention_done", actor=SW)
+    assert "intervention is not done: intervention_done follows once it is" in str(refused.value)

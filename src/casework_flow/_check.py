@@ -13,11 +13,10 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import product
-from typing import Final, Literal
-
-from attrs import frozen
+from typing import Final
 
 from ._definition import Transition, Workflow
+from ._finding import ORDER, Finding
 from ._guard_base import show
 from ._guards import (
     ALWAYS,
@@ -34,33 +33,11 @@ from ._guards import (
     TimeSinceOpened,
     walk,
 )
+from ._stage_findings import staged_findings
 
 __all__ = ["Finding", "check_workflow"]
 
-Severity = Literal["error", "warning", "info"]
-_ORDER: Final = {"error": 0, "warning": 1, "info": 2}
 _MAX_TERMS: Final = 256
-
-
-@frozen
-class Finding:
-    """One result of `check`.
-
-    Attributes:
-        severity: ``error``, ``warning`` or ``info`` (for a reviewer's list, such as
-            the transitions that allow a consent override).
-        code: A stable identifier (``unreachable-state``, ``trap-state``...).
-        message: What is wrong, for a person.
-        path: Where in the definition (``states[4]``, ``transitions[7].guard``).
-    """
-
-    severity: Severity
-    code: str
-    message: str
-    path: str
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.path}: {self.message} [{self.code}]"
 
 
 def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
@@ -76,9 +53,10 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     allows a consent override (``consent-override``), needs approval (``approval``) or
     reopens a closed case (``reopening``).
     """
+    flat = [*_reachability(workflow), *_dead(workflow)]
     found = [
-        *_reachability(workflow),
-        *_dead(workflow),
+        *(staged_findings(workflow) if workflow.staged else flat),
+        *_impossible(workflow),
         *_shadowed(workflow),
         *_labels(workflow),
         *_roles(workflow),
@@ -86,7 +64,7 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
         *_timing(workflow),
         *_operations(workflow),
     ]
-    return tuple(sorted(found, key=lambda f: _ORDER[f.severity]))
+    return tuple(sorted(found, key=lambda f: ORDER[f.severity]))
 
 
 def _edges(wf: Workflow) -> Iterator[tuple[str, str]]:
@@ -159,6 +137,10 @@ def _dead(wf: Workflow) -> Iterator[Finding]:
                 f" ({', '.join(t.source)}) is reachable",
                 f"transitions[{i}].source",
             )  # fmt: skip
+
+
+def _impossible(wf: Workflow) -> Iterator[Finding]:
+    for i, t in enumerate(wf.transitions):
         why = impossible(t.guard)
         if why is not None:
             yield Finding(
@@ -170,7 +152,7 @@ def _dead(wf: Workflow) -> Iterator[Finding]:
 def _shadowed(wf: Workflow) -> Iterator[Finding]:
     index = {id(t): i for i, t in enumerate(wf.transitions)}
     reported: set[int] = set()
-    for state in wf.states:
+    for state in wf.all_states:
         for event in wf.events:
             candidates = wf.candidates(state.id, event)
             for k, first in enumerate(candidates):
@@ -198,12 +180,13 @@ def _always_wins(first: Transition, later: Transition) -> bool:
 
 
 def _labels(wf: Workflow) -> Iterator[Finding]:
-    for i, s in enumerate(wf.states):
+    for s in wf.all_states:
         missing = [loc for loc in wf.locales if not s.labels.get(loc)]
         if missing:
             yield Finding(
                 "warning", "missing-label",
-                f"state {s.id} has no label in {', '.join(missing)}", f"states[{i}].labels",
+                f"state {s.id} has no label in {', '.join(missing)}",
+                f"{wf.tree.paths[s.id]}.labels",
             )  # fmt: skip
     for i, t in enumerate(wf.transitions):
         missing = [loc for loc in wf.locales if not t.labels.get(loc)]
@@ -223,15 +206,16 @@ def _roles(wf: Workflow) -> Iterator[Finding]:
 
 
 def _timing(wf: Workflow) -> Iterator[Finding]:
-    for i, s in enumerate(wf.states):
+    for s in wf.all_states:
+        where = wf.tree.paths[s.id]
         if s.terminal and s.deadline is not None:
             yield Finding(
                 "error", "deadline-on-terminal-state",
                 f"terminal state {s.id} has a deadline: every closed case would fall overdue",
-                f"states[{i}].deadline",
+                f"{where}.deadline",
             )  # fmt: skip
         for j, timer in enumerate(s.timers):
-            at = f"states[{i}].timers[{j}]"
+            at = f"{where}.timers[{j}]"
             candidates = wf.candidates(s.id, timer.event)
             if s.terminal:
                 yield Finding(

@@ -21,7 +21,7 @@ from ._case import Case
 from ._checks import check_transition, wrong_state
 from ._definition import Transition, Workflow
 from ._guards import Check, GuardContext, referenced_events, walk
-from ._verdict import Verdict
+from ._verdict import CheckKind, Verdict
 
 __all__ = ["CompiledWorkflow", "Decision", "moved_to"]
 
@@ -88,9 +88,13 @@ class _Attempt:
         self.failures: list[Verdict] = []
 
 
-def _condition(t: Transition, event_data: Any) -> bool:  # noqa: ANN401 - transitions is untyped
+def _condition(t: Transition, done: str | None, wf: Workflow, event_data: Any) -> bool:  # noqa: ANN401 - transitions is untyped
     attempt: _Attempt = event_data.model
     ok, verdicts = check_transition(t, attempt.ctx, attempt.reason)
+    if done is not None and not wf.tree.is_done(done, attempt.ctx.active):
+        ok = False
+        why = f"{done} is not done: {t.event} follows once it is"
+        verdicts.append(Verdict(CheckKind.STATE, "done", passed=False, why=why, dest=t.dest))
     if ok:
         attempt.chosen = t
         attempt.verdicts = verdicts
@@ -137,8 +141,12 @@ class CompiledWorkflow:
         for state in workflow.all_states:
             for event in workflow.events:
                 for t in workflow.candidates(state.id, event):
+                    done = workflow.completes(t)
                     self._machine.add_transition(
-                        event, state.id, t.dest, conditions=[partial(_condition, t)]
+                        event,
+                        state.id,
+                        t.dest,
+                        conditions=[partial(_condition, t, done, workflow)],
                     )
 
     def choose(self, ctx: GuardContext, reason: str | None) -> Decision:

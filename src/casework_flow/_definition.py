@@ -227,6 +227,17 @@ class Workflow:
         """
         return self._candidates.get((state, event), ())
 
+    def completes(self, t: Transition) -> str | None:
+        """The stage whose ``on_done`` event ``t`` takes from it, if any.
+
+        Such a transition happens only once that stage is done.
+        """
+        for src in t.source:
+            state = self._by_id.get(src)
+            if state is not None and state.on_done is not None and state.on_done == t.event:
+                return src
+        return None
+
     def handler(self, configuration: tuple[str, ...], event: str) -> str:
         """The state of ``configuration`` whose `candidates` for ``event`` are the case's.
 

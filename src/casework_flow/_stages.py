@@ -5,7 +5,9 @@ A stage is done when its active state is final; a parallel stage when every trac
 done goes on, in the same commit, with that event fired by the system actor: its
 transitions, guards and waiting requests decide as for any other fire. When none of
 them allows it, nothing more is recorded and the case stays in the done stage, where
-the event may still be fired by hand. Stages done at once complete innermost first.
+the event may still be fired by hand once its guards hold. Before the stage is done, a
+transition on its ``on_done`` event from it is refused. Stages done at once complete
+innermost first.
 """
 
 from __future__ import annotations
