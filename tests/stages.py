@@ -84,7 +84,7 @@ def _leaf(name: str, *, final: bool = False) -> State:
 
 
 @st.composite
-def staged_workflows(draw: st.DrawFn) -> Workflow:
+def staged_workflows(draw: st.DrawFn, guard_odds: float = 0.5) -> Workflow:
     """A random workflow with a stage, a parallel stage of two or three tracks, and
     random transitions (each on its own event, so no two tracks share one)."""
     names = iter(f"s{i}" for i in range(100))
@@ -113,7 +113,8 @@ def staged_workflows(draw: st.DrawFn) -> Workflow:
     for i in range(draw(st.integers(3, 14))):
         source = draw(st.sampled_from(sources))
         dest = draw(st.sampled_from([*targets, None]))
-        guard = draw(st.none() | st.sampled_from([s.id for t in tracks for s in t.states]))
+        guarded = draw(st.floats(0, 1)) < guard_odds
+        guard = draw(st.sampled_from([s.id for t in tracks for s in t.states])) if guarded else None
         transitions.append(
             Transition(
                 f"e{i}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 from attrs import frozen
@@ -21,6 +22,7 @@ from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._check import can_end
 from .._clock import ManualClock
+from .._configurations import ConfigurationGraph
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import FrozenMap
@@ -87,6 +89,25 @@ def reach(state: str) -> Reach:
     return Reach(state)
 
 
+def _active(entry: AuditEntry) -> frozenset[str]:
+    """The states an entry leaves the case in, stages included (from its recorded paths)."""
+    paths = entry.details.get("configuration")
+    if paths is None:
+        return frozenset((entry.to_state,))
+    return frozenset(s for path in paths.split() for s in path.split("/"))
+
+
+def _entered(trail: Sequence[AuditEntry]) -> frozenset[str]:
+    """The states the newest step entered (its to_state, in a workflow with no stages)."""
+    step = trail[-1]
+    if "configuration" not in step.details:
+        return frozenset((step.to_state,))
+    before = next(
+        (_active(e) for e in reversed(trail[:-1]) if "configuration" in e.details), frozenset()
+    )
+    return _active(step) - before
+
+
 def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
     """The situation of the newest step, as its guards saw it."""
     before = replay(workflow, trail[:-1])
@@ -120,9 +141,14 @@ class Never(Rule):
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the newest step."""
         step = trail[-1]
-        if step.kind not in _MOVES or step.to_state != self.target.state:
+        if step.kind not in _MOVES:
             return None
-        if step.kind is EntryKind.TRANSITION and step.from_state == step.to_state:
+        if "configuration" in step.details:
+            if self.target.state not in _entered(trail):
+                return None
+        elif step.to_state != self.target.state or (
+            step.kind is EntryKind.TRANSITION and step.from_state == step.to_state
+        ):
             return None
         if self.unless is None:
             return f"entry {step.seq}: the case reached {self.target.state}"
@@ -207,23 +233,35 @@ class EventuallyTerminal(Rule):
 
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the state the newest step left the case in."""
-        state = trail[-1].to_state
-        if state in _ends(workflow):
+        step = trail[-1]
+        if workflow.staged:
+            paths = step.details.get("configuration")
+            if paths is None or tuple(p.rpartition("/")[2] for p in paths.split()) in _ends(
+                workflow
+            ):
+                return None
+            return f"entry {step.seq}: from ({paths}) no terminal state can be reached"
+        if step.to_state in _ends(workflow):
             return None
-        return f"entry {trail[-1].seq}: from {state} no terminal state can be reached"
+        return f"entry {step.seq}: from {step.to_state} no terminal state can be reached"
 
 
 _ENDS_KEPT = 64
-_ENDS: dict[int, tuple[Workflow, frozenset[str]]] = {}
+_ENDS: dict[int, tuple[Workflow, frozenset[Any]]] = {}
 
 
-def _ends(workflow: Workflow) -> frozenset[str]:
-    """`can_end` of a workflow, computed once per workflow object."""
+def _ends(workflow: Workflow) -> frozenset[Any]:
+    """States (configurations, in a workflow with stages) from which a case can end."""
     known = _ENDS.get(id(workflow))
     if known is None or known[0] is not workflow:
         if len(_ENDS) > _ENDS_KEPT:
             _ENDS.clear()
-        known = _ENDS[id(workflow)] = (workflow, frozenset(can_end(workflow)))
+        ends: frozenset[Any] = (
+            frozenset(c for c, _ in ConfigurationGraph(workflow).can_end(allowed_only=True))
+            if workflow.staged
+            else frozenset(can_end(workflow))
+        )
+        known = _ENDS[id(workflow)] = (workflow, ends)
     return known[1]
 
 
