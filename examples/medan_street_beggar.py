@@ -127,6 +127,7 @@ def play(engine: Engine, clock: ManualClock) -> None:
         actor=OUTREACH,
         assignee=WORKER.id,
         unit=MEDAN,
+        version=1,
         data={"found_at": "Simpang Pos traffic lights", "referral_source": "street_outreach"},
     )
     clock.advance(hours=2)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ROOT", "StateTree"]
 
+_REMEMBERED: Final = 4096
+"""Configurations whose active states a tree keeps worked out (a workflow has few)."""
+
 ROOT: Final = ""
 """The tree's root: the workflow itself, a stage holding the top-level states."""
 
@@ -42,6 +45,7 @@ class StateTree:
     """
 
     __slots__ = (
+        "_active",
         "_by_id",
         "_children",
         "_depth",
@@ -58,6 +62,7 @@ class StateTree:
         self._depth: dict[str, int] = {ROOT: 0}
         self._order: dict[str, int] = {}
         self.paths: dict[str, str] = {}
+        self._active: dict[tuple[str, ...], frozenset[str]] = {}
         stack = [(s, ROOT, f"states[{i}]") for i, s in reversed(list(enumerate(roots)))]
         while stack:
             state, parent, path = stack.pop()
@@ -114,10 +119,16 @@ class StateTree:
 
     def active(self, configuration: Iterable[str]) -> frozenset[str]:
         """Every active state: the configuration's leaves and every stage around them."""
+        key = tuple(configuration)
+        known = self._active.get(key)
+        if known is not None:
+            return known
         out: set[str] = set()
-        for leaf in configuration:
+        for leaf in key:
             out.add(leaf)
             out.update(self.ancestors(leaf))
+        if len(self._active) < _REMEMBERED:
+            self._active[key] = frozenset(out)
         return frozenset(out)
 
     def ordered(self, states: Iterable[str]) -> tuple[str, ...]:

@@ -8,7 +8,7 @@
     casework-flow checkpoint DB      sign every case's head into a checkpoint file
     casework-flow overdue DB         cases past their deadline, by state and assignee
     casework-flow run-due DB         fire the timers due (for cron), given the workflows
-    casework-flow demo               play the seed case's happy path on SQLite
+    casework-flow demo [--staged]    play the seed case's happy path on SQLite
 
 Each command takes ``--help``. Where a script would read the output, ``--format json``
 gives machine-readable results.
@@ -148,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Play the seed case on an SQLite database and print its trail.",
     )
     p.add_argument("--db", type=Path, help="SQLite file (a new temporary one by default)")
+    p.add_argument(
+        "--staged", action="store_true", help="play it on version 2: stages and parallel tracks"
+    )
     return parser
 
 
@@ -342,7 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command(args)
         from . import seed  # noqa: PLC0415 - only the demo needs it
 
-        seed.main(["--db", str(args.db)] if args.db else [])
+        seed.main(
+            [*(["--db", str(args.db)] if args.db else []), *(["--staged"] if args.staged else [])]
+        )
     except OSError as exc:
         print(f"casework-flow: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

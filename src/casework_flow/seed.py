@@ -48,14 +48,18 @@ __all__ = [
     "REFER",
     "SHELTER_HEAD_BINJAI",
     "SHELTER_WORKER_BINJAI",
+    "STAGED_PATH",
     "SUPERVISOR",
     "WORKER",
     "WORKFLOW",
     "StoryStep",
+    "build_staged_workflow",
     "build_workflow",
     "main",
     "play_happy_path",
+    "play_staged_path",
     "run_demo",
+    "staged_workflow_path",
     "take",
     "workflow_path",
 ]
@@ -68,6 +72,16 @@ _DATA = files("casework_flow") / "seed_data"
 def workflow_path() -> Path:
     """Where the seed workflow file is (``street-beggar-family-conflict.yaml``)."""
     return Path(str(_DATA / "street-beggar-family-conflict.yaml"))
+
+
+def staged_workflow_path() -> Path:
+    """Where version 2 of the seed workflow is (``street-beggar-staged.yaml``)."""
+    return Path(str(_DATA / "street-beggar-staged.yaml"))
+
+
+def build_staged_workflow() -> Workflow:
+    """Load version 2 of the seed workflow: its seven stages, three tracks in one."""
+    return load_workflow(staged_workflow_path())
 
 
 def build_workflow() -> Workflow:
@@ -139,6 +153,25 @@ HAPPY_PATH: tuple[StoryStep, ...] = (
 """The story without its refused attempts, as data: (event, actor, data, evidence,
 reason code, days that pass before the step). Benchmarks and load tests replay it."""
 
+_INTERVENTION: tuple[StoryStep, ...] = (
+    ("start_intervention", WORKER, {}, {"case_plan": "D3"}, None, 1),
+    ("family_found", WORKER, {"family_contact_person": "father"}, {}, None, 1),
+    ("ktp_issued", WORKER, {}, {"identity_document": "D4"}, None, 0),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 0),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 4),
+    ("health_cleared", WORKER, {}, {"health_certificate": "D7"}, None, 1),
+    ("record_contact_attempt", WORKER, _ATTEMPT, {}, None, 3),
+    ("family_unresponsive", WORKER, {}, {}, "FAMILY_UNRESPONSIVE", 0),
+)  # fmt: skip
+STAGED_PATH: tuple[StoryStep, ...] = (
+    *HAPPY_PATH[:4],
+    *_INTERVENTION,
+    *(s for s in HAPPY_PATH[9:]),
+)
+"""`HAPPY_PATH` on version 2: the same story, with the intervention's three tracks
+(the family traced, the KTP issued, the health screening cleared) side by side; the
+shelter referral waits for the health track."""
+
 
 def take(engine: Engine, case_id: str, step: StoryStep) -> Case:
     """Take one step of `HAPPY_PATH` on a case (the clock is the caller's to move)."""
@@ -166,8 +199,16 @@ Story = Callable[[Engine, ManualClock], object]
 
 def play_happy_path(engine: Engine, clock: ManualClock) -> None:
     """Open the seed case and take it through `HAPPY_PATH`."""
-    engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN)
+    engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN, version=1)
     for step in HAPPY_PATH:
+        clock.advance(timedelta(days=step[-1], hours=1))
+        take(engine, CASE_ID, step)
+
+
+def play_staged_path(engine: Engine, clock: ManualClock) -> None:
+    """Open the seed case on version 2 and take it through `STAGED_PATH`."""
+    engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN, version=2)
+    for step in STAGED_PATH:
         clock.advance(timedelta(days=step[-1], hours=1))
         take(engine, CASE_ID, step)
 
@@ -186,14 +227,22 @@ def run_demo(
         type=Path,
         help="SQLite file to use (must not hold the case yet); a new temporary file by default",
     )
+    parser.add_argument(
+        "--staged",
+        action="store_true",
+        help="play the story on version 2 of the workflow: its stages and parallel tracks",
+    )
     args = parser.parse_args(argv)
     db = args.db or Path(tempfile.mkdtemp(prefix="casework-demo-")) / "medan.sqlite3"
-    workflow = build_workflow()
+    versions = [build_workflow(), build_staged_workflow()]
+    if args.staged:
+        story = play_staged_path
     clock = ManualClock(datetime(2024, 3, 4, 1, 30, tzinfo=UTC))
     with SQLiteStore(db) as store:
-        engine = Engine([workflow], store=store, clock=clock, calendar=CALENDAR)
+        engine = Engine(versions, store=store, clock=clock, calendar=CALENDAR)
         story(engine, clock)
         case = engine.get(CASE_ID)
+        workflow = versions[case.version - 1]
         trail = engine.trail(CASE_ID)
         print(f"\nAudit trail of {CASE_ID} ({workflow.name} v{workflow.version}):\n")
         print(format_trail(trail, workflow))

@@ -17,11 +17,9 @@ data values other than those the guards compare with.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
-from itertools import product
-from typing import Any, Final
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Final
 
 from attrs import field, frozen
 
@@ -29,40 +27,25 @@ from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._catalog import Catalog
 from .._commands import Answer, Approve, Fire, Send
-from .._decide import decide
+from .._decide import StepResult, decide
 from .._definition import Workflow
 from .._engine import Engine
 from .._evolve import fold
-from .._frozen import EMPTY, FrozenMap, freeze
-from .._guards import (
-    Compare,
-    Count,
-    Fact,
-    Guard,
-    Handed,
-    NotActorOf,
-    NotAssignee,
-    Present,
-    Span,
-    TimeInState,
-    TimeSinceOpened,
-    walk,
-)
+from .._frozen import FrozenMap
 from .._handover import HandoverKind
 from .._history import History
 from .._snapshot import Snapshot
 from .._table import format_trail
 from ..exceptions import InvalidInput
+from ._kit import _active
+from ._plan import _ASSIGNEE, _Plan, _plan
 from ._reduction import Reduction
-from ._rules import START, AlwaysBefore, Never, Rule, RuleViolated, _active, _Kit, _kit
-from ._strategies import _fact_values
+from ._rules import START, Rule, RuleViolated
 
 __all__ = ["Exploration", "explore"]
 
-_ASSIGNEE: Final = "worker-a"
 _APPROVER: Final = "approver-1"
 _REASON: Final = "as recorded"
-_TICK: Final = timedelta(seconds=1)
 
 
 @frozen
@@ -109,199 +92,24 @@ class Exploration:
         return f"{self.workflow}: {self.violation} \n({counts})"
 
 
-@frozen
-class _Variant:
-    payload: FrozenMap[Any]
-    evidence: FrozenMap[str]
-    code: str | None
-
-
-Clocks = tuple[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]], ...]
-
-
-@frozen
-class _Plan:
-    """Everything fixed before the walk: what to try, and what a situation is."""
-
-    actors: dict[str, tuple[Actor, ...]]
-    variants: dict[str, tuple[_Variant, ...]]
-    waits: tuple[timedelta, ...]
-    facts: tuple[str, ...]
-    docs: frozenset[str]
-    counted: tuple[tuple[str, int], ...]
-    doers: tuple[str, ...]
-    watched: tuple[str, ...]
-    clocks: Clocks
-    handed: dict[str, tuple[str, ...]]
-
-    def key(self, case: Case, trail: Sequence[AuditEntry]) -> tuple[object, ...]:
-        """The situation a case and its trail are in, as the guards and rules see it."""
-        done = [e for e in trail if e.kind is EntryKind.TRANSITION]
-        events = [e.event for e in done]
-        counts = tuple(min(events.count(ev), cap) for ev, cap in self.counted)
-        doers = tuple(frozenset(e.actor_id for e in done if e.event == ev) for ev in self.doers)
-        watched = tuple(ev in events for ev in self.watched)
-        clocks = []
-        for measure, marks in self.clocks:
-            value = measure(case, trail)
-            clocks.append(
-                None if value is None else (bisect_left(marks, value), bisect_right(marks, value))
-            )
-        return (
-            case.configuration,
-            tuple(sorted(case.history.items())),
-            tuple(case.data.get(k) for k in self.facts),
-            frozenset(k for k in case.evidence if k in self.docs),
-            counts,
-            doers,
-            watched,
-            tuple(clocks),
-            frozenset((str(h.kind), str(h.status)) for h in case.open_handovers),
-        )
-
-
-def _guards(workflow: Workflow, rules: Sequence[Rule]) -> list[Guard]:
-    found = [g for t in workflow.transitions for g in walk(t.guard)]
-    for rule in rules:
-        if isinstance(rule, Never) and rule.unless is not None:
-            found.extend(walk(rule.unless))
-    return found
-
-
-def _time_in_state(case: Case, trail: Sequence[AuditEntry]) -> timedelta:
-    return trail[-1].at - case.state_entered_at
-
-
-def _time_since_opened(case: Case, trail: Sequence[AuditEntry]) -> timedelta:
-    return trail[-1].at - case.opened_at
-
-
-def _span(event: str) -> Callable[[Case, Sequence[AuditEntry]], timedelta | None]:
-    def measure(case: Case, trail: Sequence[AuditEntry]) -> timedelta | None:
-        del case
-        ats = [e.at for e in trail if e.kind is EntryKind.TRANSITION and e.event == event]
-        return ats[-1] - ats[0] if ats else None
-
-    return measure
-
-
-def _numbers(value: object) -> list[Any]:
-    items = value if isinstance(value, tuple) else (value,)
-    return [v for v in items if isinstance(v, int | float | timedelta) and not isinstance(v, bool)]
-
-
-def _measures(guards: Sequence[Guard]) -> tuple[dict[str, int], Clocks]:
-    """Caps of the counted events, and each time measure with its thresholds."""
-    caps: dict[str, int] = {}
-    spans: dict[str, list[Any]] = {}
-    in_state: list[Any] = []
-    since_open: list[Any] = []
-    for g in guards:
-        if not isinstance(g, Compare):
-            continue
-        m = g.measure
-        marks = _numbers(g.value)
-        if isinstance(m, Count):
-            caps[m.event] = max([caps.get(m.event, 0), *(int(v) + 1 for v in marks)])
-        elif isinstance(m, Span):
-            spans.setdefault(m.event, []).extend(marks)
-        elif isinstance(m, TimeInState):
-            in_state.extend(marks)
-        elif isinstance(m, TimeSinceOpened):
-            since_open.extend(marks)
-    clocks: list[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]]] = []
-    if in_state:
-        clocks.append((_time_in_state, sorted(set(in_state))))
-    if since_open:
-        clocks.append((_time_since_opened, sorted(set(since_open))))
-    clocks += [(_span(ev), sorted(set(marks))) for ev, marks in sorted(spans.items())]
-    return caps, tuple(clocks)
-
-
-def _crew(workflow: Workflow, event: str, *, who_matters: bool) -> tuple[Actor, ...]:
-    """The kinds of actor worth trying for an event."""
-    ts = [t for t in workflow.transitions if t.event == event]
-    roles = sorted({r for t in ts for r in t.roles})
-    every = set(roles) or {"worker"}
-    crew = [Actor(_ASSIGNEE, every)]
-    if who_matters:
-        crew.append(Actor("worker-b", every))
-    if len(roles) > 1:
-        crew += [Actor(f"{r}-1", {r}) for r in roles]
-    if any(not t.roles for t in ts):
-        crew.append(Actor("visitor-1", {"visitor"}))
-    return tuple(crew)
-
-
-def _variants(kit: _Kit, pools: dict[str, list[Any]]) -> tuple[_Variant, ...]:
-    """Every combination of the data values, documents and codes an event's guards read."""
-    fields = sorted(kit.data)
-    choices: list[list[Any]] = [
-        [None, *dict.fromkeys(pools.get(name) or [f"{name} value"])] for name in fields
-    ]
-    papers = [EMPTY, FrozenMap(dict.fromkeys(sorted(kit.evidence), "DOC"))]
-    codes: list[str | None] = [*kit.codes] or [None]
-    return tuple(
-        _Variant(
-            freeze({k: v for k, v in zip(fields, values, strict=True) if v is not None}),
-            paper,
-            code,
-        )
-        for values in product(*choices)
-        for paper in (papers if kit.evidence else papers[:1])
-        for code in codes
-    )
-
-
-def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
-    guards = _guards(workflow, rules)
-    caps, clocks = _measures(guards)
-    thresholds = {v for _, marks in clocks for v in marks}
-    pools = _fact_values(workflow)
-    facts = {
-        g.measure.name
-        for g in guards
-        if isinstance(g, Compare | Present) and isinstance(g.measure, Fact)
-    }
-    who_matters = any(isinstance(g, NotActorOf | NotAssignee) for g in guards)
-    kits = {event: _kit(workflow, event) for event in workflow.events}
-    return _Plan(
-        actors={e: _crew(workflow, e, who_matters=who_matters) for e in workflow.events},
-        variants={e: _variants(kit, pools) for e, kit in kits.items()},
-        waits=(timedelta(0), *sorted(v + _TICK for v in thresholds)),
-        facts=tuple(sorted(facts | {n for t in workflow.transitions for n in t.requires})),
-        docs=frozenset(d for kit in kits.values() for d in kit.evidence),
-        counted=tuple(sorted(caps.items())),
-        doers=tuple(sorted({g.event for g in guards if isinstance(g, NotActorOf)})),
-        watched=tuple(
-            sorted({e for r in rules if isinstance(r, AlwaysBefore) for e in (r.first, r.then)})
-        ),
-        clocks=clocks,
-        handed={
-            e: tuple(sorted({g.kind for t in workflow.transitions if t.event == e
-                             for g in walk(t.guard) if isinstance(g, Handed)}))
-            for e in workflow.events
-        },
-    )  # fmt: skip
-
-
 def _then(snap: Snapshot, after: Case, entries: Sequence[AuditEntry]) -> Snapshot:
     return Snapshot(after, entries[-1].head, History((*snap.history.entries, *entries)))
 
 
 def _approved(
-    catalog: Catalog, snap: Snapshot, entries: tuple[AuditEntry, ...], now: datetime
+    catalog: Catalog, snap: Snapshot, result: StepResult, now: datetime
 ) -> tuple[Case, tuple[AuditEntry, ...]] | None:
     """The step's entries and case, approved at once when it asked for approval."""
-    after = fold(snap.case, entries, catalog=catalog)
+    entries = result.entries
+    after = result.after if result.after is not None else fold(snap.case, entries, catalog=catalog)
     kind = entries[-1].details.get("approval_kind")
     if entries[-1].kind is not EntryKind.APPROVAL_REQUESTED or kind is None:
         return after, entries
     approver = Actor(_APPROVER, after.approvals[kind].approvers)
     approval = decide(catalog, _then(snap, after, entries), Approve(approver, kind=kind), now)
-    if approval.refused:
+    if approval.refused or approval.after is None:
         return None
-    return fold(after, approval.entries, catalog=catalog), (*entries, *approval.entries)
+    return approval.after, (*entries, *approval.entries)
 
 
 def _hand_over(
@@ -381,7 +189,7 @@ def _moves(
                         reason=_REASON, reason_code=v.code,
                     )  # fmt: skip
                     result = decide(catalog, snap, command, now)
-                    done = None if result.refused else _approved(catalog, snap, result.entries, now)
+                    done = None if result.refused else _approved(catalog, snap, result, now)
                     if done is None:
                         continue
                     after, entries = done

@@ -25,7 +25,8 @@ from .._engine import Engine
 from .._replay import replay
 from ..exceptions import ReplayError
 from ..stores import InMemoryStore, Store
-from ._rules import _WAITS, START, Rule, _check, _kit, _kit_step, _take
+from ._kit import _kit, _kit_step
+from ._rules import _WAITS, START, Rule, _check, _take
 from ._strategies import Step, _fact_values, fitting_steps, steps
 
 __all__ = ["workflow_machine"]

@@ -9,11 +9,11 @@ stage's exits, its completion); the other tracks wait their turn. This is the am
 method (Peled 1993; Clarke, Grumberg and Peled, *Model Checking*, ch. 10), made safe
 here by taking it only where its conditions are known to hold:
 
-- every track of the stage is *plain*: its own events read nothing that another
-  event writes, and no event outside it reads anything its events write or where it
-  is (no ``in_state`` on its states, no counts or spans of its events, no data or
-  documents its steps supply); its events read no clock, call no host function, and
-  no state in it keeps history;
+- only *plain* tracks wait: a plain track's events stay inside it (none leads out),
+  read nothing that another event writes, and no event outside it reads anything its
+  events write or where it is (no ``in_state`` on its states, no counts or spans of
+  its events, no data or documents its steps supply); its events read no clock, call
+  no host function, and no state in it keeps history;
 - no rule can see a track's step: no ``never`` of a state inside it, no
   ``always_before`` or ``only_roles`` of its events, no ``holds`` at all;
 - the cycle proviso: when an ample step leads back to a situation already seen, the
@@ -144,7 +144,8 @@ class Reduction:
             elsewhere = any(
                 tree.is_within(s, stage) and not tree.is_within(s, track) for s in states
             )
-            if timed or events - local or data or t.requires or t.approval or elsewhere:
+            leaves = t.dest is not None and not tree.is_within(t.dest, track)
+            if timed or events - local or data or t.requires or t.approval or elsewhere or leaves:
                 return False
         return not any(_sees(r, inside, local) for r in rules)
 

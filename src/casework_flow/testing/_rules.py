@@ -26,11 +26,12 @@ from .._configurations import ConfigurationGraph
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import FrozenMap
-from .._guards import Consent, Evidence, Fact, Guard, GuardContext, walk
+from .._guards import Guard, GuardContext
 from .._history import History
 from .._replay import replay
 from .._table import format_trail
 from ..exceptions import CaseworkError, TransitionRejected, UnknownEvent
+from ._kit import _entered, _kit, _kit_step
 from ._strategies import Step, _fact_values, steps
 
 __all__ = [
@@ -89,25 +90,6 @@ def reach(state: str) -> Reach:
     return Reach(state)
 
 
-def _active(entry: AuditEntry) -> frozenset[str]:
-    """The states an entry leaves the case in, stages included (from its recorded paths)."""
-    paths = entry.details.get("configuration")
-    if paths is None:
-        return frozenset((entry.to_state,))
-    return frozenset(s for path in paths.split() for s in path.split("/"))
-
-
-def _entered(trail: Sequence[AuditEntry]) -> frozenset[str]:
-    """The states the newest step entered (its to_state, in a workflow with no stages)."""
-    step = trail[-1]
-    if "configuration" not in step.details:
-        return frozenset((step.to_state,))
-    before = next(
-        (_active(e) for e in reversed(trail[:-1]) if "configuration" in e.details), frozenset()
-    )
-    return _active(step) - before
-
-
 def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
     """The situation of the newest step, as its guards saw it."""
     before = replay(workflow, trail[:-1])
@@ -122,6 +104,7 @@ def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
         now=step.at,
         reason_code=step.reason_code,
         history=History(trail[:-1]),
+        active=workflow.tree.active(before.configuration) if workflow.staged else None,
     )
 
 
@@ -295,49 +278,6 @@ def holds(name: str, fn: Callable[[Case, Sequence[AuditEntry]], bool]) -> Rule:
 
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-@frozen
-class _Kit:
-    data: frozenset[str]
-    evidence: frozenset[str]
-    codes: tuple[str, ...]
-
-
-def _kit(workflow: Workflow, event: str) -> _Kit:
-    """What an event's transitions read: data fields, documents and reason codes."""
-    data: set[str] = set()
-    docs: set[str] = set()
-    codes: list[str] = []
-    for t in workflow.transitions:
-        if t.event != event:
-            continue
-        data.update(t.requires)
-        codes += [c for c in t.reason_codes if c not in codes]
-        for g in walk(t.guard):
-            measure = getattr(g, "measure", None)
-            if isinstance(measure, Fact):
-                data.add(measure.name)
-            elif isinstance(g, Evidence):
-                docs.add(g.kind)
-            elif isinstance(g, Consent):
-                docs.add(f"consent:{g.purpose}")
-    return _Kit(frozenset(data), frozenset(docs), tuple(codes))
-
-
-def _kit_step(
-    event: str, actor: Actor, kit: _Kit, facts: dict[str, object], wait: timedelta
-) -> Step:
-    """A step aimed at ``event`` with the data, documents and reason code it uses."""
-    return Step(
-        event=event,
-        actor=actor,
-        data={k: v for k, v in facts.items() if k in kit.data},
-        evidence=dict.fromkeys(kit.evidence, "DOC"),
-        reason="as recorded",
-        reason_code=kit.codes[0] if kit.codes else None,
-        advance=wait,
-    )
 
 
 def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry]) -> None:
