@@ -29,6 +29,7 @@ from casework_flow.checks import to_dot, to_mermaid
 from casework_flow.exceptions import ReplayError, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import in_state
+from casework_flow.testing import RuleViolated, check_rules, never, reach
 
 from .stages import intake_workflow, staged_workflows
 from .test_checks_diagrams_cli import _validate
@@ -411,3 +412,19 @@ def test_a_stages_on_done_event_is_refused_until_the_stage_is_done():
     with pytest.raises(TransitionRejected) as refused:
         engine.fire("MDN-1", "intervention_done", actor=SW)
     assert "intervention is not done: intervention_done follows once it is" in str(refused.value)
+
+
+def test_available_events_lists_every_tracks_events_and_the_stages():
+    engine = _opened(None, "engage", "visit_home", "conclude")
+    events = engine.available_events("MDN-1", SW)
+    assert {"family_found", "issue_ktp", "clear_health", "withdraw"} <= set(events)
+    assert "refer_to_shelter" not in events  # the health track is not cleared yet
+    assert "intervention_done" not in events
+    engine.fire("MDN-1", "clear_health", actor=SW)
+    assert "refer_to_shelter" in engine.available_events("MDN-1", SW)
+
+
+def test_the_random_tools_take_steps_inside_tracks():
+    with pytest.raises(RuleViolated) as caught:
+        check_rules(intake_workflow(), never(reach("ktp_issued")), max_examples=200)
+    assert caught.value.trail[-1].event == "issue_ktp"

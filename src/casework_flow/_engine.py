@@ -247,7 +247,7 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         now = self._now()
         out = []
         for event in wf.events:
-            if not wf.candidates(case.state, event):
+            if not wf.candidates_in(case.configuration, event):
                 continue
             command = Fire(event=event, actor=actor, reason=_TO_BE_GIVEN)
             decision = self._decide(snap, command, now)[0].decision

@@ -33,7 +33,7 @@ def consider_override(
     Returns the decision (still refused, with the override's own failed checks added,
     when the override cannot apply) and the details the audit entry records.
     """
-    for t in workflow.candidates(ctx.case.state, ctx.event):
+    for t in workflow.candidates_in(ctx.case.configuration, ctx.event):
         if t.override is None:
             continue
         _, verdicts = check_transition(t, ctx, reason)

@@ -105,8 +105,8 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
 
         @rule(case_id=cases, data=st.data())
         def take_a_possible_step(self, case_id: str, data: st.DataObject) -> None:
-            state = self.engine.get(case_id).state
-            possible = [e for e in workflow.events if workflow.candidates(state, e)]
+            where = self.engine.get(case_id).configuration
+            possible = [e for e in workflow.events if workflow.candidates_in(where, e)]
             if not possible:
                 return
             event = data.draw(st.sampled_from(possible), label="event")

@@ -340,15 +340,15 @@ def _explore(workflow: Workflow, rules: Sequence[Rule], max_steps: int) -> None:
     kits = {event: _kit(workflow, event) for event in workflow.events}
     facts = {k: v[0] for k, v in _fact_values(workflow).items()}
     everyone = Actor("worker-a", {r for t in workflow.transitions for r in t.roles})
-    seen = {workflow.initial}
+    seen = {workflow.initial_configuration}
     queue: deque[list[Step]] = deque([[]])
     while queue:
         path = queue.popleft()
         if len(path) >= max_steps:
             continue
-        state = _replayed(workflow, path)[0].get("CASE-1").state
+        where = _replayed(workflow, path)[0].get("CASE-1").configuration
         for event in workflow.events:
-            candidates = workflow.candidates(state, event)
+            candidates = workflow.candidates_in(where, event)
             roles = sorted({r for t in candidates for r in t.roles})
             kit = kits[event]
             for actor in [everyone, *(Actor(f"{r}-only", {r}) for r in roles)]:
@@ -366,7 +366,7 @@ def _explore(workflow: Workflow, rules: Sequence[Rule], max_steps: int) -> None:
                     if not fired:
                         continue
                     _check(workflow, rules, engine.trail("CASE-1"))
-                    after = engine.get("CASE-1").state
+                    after = engine.get("CASE-1").configuration
                     if after not in seen:
                         seen.add(after)
                         queue.append([*path, step])
@@ -424,8 +424,8 @@ def check_rules(
         engine, clock = _fresh(workflow)
         kit_values = data.draw(values, label="data values")
         for _ in range(data.draw(st.integers(0, max_steps), label="steps")):
-            state = engine.get("CASE-1").state
-            possible = [e for e in workflow.events if workflow.candidates(state, e)]
+            where = engine.get("CASE-1").configuration
+            possible = [e for e in workflow.events if workflow.candidates_in(where, e)]
             take: bool = bool(possible) and data.draw(st.booleans(), label="a possible event")
             if take:
                 event = data.draw(st.sampled_from(possible), label="event")
