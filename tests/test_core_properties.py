@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
+    Approval,
     CaseworkError,
     Engine,
     EntryKind,
@@ -28,7 +29,20 @@ HEAD = Actor("kabid-01", {"head_of_division"}, units={"medan"})
 UPT = Actor("upt-head", {"supervisor"}, units={"binjai"})
 ACTORS = (SW, SW2, SPV, HEAD, UPT)
 
-V1 = attrs.evolve(WF, personal={"address"}, log_personal_reads=True)
+V1 = attrs.evolve(
+    WF,
+    personal={"address"},
+    log_personal_reads=True,
+    transitions=[
+        attrs.evolve(
+            t, approval=Approval({"supervisor", "head_of_division"}, quorum=2, not_assignee=True)
+        )
+        if t.event == "propose_plan"
+        else t
+        for t in WF.transitions
+    ],
+)
+"""The core's workflow, with the plan approved by two people (a vote, then the step)."""
 V2 = attrs.evolve(V1, version=2, states=(*V1.states, State("archived", terminal=True)))
 
 actors = st.sampled_from(ACTORS)
@@ -117,7 +131,8 @@ def test_the_random_commands_reach_every_kind_of_entry():
         ("assign", SPV, "sw-044"),
         ("approve", SPV),
         ("fire", "propose_plan", SW, None, None),
-        ("reject", SPV, "Not yet."),
+        ("approve", SPV),
+        ("reject", HEAD, "Not yet."),
         ("transfer", SPV, "binjai"),
         ("answer", UPT, False),
         ("wait", 15),

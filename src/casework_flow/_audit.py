@@ -68,6 +68,8 @@ class EntryKind(StrEnum):
     """Someone read personal fields through `Engine.read`; the case did not change."""
     MIGRATED = "migrated"
     """The case moved to another version of its workflow."""
+    APPROVAL_VOTED = "approval_voted"
+    """One vote on a request that needs several approvers; the request waits on."""
 
 
 @frozen

@@ -77,6 +77,8 @@ class Pending:
         overridden_by: Who overrode missing consent for the request, if anyone; the
             approval re-checks the step with the same override.
         overridden_roles: The roles that person acted with.
+        approved_by: Who has approved so far, when the approval needs several people.
+        rejected_by: Who has rejected so far, when it takes several rejections to end it.
     """
 
     event: str
@@ -93,9 +95,22 @@ class Pending:
     reason_code: str | None = None
     overridden_by: str | None = None
     overridden_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    approved_by: tuple[str, ...] = field(converter=_names, default=(), kw_only=True)
+    rejected_by: tuple[str, ...] = field(converter=_names, default=(), kw_only=True)
+
+    def voted(self, actor_id: str) -> bool:
+        """Whether ``actor_id`` has voted on this request already."""
+        return actor_id in self.approved_by or actor_id in self.rejected_by
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form stores keep."""
+        out = self._json()
+        if self.approved_by or self.rejected_by:
+            out["approved_by"] = list(self.approved_by)
+            out["rejected_by"] = list(self.rejected_by)
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "event": self.event,
@@ -131,6 +146,8 @@ class Pending:
             reason_code=raw["reason_code"],
             overridden_by=raw.get("overridden_by"),
             overridden_roles=raw.get("overridden_roles", ()),
+            approved_by=raw.get("approved_by", ()),
+            rejected_by=raw.get("rejected_by", ()),
         )
 
 

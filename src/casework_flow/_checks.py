@@ -195,6 +195,9 @@ def approval_checks(
     """Why ``actor`` may not approve or reject ``pending`` (empty: may)."""
     rule = approval_rule(workflow, pending)
     problems = []
+    if pending.voted(actor.id):
+        why = f"{actor.id} has voted on {pending.kind} already; another member must {deciding}"
+        problems.append(refusal("vote", why))
     if actor.id == pending.requested_by and rule.self_approve.isdisjoint(actor.roles):
         problems.append(
             refusal(

@@ -24,6 +24,7 @@ from ._case import Actor, Pending
 from ._catalog import Catalog
 from ._checks import (
     approval_checks,
+    approval_rule,
     move_problems,
     pending_for,
     record_checks,
@@ -245,6 +246,23 @@ def _decider_problems(
 _APPROVAL_REFUSED: Final = {"decision": "approval refused"}
 
 
+def _vote(step: Step, actor: Actor, pending: Pending, vote: str, reason: str | None) -> StepResult:
+    """One vote on a request that needs several: an entry, and the request waits on."""
+    rule = approval_rule(step.workflow, pending)
+    approvals = len(pending.approved_by) + (vote == "approve")
+    rejections = len(pending.rejected_by) + (vote == "reject")
+    details = {
+        "approval_kind": pending.kind,
+        "vote": vote,
+        "request_seq": str(pending.request_seq),
+        "approvals": f"{approvals}/{rule.quorum}",
+        "rejections": f"{rejections}/{rule.rejections}",
+    }
+    out = Entries(step)
+    out.add(EntryKind.APPROVAL_VOTED, actor, pending.event, reason=reason, details=details)
+    return out.result(pending.event)
+
+
 @decide_command.register
 def _approve(command: Approve, step: Step) -> StepResult:
     case = step.case
@@ -252,6 +270,9 @@ def _approve(command: Approve, step: Step) -> StepResult:
     if problems or pending is None:
         event = pending.event if pending is not None else "approve"
         return refused_step(step, command.actor, event, problems, _APPROVAL_REFUSED)
+    quorum = approval_rule(step.workflow, pending).quorum
+    if len(pending.approved_by) + 1 < quorum:
+        return _vote(step, command.actor, pending, "approve", command.note)
     decision, override = _recheck(step, pending)
     reasons = list(decision.reasons)
     if decision.allowed and decision.dest != pending.dest:
@@ -276,6 +297,8 @@ def _approve(command: Approve, step: Step) -> StepResult:
     }
     if command.note:
         details["note"] = command.note
+    if quorum > 1:
+        details["approved_by"] = ",".join((*pending.approved_by, command.actor.id))
     out = Entries(step)
     out.add(
         EntryKind.TRANSITION, command.actor, pending.event,
@@ -297,6 +320,9 @@ def _reject(command: Reject, step: Step) -> StepResult:
     if problems or pending is None:
         event = pending.event if pending is not None else "approve"
         return refused_step(step, command.actor, event, problems, _APPROVAL_REFUSED)
+    needed = approval_rule(step.workflow, pending).rejections
+    if len(pending.rejected_by) + 1 < needed:
+        return _vote(step, command.actor, pending, "reject", command.reason)
     details = {
         "decision": "rejected",
         "approval_kind": pending.kind,

@@ -225,6 +225,8 @@ def _check_operations(at: str, t: Transition, by_id: dict[str, State]) -> list[P
         problems.append(
             Problem(f"{t.event}: an approval must name the approving roles", f"{at}.approval")
         )
+    elif t.approval is not None:
+        problems += _check_votes(at, t.event, t.approval)
     if t.override is not None:
         if not isinstance(t.override, ConsentOverride) or not t.override.roles:
             problems.append(
@@ -254,6 +256,26 @@ def _check_operations(at: str, t: Transition, by_id: dict[str, State]) -> list[P
                     f"{at}.source",
                 )
             )
+    return problems
+
+
+def _check_votes(at: str, event: str, a: Approval) -> list[Problem]:
+    problems = []
+    for key in ("quorum", "rejections"):
+        value = getattr(a, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            problems.append(
+                Problem(
+                    f"{event}: {key} must be a whole number of 1 or more", f"{at}.approval.{key}"
+                )
+            )
+    if a.direct and a.quorum != 1:
+        problems.append(
+            Problem(
+                f"{event}: a step several people must approve cannot be taken directly by one",
+                f"{at}.approval.direct",
+            )
+        )
     return problems
 
 

@@ -17,6 +17,7 @@ import attrs
 from ._audit import AuditEntry, EntryKind
 from ._case import Case, Pending
 from ._catalog import Catalog
+from ._checks import approval_rule
 from ._compiled import moved_to
 from ._definition import Workflow
 from ._frozen import FrozenMap
@@ -81,7 +82,7 @@ def _timed(
     return attrs.evolve(case, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)
 
 
-def _after_approval(case: Case, entry: AuditEntry) -> FrozenMap[Pending]:
+def _after_approval(wf: Workflow, case: Case, entry: AuditEntry) -> FrozenMap[Pending]:
     """The waiting requests after a transition: the one it approves is gone."""
     details = entry.details
     approved = details.get("decision") == "approved"
@@ -90,12 +91,46 @@ def _after_approval(case: Case, entry: AuditEntry) -> FrozenMap[Pending]:
     if approved and details.get("approval") != "direct":
         if pending is None or pending.event != entry.event or pending.dest != entry.to_state:
             raise ReplayError(case.id, entry.seq, f"an approval of {kind}, which is not waiting")
+        _enough(wf, case, entry, pending, len(pending.approved_by) + 1, "quorum")
         return case.approvals.without(kind)
     if pending is not None and pending.event == entry.event:
         raise ReplayError(
             case.id, entry.seq, f"a transition while {pending.event} waits for approval"
         )
     return case.approvals
+
+
+def _enough(  # noqa: PLR0917 - what the message names
+    wf: Workflow, case: Case, entry: AuditEntry, pending: Pending, votes: int, key: str
+) -> None:
+    """A request decided with fewer votes than its approval asks is not a fit."""
+    needed = getattr(approval_rule(wf, pending), key)
+    if votes < needed or entry.actor_id in pending.approved_by + pending.rejected_by:
+        raise ReplayError(
+            case.id,
+            entry.seq,
+            f"{pending.kind} decided by {entry.actor_id} with {votes} of the {needed}"
+            " distinct votes it needs",
+        )
+
+
+def _voted(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
+    kind = entry.details.get("approval_kind", entry.event)
+    pending = case.approvals.get(kind)
+    vote = entry.details.get("vote")
+    if pending is None or vote not in {"approve", "reject"} or pending.voted(entry.actor_id):
+        raise ReplayError(case.id, entry.seq, f"a vote on {kind} that does not fit the request")
+    if vote == "approve":
+        pending = attrs.evolve(pending, approved_by=(*pending.approved_by, entry.actor_id))
+    else:
+        pending = attrs.evolve(pending, rejected_by=(*pending.rejected_by, entry.actor_id))
+    wf = catalog.workflow(case.workflow, case.version)
+    rule = approval_rule(wf, pending)
+    if len(pending.approved_by) >= rule.quorum or len(pending.rejected_by) >= rule.rejections:
+        raise ReplayError(case.id, entry.seq, f"a vote on {kind} that should have decided it")
+    return attrs.evolve(
+        case, revision=case.revision + 1, approvals=case.approvals.merged({kind: pending})
+    )
 
 
 def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
@@ -111,7 +146,7 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
             entry.seq,
             f"the workflow has no {entry.event} from {case.state} to {entry.to_state}",
         )
-    approvals = _after_approval(case, entry)
+    approvals = _after_approval(wf, case, entry)
     moved = entry.to_state != case.state
     entered = entry.at if moved else case.state_entered_at
     if (moved or entry.timer is not None) and wf.timed:
@@ -168,7 +203,7 @@ def _staged(catalog: Catalog, wf: Workflow, case: Case, entry: AuditEntry) -> Ca
             f"the workflow has no {entry.event} from {case.state} to {recorded or entry.to_state}",
         )
     _check_recorded(wf, entry, leaves)
-    approvals = _after_approval(case, entry)
+    approvals = _after_approval(wf, case, entry)
     moved = leaves != case.configuration
     if moved:
         was = tree.active(case.configuration)
@@ -237,10 +272,14 @@ def _requested(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
     return _timed(catalog.workflow(case.workflow, case.version), catalog, case, after, entry)
 
 
-def _unwaited(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+def _unwaited(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
     kind = entry.details.get("approval_kind", entry.event)
     if kind not in case.approvals:
         raise ReplayError(case.id, entry.seq, f"a decision on {kind}, which is not waiting")
+    if entry.kind is EntryKind.APPROVAL_REJECTED:
+        pending = case.approvals[kind]
+        wf = catalog.workflow(case.workflow, case.version)
+        _enough(wf, case, entry, pending, len(pending.rejected_by) + 1, "rejections")
     return attrs.evolve(case, revision=case.revision + 1, approvals=case.approvals.without(kind))
 
 
@@ -344,6 +383,7 @@ _BY_KIND: Final[dict[EntryKind, _Evolve]] = {
     EntryKind.HANDOVER_ANSWERED: _answered,
     EntryKind.VIEWED: _viewed,
     EntryKind.MIGRATED: _migrated,
+    EntryKind.APPROVAL_VOTED: _voted,
 }
 _MOVES: Final = frozenset({EntryKind.TRANSITION, EntryKind.MIGRATED})
 

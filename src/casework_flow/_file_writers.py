@@ -103,6 +103,10 @@ def _approval_doc(a: Approval) -> dict[str, Any]:
         out["on_move"] = str(a.on_move)
     if a.on_transfer is not OnTransfer.CANCEL:
         out["on_transfer"] = str(a.on_transfer)
+    if a.quorum != 1:
+        out["quorum"] = a.quorum
+    if a.rejections != 1:
+        out["rejections"] = a.rejections
     return out
 
 

@@ -65,6 +65,7 @@ _TRANSITION_KEYS: Final = (
 )  # fmt: skip
 _APPROVAL_KEYS: Final = (
     "roles", "kind", "not_assignee", "self_approve", "direct", "on_move", "on_transfer",
+    "quorum", "rejections",
 )  # fmt: skip
 _HANDOVER_KEYS: Final = (
     "send", "answer", "on_behalf", "guard", "override", "access", "on_close", "on_transfer",
@@ -259,7 +260,17 @@ class _Builder:
             direct=self.flag(doc, "direct", path),
             on_move=self.choice(doc, "on_move", path, OnMove, OnMove.REFUSE),
             on_transfer=self.choice(doc, "on_transfer", path, OnTransfer, OnTransfer.CANCEL),
+            quorum=self.count(doc, "quorum", path),
+            rejections=self.count(doc, "rejections", path),
         )
+
+    def count(self, doc: Mapping[str, Any], key: str, path: str) -> int:
+        """A positive whole number, 1 when absent."""
+        value = doc.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.fail(join(path, key), f"{key} must be a whole number of 1 or more, got {value!r}")
+            return 1
+        return value
 
     def choice(
         self, doc: Mapping[str, Any], key: str, path: str, enum: type[_E], default: _E

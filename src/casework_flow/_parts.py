@@ -124,6 +124,10 @@ class Approval:
         on_transfer: What an accepted transfer does to a waiting request: ``cancel``
             it (the default), or ``carry`` it to the receiving unit, whose approvers
             then decide it.
+        quorum: How many distinct approvers must approve (a case conference where two
+            of its members agree: 2); each vote before the last is an entry of its own,
+            and the last one takes the step, with every check run again.
+        rejections: How many distinct rejections end the request (1: the first one).
     """
 
     roles: frozenset[str] = field(converter=_roles)
@@ -133,6 +137,8 @@ class Approval:
     direct: bool = False
     on_move: OnMove = field(converter=OnMove, default=OnMove.REFUSE)
     on_transfer: OnTransfer = field(converter=OnTransfer, default=OnTransfer.CANCEL)
+    quorum: int = 1
+    rejections: int = 1
 
     def kind_for(self, event: str) -> str:
         """The kind a request for ``event`` is pending under."""

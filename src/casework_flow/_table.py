@@ -21,6 +21,7 @@ _PREFIX = {
     EntryKind.HANDOVER_ANSWERED: "HANDOVER ANSWERED",
     EntryKind.VIEWED: "VIEWED",
     EntryKind.MIGRATED: "MIGRATED",
+    EntryKind.APPROVAL_VOTED: "VOTED",
 }
 
 
