@@ -111,3 +111,46 @@ def test_the_demo_plays_the_staged_story(tmp_path, capsys):
     assert "street-beggar-family-conflict v2" in out
     assert "intervention/health_track/health_cleared" in out
     assert "Final state: closed_independent" in out
+
+
+def test_live_flat_cases_move_to_the_staged_version_with_a_dry_run_then_an_entry():
+    engine, clock = _engine()
+    for case_id, upto in (("MDN-A", 4), ("MDN-B", 6), ("MDN-C", 9)):
+        engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, assignee=seed.WORKER.id,
+                    unit=seed.MEDAN, version=1)  # fmt: skip
+        for step in seed.HAPPY_PATH[:upto]:
+            clock.advance(days=step[-1], hours=1)
+            seed.take(engine, case_id, step)
+    plan = engine.plan_migration(seed.WORKFLOW, 1, 2, seed.STAGED_STATE_MAP)
+    where = {i.case_id: (i.to_state, i.configuration) for i in plan.items}
+    assert where["MDN-A"] == ("intervention", ("family_tracing", "ktp_requested", "screening"))
+    assert where["MDN-B"] == ("intervention", ("family_work", "ktp_requested", "screening"))
+    assert where["MDN-C"][1] == ("family_unavailable", "ktp_requested", "screening")
+    assert engine.get("MDN-B").version == 1, "a plan changes nothing"
+    report = engine.migrate(plan, actor=seed.SUPERVISOR, reason="Version 2: stages and tracks.")
+    assert sorted(report.migrated) == ["MDN-A", "MDN-B", "MDN-C"]
+    case = engine.get("MDN-B")
+    assert (case.version, case.configuration) == (2, ("family_work", "ktp_requested", "screening"))
+    entry = engine.trail("MDN-B")[-1]
+    assert entry.kind is EntryKind.MIGRATED
+    assert entry.details["configuration"].split()[0] == "intervention/family_track/family_work"
+    assert replay([V1, V2], engine.trail("MDN-B"), calendar=seed.CALENDAR) == case
+    assert case.timer == "family_response_14_days", "the family track's timer carries over"
+    case = engine.fire("MDN-B", "ktp_issued", actor=seed.WORKER,
+                       evidence={"identity_document": "D4"})  # fmt: skip
+    assert case.configuration == ("family_work", "ktp_issued", "screening")
+
+
+def test_a_map_to_no_state_or_into_one_stage_twice_blocks_the_case():
+    engine, _ = _engine()
+    engine.open(seed.WORKFLOW, "MDN-D", actor=seed.OUTREACH, unit=seed.MEDAN, version=1)
+    plan = engine.plan_migration(seed.WORKFLOW, 1, 2, {"reported": "nowhere"})
+    (item,) = plan.items
+    assert item.blockers == ("state reported has no mapping: v2 has no state nowhere",)
+    leaves, problems = V2.tree.completed_entry(["family_work", "family_tracing", "ktp_issued"])
+    assert problems == ["family_tracing and family_work would be active at once in family_track"]
+    assert V2.tree.completed_entry(["ktp_issued"]) == (
+        ("family_tracing", "ktp_issued", "screening"),
+        [],
+    )
+    assert "ktp_issued" in leaves

@@ -381,6 +381,7 @@ def _migrate(command: Migrate, step: Step) -> StepResult:
     out.add(
         EntryKind.MIGRATED, command.actor, "migrate",
         to_state=item.to_state, reason=command.reason, workflow=new,
+        configuration=item.configuration or None,
         details={"from_version": str(case.version), "to_version": str(new.version)},
     )  # fmt: skip
     return out.result("migrate")

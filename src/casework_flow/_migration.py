@@ -19,6 +19,7 @@ from ._calendar import Calendar
 from ._case import Case
 from ._definition import Workflow
 from ._timing import DeadlineClock, _add, next_timer
+from .exceptions import ReplayError
 
 __all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "migrated", "plan_case"]
 
@@ -33,6 +34,8 @@ class MigrationItem:
         from_state: Its state on the old version.
         to_state: Its state on the new version, or None when it has no mapping.
         blockers: Why it cannot move (empty when it can).
+        configuration: On a version with stages, the states it would be in (each
+            mapped state, and the initial states of the tracks around it).
     """
 
     case_id: str
@@ -40,6 +43,7 @@ class MigrationItem:
     from_state: str
     to_state: str | None
     blockers: tuple[str, ...]
+    configuration: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -98,29 +102,41 @@ def plan_case(
     A request waiting for approval blocks it (decide or reject it first); an open
     handover carries over, as long as the new version still declares its kind.
     """
-    blockers = []
-    if old.staged or new.staged:
-        blockers.append("a migration into or out of a version with stages is not planned here")
-    target = state_map.get(case.state, case.state)
-    if not new.has_state(target):
-        blockers.append(f"state {case.state} has no mapping: v{new.version} has no state {target}")
-        to_state: str | None = None
-    else:
-        to_state = target
+    blockers: list[str] = []
+    targets = [state_map.get(s, s) for s in case.configuration]
+    unknown = [
+        (s, t) for s, t in zip(case.configuration, targets, strict=True) if not new.has_state(t)
+    ]
+    blockers += [f"state {s} has no mapping: v{new.version} has no state {t}" for s, t in unknown]
+    to_state: str | None = None
+    configuration: tuple[str, ...] = ()
+    if not unknown:
+        configuration, problems = new.tree.completed_entry(targets)
+        blockers += problems
+        to_state = new.tree.state_of(configuration) if not problems else None
+    if to_state is not None:
+        active = new.tree.active(configuration)
         needed = sorted(
-            {f for t in new.transitions if t.dest == target for f in t.requires} - set(case.data)
+            {f for t in new.transitions if t.dest in active for f in t.requires} - set(case.data)
         )
         if needed:
-            blockers.append(f"v{new.version} requires {', '.join(needed)} in {target}")
-        if new.state(target).terminal != old.state(case.state).terminal:
-            blockers.append(f"{case.state} and {target} differ in being closed")
+            blockers.append(f"v{new.version} requires {', '.join(needed)} in {to_state}")
+        if new.state(to_state).terminal != old.state(case.state).terminal:
+            blockers.append(f"{case.state} and {to_state} differ in being closed")
     blockers += [f"{p.event} is waiting for approval" for p in case.approvals.values()]
     blockers += [
         f"{h.id} to {h.addressee} is open, and v{new.version} declares no {h.kind}s"
         for h in case.open_handovers
         if str(h.kind) not in new.handovers
     ]
-    return MigrationItem(case.id, case.revision, case.state, to_state, tuple(blockers))
+    return MigrationItem(
+        case.id,
+        case.revision,
+        case.state,
+        to_state,
+        tuple(blockers),
+        configuration=configuration if new.staged else (),
+    )
 
 
 def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -> Case:
@@ -133,6 +149,8 @@ def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -
     entered it. A deadline paused while the case waits elsewhere stays paused if its
     state still has one.
     """
+    if new.staged or case.configuration != (case.state,) or case.entered:
+        return _staged(case, entry, new, calendar)
     entered = case.state_entered_at
     out = attrs.evolve(
         case,
@@ -161,3 +179,70 @@ def migrated(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -
         deadline = DeadlineClock(entry.to_state, entered, timedelta(0), entered, due)
     timer, timer_at = next_timer(new, entry.to_state, entered, case.fired, calendar)
     return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at)
+
+
+def _recorded(case: Case, entry: AuditEntry, new: Workflow) -> tuple[str, ...]:
+    """The configuration a ``migrated`` entry records, if it is one of ``new``'s."""
+    if not new.staged:
+        return (entry.to_state,)
+    tree = new.tree
+    paths = entry.details.get("configuration", "").split()
+    leaves = tuple(p.rpartition("/")[2] for p in paths)
+    fits = (
+        leaves
+        and all(new.has_state(s) and tree.path(s) == p for s, p in zip(leaves, paths, strict=True))
+        and tree.completed_entry(leaves) == (leaves, [])
+        and tree.state_of(leaves) == entry.to_state
+    )
+    if not fits:
+        raise ReplayError(
+            case.id, entry.seq, f"a migration to no configuration of v{new.version} ({paths})"
+        )
+    return leaves
+
+
+def _staged(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) -> Case:
+    """`migrated` into (or out of) a version with stages.
+
+    Every state the case is in on the new version counts from when the case entered
+    the state it was mapped from (for a stage: the earliest of those), timers already
+    fired stay fired where their state is still active, and the one deadline clock
+    starts again from when its state was entered.
+    """
+    leaves = _recorded(case, entry, new)
+    tree = new.tree
+    active = tree.active(leaves) if new.staged else frozenset(leaves)
+    since = case.entered_at
+    entered = dict.fromkeys(active, case.state_entered_at)
+    for s in case.entered:
+        if s in active:
+            entered[s] = since(s)
+    out = attrs.evolve(
+        case,
+        version=new.version,
+        state=entry.to_state,
+        configuration=leaves,
+        entered=entered if new.staged else {},
+        history={},
+        state_entered_at=entered[entry.to_state],
+        revision=case.revision + 1,
+    )
+    deadline = None
+    for s in tree.ordered(active) if new.staged else leaves:
+        spec = new.state(s).deadline
+        if spec is not None:
+            start = entered[s]
+            due = _add(calendar, start, spec.within, working=spec.working)
+            deadline = DeadlineClock(s, start, timedelta(0), start, due)
+            break
+    names = {t.name for s in active for t in new.state(s).timers}
+    fired = tuple(n for n in case.fired if n in names)
+    timer, timer_at = None, None
+    for s in sorted(active):
+        for t in new.state(s).timers:
+            if t.name in fired:
+                continue
+            due = _add(calendar, entered[s], t.after, working=t.working)
+            if timer_at is None or due < timer_at:
+                timer, timer_at = t.name, due
+    return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)

@@ -135,6 +135,8 @@ class Entries:
         each state as its path (``intervention/health/cleared``).
         """
         case, head, tree = self._case, self._head, self._tree
+        if workflow is not None:
+            tree = workflow.tree if workflow.staged else None
         if configuration is not None and tree is not None:
             paths = " ".join(tree.path(s) for s in configuration)
             details = {**details, "configuration": paths}

@@ -192,6 +192,38 @@ class StateTree:
         entered += self.default_entry(target, history)
         return self.ordered({*kept, *entered})
 
+    def completed_entry(self, targets: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+        """The configuration that holds every state of ``targets``, and what stops it.
+
+        Each target is entered by default; every other track of a parallel stage
+        around one is entered by default too. Two targets in one stage that is not
+        parallel cannot both be: that is a problem, named.
+        """
+        leaves: set[str] = set()
+        for t in targets:
+            leaves.update(self.default_entry(t, {}))
+        while True:
+            active = self.active(leaves)
+            missing = [
+                c
+                for s in active
+                if self.is_parallel(s)
+                for c in self._children[s]
+                if c not in active
+            ]
+            if not missing:
+                break
+            for c in missing:
+                leaves.update(self.default_entry(c, {}))
+        problems = []
+        for s in (*self.ordered(active), ROOT):
+            if s == ROOT or not self.is_parallel(s):
+                inside = [c for c in self._children[s] if c in active]
+                if len(inside) > 1:
+                    where = "the workflow" if s == ROOT else s
+                    problems.append(f"{' and '.join(inside)} would be active at once in {where}")
+        return self.ordered(leaves), problems
+
     def remembered(
         self, before: Sequence[str], after: Sequence[str], history: Mapping[str, str]
     ) -> Mapping[str, str]:

@@ -49,6 +49,7 @@ __all__ = [
     "SHELTER_HEAD_BINJAI",
     "SHELTER_WORKER_BINJAI",
     "STAGED_PATH",
+    "STAGED_STATE_MAP",
     "SUPERVISOR",
     "WORKER",
     "WORKFLOW",
@@ -203,6 +204,18 @@ def play_happy_path(engine: Engine, clock: ManualClock) -> None:
     for step in HAPPY_PATH:
         clock.advance(timedelta(days=step[-1], hours=1))
         take(engine, CASE_ID, step)
+
+
+STAGED_STATE_MAP: Final = {
+    "assessment": "assessing",
+    "case_conference": "family_unavailable",
+    "termination": "termination_review",
+    "follow_up": "follow_up_visits",
+}
+"""Where a version-1 case goes on version 2 (`Engine.plan_migration`): every other state
+keeps its id. A case in family tracing or visits goes to that state of the family track,
+its identity and health tracks starting at their first states; a case at its case
+conference goes there with no family to return to."""
 
 
 def play_staged_path(engine: Engine, clock: ManualClock) -> None:
