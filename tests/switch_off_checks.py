@@ -47,10 +47,23 @@ HANDOVER_TESTS = [
     "tests/test_operations.py",
 ]
 CHECKPOINT_TESTS = ["tests/test_checkpoints.py", "tests/test_tamper.py"]
+STAGE_TESTS = [
+    "tests/test_stages.py",
+    "tests/test_votes.py",
+    "tests/test_seed_staged.py",
+    "tests/test_stage_checks.py",
+]
 MODULES: dict[str, list[str]] = {
-    "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py"],
-    "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS],
-    "_checks.py": [*CORE_TESTS, *HANDOVER_TESTS],
+    "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py", *STAGE_TESTS],
+    "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS, *STAGE_TESTS],
+    "_checks.py": [*CORE_TESTS, *HANDOVER_TESTS, *STAGE_TESTS],
+    "_tree.py": [*STAGE_TESTS, "tests/test_explore_stages.py"],
+    "_stages.py": STAGE_TESTS,
+    "_stage_checks.py": [*STAGE_TESTS, "tests/test_definition.py"],
+    "_configurations.py": [*STAGE_TESTS, "tests/test_explore_stages.py"],
+    "_stage_findings.py": STAGE_TESTS,
+    "_migration.py": [*STAGE_TESTS, "tests/test_operations.py", "tests/test_core_migration.py"],
+    "testing/_reduction.py": ["tests/test_explore_stages.py"],
     "_overrides.py": [*CORE_TESTS, "tests/test_operations.py"],
     "_compiled.py": [*CORE_TESTS, "tests/test_guards.py"],
     "_guards.py": ["tests/test_guards.py", *CORE_TESTS],
@@ -72,7 +85,7 @@ MODULES: dict[str, list[str]] = {
     "_decide_handovers.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_handover_checks.py": [*CORE_TESTS, *HANDOVER_TESTS],
     "_access.py": [*CORE_TESTS, *HANDOVER_TESTS],
-    "_step.py": [*CORE_TESTS, *HANDOVER_TESTS],
+    "_step.py": [*CORE_TESTS, *HANDOVER_TESTS, *STAGE_TESTS],
     "_merkle.py": ["tests/test_checkpoints.py"],
     "_checkpoint.py": ["tests/test_checkpoints.py", "tests/test_tamper.py"],
     "_checkpoint_files.py": ["tests/test_checkpoints.py"],

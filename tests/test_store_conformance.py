@@ -423,3 +423,31 @@ def test_a_page_exactly_full_is_the_last_page(store):
     rest = store.find(limit=3, after=first.cursor)
     assert [c.id for c in rest.cases] == ["C-3"]
     assert rest.cursor is None
+
+
+def test_queries_by_stage_find_cases_anywhere_inside_it(store):
+    staged = seed.build_staged_workflow()
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW, staged], store=store, clock=clock, calendar=seed.CALENDAR)
+    for i, upto in enumerate((0, 2, 4, 6)):
+        case_id = f"S-{i}"
+        engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, version=2)
+        for step in seed.STAGED_PATH[:upto]:
+            clock.advance(days=step[-1], hours=1)
+            seed.take(engine, case_id, step)
+    found = {
+        stage: [c.id for c in store.find(Query.in_stage(staged, stage)).cases]
+        for stage in ("first_approach", "assessment", "intervention", "follow_up")
+    }
+    assert found == {
+        "first_approach": ["S-0"],
+        "assessment": ["S-1"],
+        "intervention": ["S-3"],
+        "follow_up": [],
+    }
+    assert store.count_by_state(Query.in_stage(staged, "intervention")) == {"intervention": 1}
+    assert store.find(Query(states=())).cases == ()
+    with pytest.raises(InvalidInput, match="inside a track"):
+        Query.in_stage(staged, "health_track")
+    with pytest.raises(InvalidInput, match="has no state nowhere"):
+        Query.in_stage(staged, "nowhere")

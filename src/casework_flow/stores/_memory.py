@@ -211,6 +211,7 @@ class InMemoryStore:
             (q.workflow is None or c.workflow == q.workflow)
             and (q.version is None or c.version == q.version)
             and (q.state is None or c.state == q.state)
+            and (q.states is None or c.state in q.states)
             and (q.assignee is None or c.assignee == q.assignee)
             and (q.unit is None or c.unit == q.unit)
             and (q.opened is None or q.opened[0] <= c.opened_at < q.opened[1])

@@ -14,7 +14,7 @@ the second check for free from a primary key on (case id, sequence number).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
@@ -22,6 +22,7 @@ from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
+from .._definition import Workflow
 from .._snapshot import Snapshot
 from ..exceptions import StoreError
 
@@ -57,6 +58,14 @@ def _timers_due(value: datetime | None) -> datetime | None:
     return _moment(value, "timers_due")
 
 
+def _names(value: Iterable[str] | str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
+
+
 @frozen
 class Query:
     """Which cases to find. Every filter given must hold; none given means all cases.
@@ -73,6 +82,7 @@ class Query:
             is, overdue at this time); ordered by due time.
         timers_due: Cases whose next timer is due at or before this; ordered by when
             it fell due.
+        states: Cases in any of these states (`in_stage` fills it for a stage).
     """
 
     workflow: str | None = None
@@ -84,6 +94,30 @@ class Query:
     changed: tuple[datetime, datetime] | None = field(default=None, converter=_window)
     due_before: datetime | None = field(default=None, converter=_due_before)
     timers_due: datetime | None = field(default=None, converter=_timers_due)
+    states: frozenset[str] | None = field(default=None, converter=_names)
+
+    @classmethod
+    def in_stage(cls, workflow: Workflow, stage: str) -> Query:
+        """Cases of this workflow version in ``stage``: in it, or in any state inside it.
+
+        Raises:
+            InvalidInput: if the workflow has no such state, or it lies inside a track
+                (a case in tracks is stored under its parallel stage: query that, and
+                read each case's ``configuration``).
+        """
+        from ..exceptions import InvalidInput  # noqa: PLC0415 - keeps the protocol module light
+
+        tree = workflow.tree
+        if not workflow.has_state(stage):
+            raise InvalidInput("stage", f"{workflow.name} v{workflow.version} has no state {stage}")
+        if any(tree.is_parallel(up) for up in tree.ancestors(stage)):
+            raise InvalidInput(
+                "stage",
+                f"{stage} is inside a track; query its parallel stage and read each"
+                " case's configuration",
+            )
+        inside = frozenset(s.id for s in workflow.all_states if tree.is_within(s.id, stage))
+        return cls(workflow=workflow.name, version=workflow.version, states=inside)
 
 
 @frozen
