@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
+    Deadline,
     Engine,
     EntryKind,
     ManualClock,
     State,
+    Timer,
     Transition,
     TransitionRejected,
     Workflow,
@@ -428,3 +430,22 @@ def test_the_random_tools_take_steps_inside_tracks():
     with pytest.raises(RuleViolated) as caught:
         check_rules(intake_workflow(), never(reach("ktp_issued")), max_examples=200)
     assert caught.value.trail[-1].event == "issue_ktp"
+
+
+def test_a_stage_and_a_state_inside_it_count_as_active_at_once():
+    inner = State("s", initial="x", states=[State("x"), State("y")])
+    text = _problems([State("a"), inner], [Transition("go", ["s", "x"], "a")])
+    assert "sources s and x can be active at once" in text
+    days = timedelta(days=3)
+    dated = State(
+        "s", initial="x", deadline=Deadline(days),
+        states=[State("x", deadline=Deadline(days)), State("y")],
+    )  # fmt: skip
+    text = _problems([State("a"), dated], [Transition("go", "a", "s")])
+    assert "x: its deadline and that of s would run at once" in text
+    timed = State(
+        "s", initial="x", timers=[Timer(days, "go")],
+        states=[State("x", timers=[Timer(days, "go")]), State("y")],
+    )  # fmt: skip
+    text = _problems([State("a"), timed], [Transition("go", "s", "a")])
+    assert "timer 'go' is also a timer of s" in text

@@ -239,10 +239,11 @@ class StateTree:
         return changed
 
     def is_done(self, stage: str, active: frozenset[str]) -> bool:
-        """Whether an active ``stage`` is done: its active child final, or each track done."""
+        """Whether an active ``stage`` is done: its active child final, or each track done.
+
+        A track is a stage by construction (the build refuses a leaf as a track).
+        """
         node = self._by_id[stage]
-        if not node.states:
-            return node.final
         if node.parallel:
             return all(self.is_done(c.id, active) for c in node.states)
         return any(c.final and c.id in active for c in node.states)
