@@ -95,6 +95,20 @@ def test_the_story_plays_verifies_and_replays(store):
     assert engine.get(seed.CASE_ID).state == "closed_independent"
 
 
+def test_the_staged_story_plays_verifies_and_replays(store):
+    staged = seed.build_staged_workflow()
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW, staged], store=store, clock=clock, calendar=seed.CALENDAR)
+    seed.play_staged_path(engine, clock)
+    trail = store.trail(seed.CASE_ID)
+    assert engine.verify(seed.CASE_ID).ok
+    stored = engine.get(seed.CASE_ID)
+    assert replay([WORKFLOW, staged], trail, calendar=seed.CALENDAR) == stored
+    assert stored.state == "closed_independent"
+    middle = next(e for e in trail if e.event == "health_cleared")
+    assert len(middle.details["configuration"].split()) == 3
+
+
 def test_a_stale_commit_writes_nothing(store):
     engine = engine_on(store)
     engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
@@ -446,6 +460,18 @@ def test_queries_by_stage_find_cases_anywhere_inside_it(store):
         "follow_up": [],
     }
     assert store.count_by_state(Query.in_stage(staged, "intervention")) == {"intervention": 1}
+    inside = store.load("S-3").case
+    assert inside.configuration == ("family_work", "ktp_requested", "screening")
+    assert set(inside.entered) == {
+        "intervention",
+        "family_track",
+        "identity_track",
+        "health_track",
+        "family_work",
+        "ktp_requested",
+        "screening",
+    }
+    assert replay([WORKFLOW, staged], store.trail("S-3"), calendar=seed.CALENDAR) == inside
     assert store.find(Query(states=())).cases == ()
     with pytest.raises(InvalidInput, match="inside a track"):
         Query.in_stage(staged, "health_track")

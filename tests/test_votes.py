@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casework_flow import (
     Actor,
@@ -131,3 +133,43 @@ def test_votes_in_a_workflow_file_round_trip_and_bad_ones_are_located():
             "w", 1, "a", states=[State("a"), State("b")],
             transitions=[Transition("go", "a", "b", approval=both)],
         )  # fmt: skip
+
+
+MEMBERS = (SPV, PSY, SENIOR, Actor("spv-009", {"supervisor"}), SW)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.lists(st.tuples(st.sampled_from(MEMBERS), st.booleans()), max_size=8),
+)
+def test_a_request_is_decided_exactly_when_its_votes_reach_a_count(quorum, rejections, votes):
+    """Distinct approvals reaching the quorum take the step; distinct rejections reaching
+    their count end the request; nothing else decides it, and the fold is the case."""
+    wf = conference(quorum, rejections)
+    engine = _requested(wf)
+    yes: list[str] = []
+    no: list[str] = []
+    for actor, approve in votes:
+        if "case_conference" not in engine.get("C-1").approvals:
+            break
+        allowed = actor.id not in yes + no and actor is not SW
+        try:
+            if approve:
+                engine.approve("C-1", actor=actor)
+            else:
+                engine.reject("C-1", actor=actor, reason="Not yet.")
+        except TransitionRejected:
+            assert not allowed
+            continue
+        assert allowed
+        (yes if approve else no).append(actor.id)
+    case = engine.get("C-1")
+    decided = len(yes) >= quorum or len(no) >= rejections
+    assert ("case_conference" not in case.approvals) is decided
+    assert (case.state == "referral") is (len(yes) >= quorum)
+    if not decided:
+        pending = case.approvals["case_conference"]
+        assert (pending.approved_by, pending.rejected_by) == (tuple(yes), tuple(no))
+    assert replay(wf, engine.trail("C-1")) == case
