@@ -19,6 +19,7 @@ from casework_flow import (
     TransitionRejected,
     replay,
 )
+from casework_flow.links import LinkRule
 
 from .test_core import START, WF
 
@@ -41,8 +42,10 @@ V1 = attrs.evolve(
         else t
         for t in WF.transitions
     ],
+    links=[LinkRule("re_entry", "re_entry")],
 )
-"""The core's workflow, with the plan approved by two people (a vote, then the step)."""
+"""The core's workflow, with the plan approved by two people (a vote, then the step), and
+re-entry links to the client's earlier case."""
 V2 = attrs.evolve(V1, version=2, states=(*V1.states, State("archived", terminal=True)))
 
 actors = st.sampled_from(ACTORS)
@@ -60,6 +63,7 @@ commands = st.one_of(
     st.tuples(st.just("read"), actors),
     st.tuples(st.just("wait"), st.integers(0, 20)),
     st.tuples(st.just("migrate"), actors),
+    st.tuples(st.just("link"), actors),
 )  # fmt: skip
 
 
@@ -94,6 +98,8 @@ def apply(engine: Engine, clock: ManualClock, command: tuple[object, ...]) -> No
     elif kind == "wait":
         clock.advance(days=args[0])  # type: ignore[arg-type]
         engine.run_due()
+    elif kind == "link":
+        engine.link(case_id, "FW-0", kind="re_entry", actor=args[0])  # type: ignore[arg-type]
     elif kind == "migrate":
         plan = engine.plan_migration(V1.name, 1, 2)
         engine.migrate(plan, actor=args[0])  # type: ignore[arg-type]
@@ -104,6 +110,8 @@ def apply(engine: Engine, clock: ManualClock, command: tuple[object, ...]) -> No
 def test_the_stored_case_is_the_fold_of_its_trail_and_refusals_change_nothing(steps):
     clock = ManualClock(START)
     engine = Engine([V1, V2], clock=clock)
+    engine.open(V1.name, "FW-0", actor=SW, assignee=SW.id, unit="medan", version=1)
+    clock.advance(hours=1)
     engine.open(V1.name, "FW-1", actor=SW, assignee=SW.id, unit="medan", version=1)
     for command in steps:
         before = engine.get("FW-1")
@@ -123,11 +131,14 @@ def test_the_random_commands_reach_every_kind_of_entry():
     """The sequences above can produce every entry kind (so the fold is tested on each)."""
     clock = ManualClock(START)
     engine = Engine([V1, V2], clock=clock)
+    engine.open(V1.name, "FW-0", actor=SW, assignee=SW.id, unit="medan", version=1)
+    clock.advance(hours=1)
     engine.open(V1.name, "FW-1", actor=SW, assignee=SW.id, unit="medan", version=1)
     script = [
         ("fire", "record_contact", SW, None, None),
         ("record", SW, "Jl. Sei Deli 4"),
         ("read", SPV),
+        ("link", SW),
         ("assign", SPV, "sw-044"),
         ("approve", SPV),
         ("fire", "propose_plan", SW, None, None),

@@ -70,6 +70,8 @@ class EntryKind(StrEnum):
     """The case moved to another version of its workflow."""
     APPROVAL_VOTED = "approval_voted"
     """One vote on a request that needs several approvers; the request waits on."""
+    LINKED = "linked"
+    """The case was linked to another case (the other case's trail has the other end)."""
 
 
 @frozen

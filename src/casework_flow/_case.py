@@ -10,6 +10,7 @@ from attrs import Factory, field, frozen
 
 from ._frozen import FrozenMap, freeze, frozen_map, thaw
 from ._handover import Handover
+from ._links import Link
 from ._timing import DeadlineClock
 
 __all__ = ["MASK", "Actor", "Case", "CaseView", "Pending"]
@@ -25,6 +26,10 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _links(value: Iterable[Link]) -> tuple[Link, ...]:
     return tuple(value)
 
 
@@ -182,6 +187,8 @@ class Case:
             left in.
         entered: When the case entered each active state, stages included (empty in
             a workflow with no stages: ``state_entered_at`` says it).
+        links: The case's links to other cases (`Link`), oldest first: the earlier
+            cases of a returning client, the family case it is a member of, and so on.
     """
 
     id: str
@@ -206,6 +213,7 @@ class Case:
     )
     history: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
     entered: FrozenMap[datetime] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
+    links: tuple[Link, ...] = field(converter=_links, default=(), kw_only=True)
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -231,6 +239,8 @@ class Case:
             out["configuration"] = list(self.configuration)
             out["history"] = dict(self.history)
             out["entered"] = {k: v.isoformat() for k, v in self.entered.items()}
+        if self.links:
+            out["links"] = [link.to_json() for link in self.links]
         return out
 
     def _json(self) -> dict[str, Any]:
@@ -278,6 +288,7 @@ class Case:
             configuration=raw.get("configuration") or (raw["state"],),
             history=raw.get("history", {}),
             entered={k: datetime.fromisoformat(v) for k, v in raw.get("entered", {}).items()},
+            links=[Link.from_json(link) for link in raw.get("links", ())],
         )
 
 

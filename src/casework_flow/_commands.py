@@ -23,6 +23,7 @@ __all__ = [
     "Assign",
     "Command",
     "Fire",
+    "LinkCases",
     "Migrate",
     "NewCase",
     "Open",
@@ -32,6 +33,18 @@ __all__ = [
     "View",
     "named_people",
 ]
+
+
+@frozen
+class LinkCases:
+    """Link the case to another: ``other`` is its earlier case, or its family's case.
+
+    Decided on both cases' snapshots at once (`decide_link`); both commit or neither.
+    """
+
+    actor: Actor
+    kind: str
+    other: str
 
 
 @frozen

@@ -18,8 +18,15 @@ from enum import StrEnum
 from attrs import field, frozen
 
 from ._case import _roles
-from ._definition_checks import check_handovers, check_states, check_timing, check_transitions
+from ._definition_checks import (
+    check_handovers,
+    check_links,
+    check_states,
+    check_timing,
+    check_transitions,
+)
 from ._frozen import FrozenMap
+from ._links import LinkRule
 from ._parts import (
     DEFAULT_HANDOVERS,
     Approval,
@@ -67,6 +74,14 @@ def _rules(
     return FrozenMap({str(getattr(r, "kind", i)): r for i, r in enumerate(value)})
 
 
+def _link_rules(value: Mapping[str, LinkRule] | Iterable[LinkRule]) -> FrozenMap[LinkRule]:
+    if isinstance(value, FrozenMap):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMap(value)
+    return FrozenMap({str(getattr(r, "kind", i)): r for i, r in enumerate(value)})
+
+
 def _states(value: Iterable[State]) -> tuple[State, ...]:
     return tuple(value)
 
@@ -105,6 +120,8 @@ class Workflow:
             others see them masked. Empty means anyone may.
         log_personal_reads: Whether `Engine.read` records in the trail who read which
             personal fields, and when.
+        links: The kinds of link a case of this workflow may be given (`LinkRule` by
+            kind): a re-entry of the same client, membership of a family's case.
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -128,6 +145,7 @@ class Workflow:
     unit_follows_assignee: bool = False
     personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     log_personal_reads: bool = False
+    links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
@@ -143,6 +161,7 @@ class Workflow:
         problems += check_transitions(self, by_id)
         problems += check_timing(self, tree)
         problems += check_handovers(self)
+        problems += check_links(self)
         if not problems:
             problems += check_stages(self, tree)
         if problems:

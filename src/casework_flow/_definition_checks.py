@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ._guards import Consent, Guard, Handed, referenced_events, walk
+from ._links import LinkRule
 from ._parts import DEFAULT_HANDOVERS, Approval, ConsentOverride, HandoverRule, State, Transition
 from ._timing import Deadline, Timer
 from ._tree import StateTree
@@ -23,7 +24,7 @@ from .exceptions import Problem
 if TYPE_CHECKING:
     from ._definition import Workflow
 
-__all__ = ["check_handovers", "check_states", "check_timing", "check_transitions"]
+__all__ = ["check_handovers", "check_links", "check_states", "check_timing", "check_transitions"]
 
 _NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WORKFLOW_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -316,6 +317,25 @@ def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[P
         )
     if t.priority is not None and (not isinstance(t.priority, int) or isinstance(t.priority, bool)):
         problems.append(Problem(f"{t.event}: priority must be an integer", f"{at}.priority"))
+    return problems
+
+
+def check_links(wf: Workflow) -> list[Problem]:
+    """The link rules: filed under their own kind, naming known roles."""
+    problems: list[Problem] = []
+    for key, rule in wf.links.items():
+        at = f"links.{key}"
+        if not isinstance(rule, LinkRule):
+            problems.append(Problem(f"is {type(rule).__name__}, not a LinkRule", at))
+            continue
+        if rule.kind != key or not _NAME.match(key):
+            problems.append(Problem(f"holds a {rule.kind!r} rule under {key!r}", at))
+        if wf.roles:
+            problems += [
+                Problem(f"role {role!r} is not one of the workflow's roles"
+                        f"{_near(role, wf.roles)}", f"{at}.roles")
+                for role in sorted(rule.roles - wf.roles)
+            ]  # fmt: skip
     return problems
 
 

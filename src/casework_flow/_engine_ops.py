@@ -1,4 +1,4 @@
-"""Engine commands beyond a plain fire: approvals, records, assignment and reads.
+"""Engine commands beyond a plain fire: approvals, records, assignment, links and reads.
 
 Each checks its input, builds a command and runs it through the shell; the rules of
 each (who may approve, who may assign...) are in `_checks` and `_decide`. Handovers are
@@ -14,8 +14,9 @@ import attrs
 
 from . import _inputs
 from ._case import Actor, Case, CaseView
-from ._commands import Approve, Assign, Record, Reject, View
-from ._shell import Shell
+from ._commands import Approve, Assign, LinkCases, Record, Reject, View
+from ._decide_links import decide_link
+from ._shell import Committed, Shell
 from .exceptions import InvalidInput, TransitionRejected
 from .stores import Query
 
@@ -26,6 +27,59 @@ class Operations(Shell):
     """Approvals, records, assignment and audited reads (part of `Engine`)."""
 
     __slots__ = ()
+
+    def link(
+        self,
+        case_id: str,
+        other: str,
+        *,
+        kind: str,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> Case:
+        """Link ``case_id`` to ``other`` as ``kind``: both cases get an entry, in one commit.
+
+        For a re-entry, ``other`` is the same client's earlier case; for membership,
+        the family's case. The kind must be one the case's workflow declares in
+        ``links``; the actor needs one of its roles (or a role that may record) and must
+        be allowed to read both cases. Both cases commit together or neither does.
+
+        Raises:
+            UnknownCase: if either case is not stored.
+            TransitionRejected: for a kind not declared, a missing role, a case the
+                actor may not read, a closed case, a second link of the same kind, a
+                re-entry to a later case or a membership that would make a cycle; the
+                refusal is recorded on ``case_id`` only.
+            ConcurrentModification: if either case moved on meanwhile; nothing is
+                written.
+        """
+        named_kind = _inputs.optional_id(kind, "kind")
+        if named_kind is None:
+            raise InvalidInput("kind", "must name a kind of link the workflow declares")
+        command = LinkCases(_inputs.actor(actor), named_kind, _inputs.case_id(other))
+        why = _inputs.reason(reason)
+        snap = self._load(_inputs.case_id(case_id))
+        other_snap = self._load(command.other)
+        result = decide_link(self._catalog, snap, other_snap, command, self._now(), reason=why)
+        named = result.named
+        case = snap.case
+        after = named.after if named.after is not None else case
+        if named.refused or result.other is None or result.other.after is None:
+            if named.entries and self._record_refusals:
+                self._store.commit(after, named.entries, expected_revision=case.revision)
+            raise TransitionRejected(case.id, "link", case.state, named.refused)
+        there = result.other
+        theirs = other_snap.case
+        self._store.commit_many(
+            [
+                (after, named.entries, case.revision),
+                (there.after, there.entries, theirs.revision),  # type: ignore[list-item]
+            ]
+        )
+        if self._listeners:
+            self._notify(Committed(case, after, named.entries))
+            self._notify(Committed(theirs, there.after, there.entries))  # type: ignore[arg-type]
+        return after
 
     def approve(
         self, case_id: str, *, actor: Actor, note: str | None = None, kind: str | None = None

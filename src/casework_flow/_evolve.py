@@ -10,6 +10,7 @@ is, by construction, the fold of its trail, and an entry that does not fit the c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Final
 
 import attrs
@@ -22,6 +23,7 @@ from ._compiled import moved_to
 from ._definition import Workflow
 from ._frozen import FrozenMap
 from ._handover import Handover, HandoverKind, HandoverStatus
+from ._links import Link
 from ._migration import migrated
 from ._timing import staged_timing, timing
 from .exceptions import ReplayError, UnknownWorkflow
@@ -351,6 +353,24 @@ def _answered(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa:
     return after
 
 
+def _linked(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    details = entry.details
+    try:
+        link = Link(
+            kind=details["link_kind"],
+            other=details["other"],
+            side=details["side"],
+            other_opened_at=datetime.fromisoformat(details["other_opened_at"]),
+            at=entry.at,
+            seq=entry.seq,
+        )
+    except (KeyError, ValueError):
+        raise ReplayError(case.id, entry.seq, "a link that names no kind, case or side") from None
+    if any(k.kind == link.kind and k.other == link.other for k in case.links):
+        raise ReplayError(case.id, entry.seq, f"a second {link.kind} link to {link.other}")
+    return attrs.evolve(case, revision=case.revision + 1, links=(*case.links, link))
+
+
 def _viewed(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
     return case
 
@@ -384,6 +404,7 @@ _BY_KIND: Final[dict[EntryKind, _Evolve]] = {
     EntryKind.VIEWED: _viewed,
     EntryKind.MIGRATED: _migrated,
     EntryKind.APPROVAL_VOTED: _voted,
+    EntryKind.LINKED: _linked,
 }
 _MOVES: Final = frozenset({EntryKind.TRANSITION, EntryKind.MIGRATED})
 

@@ -52,6 +52,11 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["personal_roles"] = sorted(workflow.personal_roles)
     if workflow.log_personal_reads:
         doc["log_personal_reads"] = True
+    if workflow.links:
+        doc["links"] = {
+            k: {"type": str(r.type), **({"roles": sorted(r.roles)} if r.roles else {})}
+            for k, r in workflow.links.items()
+        }
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc

@@ -33,6 +33,7 @@ from ._file_writers import dump_workflow, workflow_to_dict
 from ._guard_data import CheckFunction, guard_from_data, parse_duration
 from ._guards import ALWAYS
 from ._handover import HandoverKind, OnClose, OnTransfer
+from ._link_files import read_links
 from ._parts import OnMove
 from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
@@ -51,7 +52,7 @@ _WORKFLOW_KEYS: Final = (
     "name", "version", "initial", "locales", "personal", "roles", "description",
     "record_roles", "assign_roles", "assign_scope", "unit_follows_assignee", "handovers",
     "personal_roles",
-    "log_personal_reads", "states", "transitions",
+    "log_personal_reads", "links", "states", "transitions",
 )  # fmt: skip
 _STATE_KEYS: Final = (
     "id", "labels", "description", "terminal", "deadline", "timers",
@@ -348,6 +349,9 @@ class _Builder:
         rules = self.handovers(doc.get("handovers"))
         if rules is not None:
             out["handovers"] = rules
+        links = read_links(self, doc.get("links"))
+        if links:
+            out["links"] = links
         return out
 
     def workflow(self, raw: object) -> Workflow | None:

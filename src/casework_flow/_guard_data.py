@@ -40,6 +40,7 @@ from ._guards import (
     GuardContext,
     Handed,
     InState,
+    Linked,
     Measure,
     Not,
     NotActorOf,
@@ -55,7 +56,7 @@ __all__ = ["GUARD_KINDS", "duration_text", "guard_from_data", "guard_to_data", "
 
 CheckFunction = Callable[[GuardContext], bool | tuple[bool, str]]
 
-MEASURES: Final = ("fact", "count", "span", "time_in_state", "time_since_opened")
+MEASURES: Final = ("fact", "count", "span", "linked", "time_in_state", "time_since_opened")
 GUARD_KINDS: Final = (
     *MEASURES,
     "evidence",
@@ -120,6 +121,9 @@ def _measure_data(m: Measure) -> dict[str, Any]:
         return {"count": m.event}
     if isinstance(m, Span):
         return {"span": m.event}
+    if isinstance(m, Linked):
+        within = {} if m.within is None else {"within": duration_text(m.within)}
+        return {"linked": m.kind, **within}
     if isinstance(m, TimeInState):
         return {"time_in_state": True}
     if isinstance(m, TimeSinceOpened):
@@ -248,7 +252,7 @@ class _Reader:
         return Check(name, fn)
 
     def comparison(self, kind: str, raw: Mapping[str, Any], path: str) -> Guard | None:  # noqa: PLR0911 - one branch per way to go wrong
-        self.only(raw, {kind, "op", "value"}, path)
+        self.only(raw, {kind, "op", "value", *(("within",) if kind == "linked" else ())}, path)
         subject = raw[kind]
         measure: Measure
         if kind in {"time_in_state", "time_since_opened"}:
@@ -259,7 +263,15 @@ class _Reader:
         else:
             if not self.name(subject, f"{path}.{kind}"):
                 return None
-            measure = {"fact": Fact, "count": Count, "span": Span}[kind](subject)
+            if kind == "linked":
+                within = raw.get("within")
+                try:
+                    measure = Linked(subject, None if within is None else parse_duration(within))
+                except (ValueError, TypeError) as exc:
+                    self.fail(f"{path}.within", str(exc))
+                    return None
+            else:
+                measure = {"fact": Fact, "count": Count, "span": Span}[kind](subject)
         op = raw.get("op")
         if op not in OPS:
             self.fail(

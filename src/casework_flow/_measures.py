@@ -17,6 +17,7 @@ __all__ = [
     "Compare",
     "Count",
     "Fact",
+    "Linked",
     "Measure",
     "Present",
     "Span",
@@ -24,6 +25,7 @@ __all__ = [
     "TimeSinceOpened",
     "count",
     "fact",
+    "linked",
     "span",
     "time_in_state",
     "time_since_opened",
@@ -151,6 +153,32 @@ class Count(Measure):
         return f"{self.event} was recorded {value} {times}"
 
 
+class Linked(Measure):
+    __slots__ = ("kind", "name", "within")
+
+    def __init__(self, kind: str, within: timedelta | None = None) -> None:
+        self.kind = kind
+        self.within = within
+        self.name = (
+            f"linked({kind})" if within is None else f"linked({kind}, within {show(within)})"
+        )
+
+    def read(self, ctx: GuardContext) -> object:
+        since = None if self.within is None else ctx.now - self.within
+        return sum(
+            1
+            for link in ctx.case.links
+            if link.kind == self.kind
+            and link.side == "to"
+            and (since is None or link.other_opened_at >= since)
+        )
+
+    def says(self, value: object) -> str:
+        cases = "case" if value == 1 else "cases"
+        span = "" if self.within is None else f" opened within {show(self.within)}"
+        return f"{value} {self.kind} {cases}{span} linked"
+
+
 class Span(Measure):
     __slots__ = ("event", "name")
 
@@ -269,6 +297,15 @@ def time_since_opened() -> Measure:
 def count(event: str) -> Measure:
     """Measure how many times ``event`` was committed on this case (refusals not counted)."""
     return Count(event)
+
+
+def linked(kind: str, *, within: timedelta | None = None) -> Measure:
+    """Measure how many cases this case links to as ``kind``.
+
+    For a re-entry, the same client's earlier cases (``within``: only those opened in
+    that span before the step); for membership, the family case (0 or 1).
+    """
+    return Linked(kind, within)
 
 
 def span(event: str) -> Measure:

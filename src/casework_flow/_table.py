@@ -22,6 +22,7 @@ _PREFIX = {
     EntryKind.VIEWED: "VIEWED",
     EntryKind.MIGRATED: "MIGRATED",
     EntryKind.APPROVAL_VOTED: "VOTED",
+    EntryKind.LINKED: "LINKED",
 }
 
 

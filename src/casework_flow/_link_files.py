@@ -1,0 +1,45 @@
+"""The ``links:`` section of a workflow file: each kind of link, its type and roles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from ._file_readers import join
+from ._links import LinkRule, LinkType
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["read_links"]
+
+_LINK_KEYS: Final = ("type", "roles")
+
+
+class Builder(Protocol):
+    """What the file reader offers this section: its checks, each reporting a problem."""
+
+    def fail(self, path: str, message: str) -> None: ...
+    def keys(self, raw: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None: ...
+    def names(self, raw: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]: ...
+    def mapping(self, raw: object, path: str) -> Mapping[str, Any] | None: ...
+
+
+def read_links(builder: Builder, raw: object) -> dict[str, LinkRule]:
+    """The kinds of link, each with its type (``re_entry``, ``member_of``) and roles."""
+    if raw is None:
+        return {}
+    doc = builder.mapping(raw, "links")
+    out: dict[str, LinkRule] = {}
+    for kind, body in (doc or {}).items():
+        at = join("links", kind)
+        rule = builder.mapping(body, at)
+        if rule is None:
+            continue
+        builder.keys(rule, _LINK_KEYS, at)
+        kinds = ", ".join(str(t) for t in LinkType)
+        link_type = rule.get("type")
+        if link_type not in {str(t) for t in LinkType}:
+            builder.fail(join(at, "type"), f"type must be one of {kinds}, got {link_type!r}")
+            continue
+        out[str(kind)] = LinkRule(str(kind), link_type, builder.names(rule, "roles", at))
+    return out
