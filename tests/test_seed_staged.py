@@ -59,6 +59,9 @@ def test_the_staged_story_ends_closed_with_a_verified_trail(kind, tmp_path):
         "intervention/health_track/screening",
     ]
     assert not any("completion" in e.details for e in trail), "the family was not ready"
+    (back,) = engine.get(seed.RETURN_CASE_ID).links
+    assert (back.kind, back.other, back.side) == ("re_entry", seed.CASE_ID, "to")
+    assert replay([V1, V2], engine.trail(seed.RETURN_CASE_ID)) == engine.get(seed.RETURN_CASE_ID)
 
 
 def test_the_shelter_referral_waits_for_the_health_track():
@@ -111,6 +114,7 @@ def test_the_demo_plays_the_staged_story(tmp_path, capsys):
     assert "street-beggar-family-conflict v2" in out
     assert "intervention/health_track/health_cleared" in out
     assert "Final state: closed_independent" in out
+    assert "Linked: MDN-2025-0041 (re_entry, from)" in out
 
 
 def test_live_flat_cases_move_to_the_staged_version_with_a_dry_run_then_an_entry():

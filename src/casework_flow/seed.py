@@ -46,6 +46,7 @@ __all__ = [
     "NATIONAL_HOLIDAYS_2024",
     "OUTREACH",
     "REFER",
+    "RETURN_CASE_ID",
     "SHELTER_HEAD_BINJAI",
     "SHELTER_WORKER_BINJAI",
     "STAGED_PATH",
@@ -218,12 +219,26 @@ its identity and health tracks starting at their first states; a case at its cas
 conference goes there with no family to return to."""
 
 
+RETURN_CASE_ID: Final = "MDN-2025-0041"
+"""The same client's second case, when he is found begging again after release."""
+
+
 def play_staged_path(engine: Engine, clock: ManualClock) -> None:
-    """Open the seed case on version 2 and take it through `STAGED_PATH`."""
+    """Open the seed case on version 2 and take it through `STAGED_PATH`.
+
+    Five months later the client is back on the street: his new case is opened and
+    linked to this one as a re-entry.
+    """
     engine.open(WORKFLOW, CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN, version=2)
     for step in STAGED_PATH:
         clock.advance(timedelta(days=step[-1], hours=1))
         take(engine, CASE_ID, step)
+    clock.advance(timedelta(days=150))
+    engine.open(WORKFLOW, RETURN_CASE_ID, actor=OUTREACH, assignee=WORKER.id, unit=MEDAN, version=2)
+    engine.link(
+        RETURN_CASE_ID, CASE_ID, kind="re_entry", actor=WORKER,
+        reason="The same client, found begging again at the Simpang Pos lights.",
+    )  # fmt: skip
 
 
 def run_demo(
@@ -265,6 +280,8 @@ def run_demo(
             msg = "replay differs from the stored case"
             raise AssertionError(msg)
         label = workflow.state(case.state).label("id")
+        for link in case.links:
+            print(f"Linked: {link.other} ({link.kind}, {link.side}), since {link.at:%Y-%m-%d}")
         print(f"\nStored in {db} (SQLite).")
         print(f"Final state: {case.state} ({label}), revision {case.revision}")
         head = checked.head.hash[:16] if checked.head is not None else "?"
