@@ -17,6 +17,7 @@ from casework_flow import (
     Deadline,
     Engine,
     EntryKind,
+    HandoverRule,
     ManualClock,
     State,
     Timer,
@@ -30,7 +31,7 @@ from casework_flow._evolve import evolve, fold
 from casework_flow.checks import to_dot, to_mermaid
 from casework_flow.exceptions import ReplayError, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
-from casework_flow.guards import in_state
+from casework_flow.guards import count, fact, in_state
 from casework_flow.testing import RuleViolated, check_rules, never, reach
 
 from .stages import intake_workflow, staged_workflows
@@ -449,3 +450,95 @@ def test_a_stage_and_a_state_inside_it_count_as_active_at_once():
     )  # fmt: skip
     text = _problems([State("a"), timed], [Transition("go", "s", "a")])
     assert "timer 'go' is also a timer of s" in text
+
+
+# --- completion, in detail -------------------------------------------------------------
+
+
+def _chained(on_close: str = "cancel") -> Workflow:
+    """A stage inside a track whose completion finishes the track, and so the tracks."""
+    transfer = HandoverRule("transfer", send={"supervisor"}, on_close=on_close)
+    return Workflow(
+        "chained", 1, "intake",
+        states=[
+            State("intake"),
+            State("tracks", parallel=True, on_done="tracks_done", states=[
+                State("t1", initial="a", states=[State("a"), State("a_done", final=True)]),
+                State("t2", initial="sub", states=[
+                    State("sub", initial="b", on_done="sub_done",
+                          states=[State("b"), State("b_done", final=True)]),
+                    State("t2_done", final=True),
+                ]),
+            ]),
+            State("closed", terminal=True),
+        ],
+        transitions=[
+            Transition("start", "intake", "tracks"),
+            Transition("finish_a", "a", "a_done"),
+            Transition("finish_b", "b", "b_done"),
+            Transition("sub_done", "sub", "t2_done"),
+            Transition("note", "tracks", None),
+            Transition(
+                "tracks_done", "tracks", "closed",
+                guard=(count("note") >= 1) & (fact("ready") == True),  # noqa: E712 - a guard
+            ),
+        ],
+        handovers=[transfer],
+    )  # fmt: skip
+
+
+SPV = Actor("spv-002", {"supervisor"})
+
+
+def _started(wf: Workflow) -> Engine:
+    engine, _ = _engine(wf)
+    engine.open("chained", "C-1", actor=SW)
+    engine.fire("C-1", "start", actor=SW)
+    return engine
+
+
+def test_completions_chain_innermost_first_each_by_the_system_with_its_verdicts():
+    engine = _started(_chained())
+    engine.fire("C-1", "finish_a", actor=SW)
+    engine.fire("C-1", "note", actor=SW, data={"ready": True})
+    case = engine.fire("C-1", "finish_b", actor=SW)
+    assert case.state == "closed"
+    last = engine.trail("C-1")[-3:]
+    assert [(e.event, e.actor_id) for e in last] == [
+        ("finish_b", SW.id), ("sub_done", "system"), ("tracks_done", "system"),
+    ]  # fmt: skip
+    assert [e.details["completion"] for e in last[1:]] == ["sub", "tracks"]
+    assert {v.check for v in last[2].verdicts} == {"count(note) >= 1", "ready == True"}
+    assert all(v.passed for v in last[2].verdicts)
+
+
+def test_a_completion_whose_guard_fails_leaves_the_stage_done_and_waiting():
+    engine = _started(_chained())
+    engine.fire("C-1", "finish_a", actor=SW)
+    case = engine.fire("C-1", "finish_b", actor=SW)
+    assert case.configuration == ("a_done", "t2_done")
+    assert engine.trail("C-1")[-1].event == "sub_done"
+
+
+def _ready_with_a_transfer(on_close: str) -> Engine:
+    engine = _started(_chained(on_close))
+    engine.transfer("C-1", "binjai", actor=SPV, reason="The family moved to Binjai.")
+    engine.fire("C-1", "finish_a", actor=SW)
+    engine.fire("C-1", "note", actor=SW, data={"ready": True})
+    return engine
+
+
+def test_a_completion_that_would_close_past_an_open_handover_is_not_taken():
+    engine = _ready_with_a_transfer("refuse")
+    case = engine.fire("C-1", "finish_b", actor=SW)
+    assert case.configuration == ("a_done", "t2_done")
+    assert engine.trail("C-1")[-1].event == "sub_done"
+
+
+def test_a_completion_that_closes_the_case_cancels_its_open_handovers_as_the_system():
+    engine = _ready_with_a_transfer("cancel")
+    case = engine.fire("C-1", "finish_b", actor=SW)
+    assert case.state == "closed"
+    cancelled = engine.trail("C-1")[-1]
+    assert (cancelled.kind, cancelled.actor_id) == (EntryKind.HANDOVER_ANSWERED, "system")
+    assert case.open_handovers == ()

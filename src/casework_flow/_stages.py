@@ -43,7 +43,9 @@ def _taken(step: Step, out: Entries, stage: str, event: str) -> bool:
         active=wf.tree.active(case.configuration),
     )
     decision = step.compiled.choose(ctx, None)
-    if not decision.allowed or move_problems(wf, case, decision.dest, None, decision.configuration):
+    # The step that made the stage done moved past every waiting request already, so only
+    # what closing the case asks of open handovers can hold the completion back.
+    if not decision.allowed or move_problems(wf, case, decision.dest, None):
         return False
     out.add(
         EntryKind.TRANSITION, COMPLETION_ACTOR, event,
