@@ -158,3 +158,10 @@ def test_a_map_to_no_state_or_into_one_stage_twice_blocks_the_case():
         [],
     )
     assert "ktp_issued" in leaves
+    assert V2.tree.completed_entry(["intervention"]) == (
+        ("family_tracing", "ktp_requested", "screening"),
+        [],
+    )
+    assert V2.tree.completed_entry(["reported", "closed_left"])[1] == [
+        "first_approach and closed_left would be active at once in the workflow"
+    ]

@@ -542,3 +542,56 @@ def test_a_completion_that_closes_the_case_cancels_its_open_handovers_as_the_sys
     cancelled = engine.trail("C-1")[-1]
     assert (cancelled.kind, cancelled.actor_id) == (EntryKind.HANDOVER_ANSWERED, "system")
     assert case.open_handovers == ()
+
+
+def test_a_stage_left_done_and_waiting_does_not_complete_on_a_later_step():
+    engine = _started(_chained())
+    engine.fire("C-1", "finish_a", actor=SW)
+    engine.fire("C-1", "finish_b", actor=SW)
+    case = engine.fire("C-1", "note", actor=SW, data={"ready": True})
+    assert case.configuration == ("a_done", "t2_done")
+    assert engine.trail("C-1")[-1].event == "note"
+    assert engine.fire("C-1", "tracks_done", actor=SW).state == "closed"
+
+
+def test_stages_done_in_one_step_complete_innermost_first_each_once():
+    tracks = State(
+        "tracks", parallel=True, on_done="tracks_done",
+        states=[
+            State("t1", initial="a", on_done="t1_reviewed",
+                  states=[State("a"), State("a_done", final=True)]),
+            State("t2", initial="b", states=[State("b"), State("b_done", final=True)]),
+        ],
+    )  # fmt: skip
+    wf = Workflow(
+        "together", 1, "intake",
+        states=[State("intake"), tracks, State("closed", terminal=True)],
+        transitions=[
+            Transition("start", "intake", "tracks"),
+            Transition("finish_a", "a", "a_done"),
+            Transition("finish_b", "b", "b_done"),
+            Transition("t1_reviewed", "t1", None),
+            Transition("tracks_done", "tracks", "closed"),
+        ],
+    )  # fmt: skip
+    engine, _ = _engine(wf)
+    engine.open("together", "T-1", actor=SW)
+    engine.fire("T-1", "start", actor=SW)
+    engine.fire("T-1", "finish_b", actor=SW)
+    case = engine.fire("T-1", "finish_a", actor=SW)
+    assert case.state == "closed"
+    events = [(e.event, e.details.get("completion")) for e in engine.trail("T-1")[-3:]]
+    assert events == [("finish_a", None), ("t1_reviewed", "t1"), ("tracks_done", "tracks")]
+
+
+def test_a_transition_into_a_track_enters_the_other_tracks_at_their_start():
+    base = intake_workflow()
+    wf = attrs.evolve(
+        base,
+        transitions=(
+            *base.transitions,
+            Transition("screen_now", "first_approach", "health_screening"),
+        ),
+    )
+    case = _opened(wf, "screen_now").get("MDN-1")
+    assert case.configuration == ("tracing", "ktp_requested", "screening")

@@ -57,20 +57,29 @@ def _taken(step: Step, out: Entries, stage: str, event: str) -> bool:
 
 
 def complete(step: Step, out: Entries, before: Case) -> None:
-    """Fire the ``on_done`` events of the stages the step so far left done."""
+    """Fire the ``on_done`` events of the stages the step so far left done.
+
+    Each stage completes at most once per step; a completion that leaves more stages
+    done adds them, and the innermost left still done goes next.
+    """
     wf = step.workflow
     if not wf.staged:
         return
     tree = wf.tree
-    for _ in wf.all_states:
+    waiting = set(
+        tree.completed(tree.active(before.configuration), tree.active(out.case.configuration))
+    )
+    handled: set[str] = set()
+    while waiting:
         case = out.case
-        done = tree.completed(tree.active(before.configuration), tree.active(case.configuration))
-        taken = False
-        for stage in done:
-            event = wf.state(stage).on_done
-            if event is not None and _taken(step, out, stage, event):
-                taken = True
-                break
-        if not taken:
+        active = tree.active(case.configuration)
+        ready = [s for s in tree.completed(frozenset(), active) if s in waiting]
+        if not ready:
             return
-        before = case
+        stage = ready[0]
+        waiting.discard(stage)
+        handled.add(stage)
+        event = wf.state(stage).on_done
+        if event is not None and _taken(step, out, stage, event):
+            newly = tree.completed(active, tree.active(out.case.configuration))
+            waiting.update(s for s in newly if s not in handled)

@@ -271,4 +271,4 @@ class StateTree:
         for up in (*self.ancestors(a), ROOT):
             if up in around_b:
                 return self.is_parallel(up)
-        return False  # pragma: no cover - the root holds both
+        return False  # pragma: no cover, no mutate - the root holds both, so never reached
