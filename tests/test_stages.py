@@ -140,6 +140,7 @@ def test_a_track_moves_alone_and_the_trail_records_every_tracks_path():
 def test_a_stage_without_history_starts_again_from_its_initial_state():
     case = _opened(None, "engage", "visit_home", "pause", "resume").get("MDN-1")
     assert case.state == "interview"
+    assert case.history == {}
 
 
 def test_a_stage_with_history_resumes_where_it_was_left_scxml_3_10():
@@ -541,6 +542,7 @@ def test_a_completion_that_closes_the_case_cancels_its_open_handovers_as_the_sys
     assert case.state == "closed"
     cancelled = engine.trail("C-1")[-1]
     assert (cancelled.kind, cancelled.actor_id) == (EntryKind.HANDOVER_ANSWERED, "system")
+    assert cancelled.reason == "tracks_done moved the case"
     assert case.open_handovers == ()
 
 
@@ -595,3 +597,14 @@ def test_a_transition_into_a_track_enters_the_other_tracks_at_their_start():
     )
     case = _opened(wf, "screen_now").get("MDN-1")
     assert case.configuration == ("tracing", "ktp_requested", "screening")
+
+
+def test_a_transition_deep_into_a_track_enters_what_holds_its_target_and_nothing_else():
+    base = _chained()
+    wf = attrs.evolve(base, transitions=(*base.transitions, Transition("jump", "intake", "b_done")))
+    engine, _ = _engine(wf)
+    engine.open("chained", "C-1", actor=SW)
+    engine.fire("C-1", "jump", actor=SW)
+    jumped, completed = engine.trail("C-1")[-2:]
+    assert jumped.details["configuration"] == "tracks/t1/a tracks/t2/sub/b_done"
+    assert (completed.event, completed.details["completion"]) == ("sub_done", "sub")
