@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,8 @@ from casework_flow import (
     Engine,
     EntryKind,
     ManualClock,
+    PostgresStore,
+    SQLiteStore,
     State,
     Transition,
     TransitionRejected,
@@ -26,7 +30,7 @@ from casework_flow.guards import linked
 from casework_flow.links import LinkRule
 from casework_flow.stores import Store
 
-from .stores import KINDS, make_store
+from .stores import KINDS, make_store, pg_schema, run_killed
 
 START = datetime(2024, 1, 8, 1, 0, tzinfo=UTC)
 SW = Actor("sw-017", {"social_worker"}, units={"medan"})
@@ -170,3 +174,62 @@ def test_links_in_a_workflow_file_round_trip_and_a_bad_type_is_located():
     assert loads_workflow(text, "yaml") == wf
     with pytest.raises(WorkflowError, match=r"w.yaml:\d+:\d+: links.family.type: type must be"):
         loads_workflow(text.replace("type: member_of", "type: sibling"), "yaml", source="w.yaml")
+
+
+KILLED = textwrap.dedent(
+    """
+    import os, signal, sys
+    from datetime import UTC, datetime
+    from casework_flow import Actor, Engine, ManualClock, PostgresStore, SQLiteStore
+    from casework_flow import State, Transition, Workflow
+    from casework_flow.links import LinkRule
+    where = sys.argv[1]
+    store = PostgresStore(where) if where.startswith("postgresql") else SQLiteStore(where)
+    wf = Workflow(
+        "returns", 1, "intake", states=[State("intake"), State("closed", terminal=True)],
+        transitions=[Transition("close", "intake", "closed")],
+        links=[LinkRule("re_entry", "re_entry")],
+    )
+    engine = Engine([wf], store=store, clock=ManualClock(datetime(2024, 9, 2, tzinfo=UTC)))
+    original = type(store)._commit_in
+    def commit_then_die(self, conn, case, entries, expected):
+        body = original(self, conn, case, entries, expected)
+        print("ready", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        return body
+    type(store)._commit_in = commit_then_die
+    engine.link("MDN-2", "MDN-1", kind="re_entry", actor=Actor("sw-017", {"social_worker"}))
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_killed_between_the_two_cases_writes_of_a_link_neither_changes(kind, tmp_path):
+    small = Workflow(
+        "returns", 1, "intake", states=[State("intake"), State("closed", terminal=True)],
+        transitions=[Transition("close", "intake", "closed")],
+        links=[LinkRule("re_entry", "re_entry")],
+    )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        where = (
+            str(tmp_path / "links.sqlite3")
+            if kind == "sqlite"
+            else stack.enter_context(pg_schema())
+        )
+
+        def opened() -> Store:
+            return SQLiteStore(where) if kind == "sqlite" else PostgresStore(where)
+
+        with opened() as store:
+            clock = ManualClock(START)
+            engine = Engine([small], store=store, clock=clock)
+            engine.open("returns", "MDN-1", actor=SW)
+            clock.advance(days=30)
+            engine.open("returns", "MDN-2", actor=SW)
+        run_killed(KILLED, where)
+        with opened() as store:
+            engine = Engine([small], store=store)
+            for case_id in ("MDN-1", "MDN-2"):
+                assert [e.kind for e in engine.trail(case_id)] == [EntryKind.OPENED]
+                assert engine.get(case_id).links == ()
+                assert engine.verify(case_id).ok
