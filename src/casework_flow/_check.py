@@ -9,12 +9,12 @@ that some case could satisfy.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import product
 from typing import Final
 
+from ._configurations import closure
 from ._definition import Transition, Workflow
 from ._finding import ORDER, Finding
 from ._guard_base import show
@@ -73,23 +73,12 @@ def _edges(wf: Workflow) -> Iterator[tuple[str, str]]:
             yield src, t.dest or src
 
 
-def _closure(start: set[str], step: dict[str, set[str]]) -> set[str]:
-    seen = set(start)
-    todo = deque(start)
-    while todo:
-        for nxt in step.get(todo.popleft(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
 def reachable(wf: Workflow) -> set[str]:
     """States reachable from the initial state, guards ignored."""
     forward: dict[str, set[str]] = {}
     for src, dst in _edges(wf):
         forward.setdefault(src, set()).add(dst)
-    return _closure({wf.initial}, forward)
+    return closure({wf.initial}, forward)
 
 
 def can_end(wf: Workflow) -> set[str]:
@@ -97,7 +86,7 @@ def can_end(wf: Workflow) -> set[str]:
     backward: dict[str, set[str]] = {}
     for src, dst in _edges(wf):
         backward.setdefault(dst, set()).add(src)
-    return _closure({s.id for s in wf.states if s.terminal}, backward)
+    return closure({s.id for s in wf.states if s.terminal}, backward)
 
 
 def _reachability(wf: Workflow) -> Iterator[Finding]:
@@ -118,7 +107,7 @@ def _reachability(wf: Workflow) -> Iterator[Finding]:
     backward: dict[str, set[str]] = {}
     for src, dst in _edges(wf):
         backward.setdefault(dst, set()).add(src)
-    can_end = _closure(terminals, backward)
+    can_end = closure(terminals, backward)
     for s in wf.states:
         if s.id in seen and s.id not in can_end:
             yield Finding(

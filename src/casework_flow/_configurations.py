@@ -12,19 +12,34 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from typing import TypeVar
 
 from ._compiled import moved_to
 from ._definition import Workflow
 from ._guard_base import AllOf, AnyOf, Guard, Not
 from ._guards import InState
 
-__all__ = ["ConfigurationGraph", "Node", "allowed_by_configuration"]
+__all__ = ["ConfigurationGraph", "Node", "allowed_by_configuration", "closure"]
+
+T = TypeVar("T")
 
 Node = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
 """A configuration and the history of the stages left (sorted pairs)."""
 
 _LIMIT = 20_000
 """Nodes the static checks walk at most (a bigger space is reported as partly walked)."""
+
+
+def closure(start: set[T], step: Mapping[T, set[T]]) -> set[T]:
+    """Everything reached from ``start`` by following ``step`` (breadth first)."""
+    seen = set(start)
+    todo = deque(start)
+    while todo:
+        for nxt in step.get(todo.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def allowed_by_configuration(guard: Guard, active: frozenset[str]) -> bool:
@@ -113,14 +128,7 @@ class ConfigurationGraph:
                 if ready and (guarded or not allowed_only):
                     a, b = (here, after) if forward else (after, here)
                     step.setdefault(a, set()).add(b)
-        seen = set(start)
-        todo = deque(start)
-        while todo:
-            for nxt in step.get(todo.popleft(), ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return seen
+        return closure(start, step)
 
     def ended(self) -> set[Node]:
         """Walked nodes in a terminal state."""

@@ -18,7 +18,7 @@ from ._audit import AuditEntry
 from ._calendar import Calendar
 from ._case import Case
 from ._definition import Workflow
-from ._timing import DeadlineClock, _add, next_timer
+from ._timing import DeadlineClock, _add, next_active_timer, next_timer
 from .exceptions import ReplayError
 
 __all__ = ["MigrationItem", "MigrationPlan", "MigrationReport", "migrated", "plan_case"]
@@ -237,12 +237,5 @@ def _staged(case: Case, entry: AuditEntry, new: Workflow, calendar: Calendar) ->
             break
     names = {t.name for s in active for t in new.state(s).timers}
     fired = tuple(n for n in case.fired if n in names)
-    timer, timer_at = None, None
-    for s in sorted(active):
-        for t in new.state(s).timers:
-            if t.name in fired:
-                continue
-            due = _add(calendar, entered[s], t.after, working=t.working)
-            if timer_at is None or due < timer_at:
-                timer, timer_at = t.name, due
+    timer, timer_at = next_active_timer(new, calendar, out, frozenset(active), fired)
     return attrs.evolve(out, deadline=deadline, timer=timer, timer_at=timer_at, fired=fired)

@@ -12,7 +12,7 @@ import copy
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Self
+from typing import Final, Self
 
 from attrs import frozen
 
@@ -27,6 +27,7 @@ from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
 from ._snapshot import Snapshot
+from ._stages import COMPLETION_ACTOR
 from .exceptions import (
     ConcurrentModification,
     InvalidInput,
@@ -37,7 +38,8 @@ from .stores import InMemoryStore, Store
 
 __all__ = ["SYSTEM_ACTOR", "Committed", "Listener", "Shell"]
 
-SYSTEM_ACTOR = Actor("system", {"system"})
+SYSTEM_ACTOR: Final = COMPLETION_ACTOR
+"""Who fires timers by default: the system actor that also completes stages."""
 
 
 @frozen

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     from ._case import Case
     from ._definition import Workflow
 
-__all__ = ["Deadline", "DeadlineClock", "Timer", "Timing", "next_timer", "staged_timing", "timing"]
+__all__ = [
+    "Deadline",
+    "DeadlineClock",
+    "Timer",
+    "Timing",
+    "next_active_timer",
+    "next_timer",
+    "staged_timing",
+    "timing",
+]
 
 
 def _states(value: Iterable[str] | str) -> frozenset[str]:
@@ -283,12 +292,24 @@ def staged_timing(
         deadline, done = before.deadline, before.fired
     if fired is not None:
         done = (*done, fired)
+    timer, timer_at = next_active_timer(workflow, calendar, after, active, done)
+    return deadline, timer, timer_at, done
+
+
+def next_active_timer(
+    workflow: Workflow,
+    calendar: Calendar,
+    case: Case,
+    active: frozenset[str],
+    fired: tuple[str, ...],
+) -> tuple[str | None, datetime | None]:
+    """`next_timer` over every active state, each counting from when the case entered it."""
     timer, timer_at = None, None
-    for state in tree.ordered(active):
+    for state in workflow.tree.ordered(active):
         for t in workflow.state(state).timers:
-            if t.name in done:
+            if t.name in fired:
                 continue
-            due = _add(calendar, after.entered_at(state), t.after, working=t.working)
+            due = _add(calendar, case.entered_at(state), t.after, working=t.working)
             if timer_at is None or due < timer_at:
                 timer, timer_at = t.name, due
-    return deadline, timer, timer_at, done
+    return timer, timer_at

@@ -353,15 +353,7 @@ def _explore(workflow: Workflow, rules: Sequence[Rule], max_steps: int) -> None:
             kit = kits[event]
             for actor in [everyone, *(Actor(f"{r}-only", {r}) for r in roles)]:
                 for wait in _WAITS:
-                    step = Step(
-                        event=event,
-                        actor=actor,
-                        data={k: v for k, v in facts.items() if k in kit.data},
-                        evidence=dict.fromkeys(kit.evidence, "DOC"),
-                        reason="as recorded",
-                        reason_code=kit.codes[0] if kit.codes else None,
-                        advance=wait,
-                    )
+                    step = _kit_step(event, actor, kit, facts, wait)
                     engine, fired = _replayed(workflow, [*path, step])
                     if not fired:
                         continue
