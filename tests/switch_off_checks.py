@@ -65,7 +65,7 @@ MODULES: dict[str, list[str]] = {
     "_migration.py": [*STAGE_TESTS, "tests/test_operations.py", "tests/test_core_migration.py"],
     "testing/_reduction.py": ["tests/test_explore_stages.py", "tests/test_reduction.py"],
     "_overrides.py": [*CORE_TESTS, "tests/test_operations.py"],
-    "_compiled.py": [*CORE_TESTS, "tests/test_guards.py"],
+    "_compiled.py": [*CORE_TESTS, "tests/test_guards.py", *STAGE_TESTS],
     "_guards.py": ["tests/test_guards.py", *CORE_TESTS],
     "_measures.py": ["tests/test_guards.py", *CORE_TESTS],
     "_audit.py": [
