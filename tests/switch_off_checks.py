@@ -53,7 +53,11 @@ STAGE_TESTS = [
     "tests/test_seed_staged.py",
     "tests/test_stage_checks.py",
 ]
+LINK_TESTS = ["tests/test_links.py", "tests/test_link_closing.py"]
 MODULES: dict[str, list[str]] = {
+    "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
+    "_closing.py": LINK_TESTS,
+    "_link_findings.py": LINK_TESTS,
     "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py", *STAGE_TESTS],
     "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS, *STAGE_TESTS],
     "_checks.py": [*CORE_TESTS, *HANDOVER_TESTS, *STAGE_TESTS],

@@ -33,6 +33,7 @@ from ._guards import (
     TimeSinceOpened,
     walk,
 )
+from ._link_findings import link_findings
 from ._stage_findings import staged_findings
 
 __all__ = ["Finding", "check_workflow"]
@@ -49,7 +50,10 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     ``unused-role``, ``unsupplied-data``, ``deadline-on-terminal-state``,
     ``timer-on-terminal-state``, ``timer-cannot-fire`` (its event has no transition from
     the state), ``timer-without-system-role`` (the event needs roles the system actor
-    lacks, so the timer would always be refused), and as ``info`` every transition that
+    lacks, so the timer would always be refused), ``member-orphaned`` (a member of a kind
+    that closes with its family cannot be closed from some state), and as ``info`` every
+    membership kind whose members outlive their family's case (``member-left-open``) and
+    every transition that
     allows a consent override (``consent-override``), needs approval (``approval``) or
     reopens a closed case (``reopening``).
     """
@@ -63,6 +67,7 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
         *_data(workflow),
         *_timing(workflow),
         *_operations(workflow),
+        *link_findings(workflow, set() if workflow.staged else reachable(workflow)),
     ]
     return tuple(sorted(found, key=lambda f: ORDER[f.severity]))
 

@@ -37,14 +37,16 @@ __all__ = [
 
 @frozen
 class LinkCases:
-    """Link the case to another: ``other`` is its earlier case, or its family's case.
+    """Link the case to another: its earlier case, its family's case, or the sending case.
 
     Decided on both cases' snapshots at once (`decide_link`); both commit or neither.
+    ``handover`` names, for a referral, the sending case's referral the case answers.
     """
 
     actor: Actor
     kind: str
     other: str
+    handover: str | None = None
 
 
 @frozen
@@ -185,8 +187,11 @@ Command = Fire | Approve | Reject | Record | Assign | Send | Answer | View | Mig
 """A command on an existing case (`Open` makes one)."""
 
 
-def named_people(command: Command, case: Case) -> tuple[str, ...]:
-    """The ids of the people a command names, for the shell to look up in a directory."""
+def named_people(command: Command | LinkCases, case: Case) -> tuple[str, ...]:
+    """The ids of the people a command names, for the shell to look up in a directory.
+
+    For a link, ``case`` is the other case: the sending case holds the referral.
+    """
     ids = [command.actor.id]
     if case.assignee:
         ids.append(case.assignee)
@@ -194,6 +199,10 @@ def named_people(command: Command, case: Case) -> tuple[str, ...]:
         ids.append(command.assignee)
     elif isinstance(command, Send) and command.to_worker:
         ids.append(command.to_worker)
+    elif isinstance(command, LinkCases) and command.handover:
+        h = case.handovers.get(command.handover)
+        if h is not None and h.to_worker:
+            ids.append(h.to_worker)
     elif isinstance(command, Answer):
         if command.assignee:
             ids.append(command.assignee)

@@ -31,6 +31,7 @@ from ._checks import (
     refusal,
     waiting,
 )
+from ._closing import close_members
 from ._commands import Approve, Command, Fire, Migrate, Open, Record, Reject, View
 from ._compiled import Decision, refused
 from ._definition import Approval
@@ -166,21 +167,7 @@ def _fire(command: Fire, step: Step) -> StepResult:
     extra = _fire_extra(step, command, decision)
     out = Entries(step)
     if not decision.allowed or extra:
-        failed = (*decision.reasons, *extra)
-        decision = refused(ctx, failed)
-        out.add(
-            EntryKind.REFUSED, command.actor, command.event,
-            reason=command.reason, reason_code=command.reason_code,
-            verdicts=failed, timer=command.timer,
-        )  # fmt: skip
-        return StepResult(
-            command.event,
-            tuple(out.entries),
-            refused=failed,
-            decision=decision,
-            after=out.case,
-            binding=command.timer is not None,
-        )
+        return _refused_fire(step, command, ctx, (*decision.reasons, *extra))
     t = decision.transition
     if t is not None and t.approval is not None:
         kind = t.approval.kind_for(t.event)
@@ -205,7 +192,19 @@ def _fire(command: Fire, step: Step) -> StepResult:
     )  # fmt: skip
     out.cancel_waiting(wf, command.actor, case, f"{command.event} moved the case")
     complete(step, out, case)
-    return out.result(command.event, decision)
+    problems, others = close_members(step, case, out.case)
+    if problems:
+        return _refused_fire(step, command, ctx, tuple(problems))
+    return out.result(command.event, decision, others)
+
+
+def _refused_fire(
+    step: Step, command: Fire, ctx: GuardContext, failed: tuple[Verdict, ...]
+) -> StepResult:
+    return refused_step(
+        step, command.actor, command.event, failed, reason=command.reason,
+        reason_code=command.reason_code, timer=command.timer, decision=refused(ctx, failed),
+    )  # fmt: skip
 
 
 def _recheck(step: Step, pending: Pending) -> tuple[Decision, Mapping[str, str]]:
@@ -308,7 +307,10 @@ def _approve(command: Approve, step: Step) -> StepResult:
     )  # fmt: skip
     out.cancel_waiting(step.workflow, command.actor, case, f"{pending.event} moved the case")
     complete(step, out, case)
-    return out.result(pending.event, decision)
+    problems, others = close_members(step, case, out.case)
+    if problems:
+        return refused_step(step, command.actor, pending.event, problems, _APPROVAL_REFUSED)
+    return out.result(pending.event, decision, others)
 
 
 @decide_command.register

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ._guards import Consent, Guard, Handed, referenced_events, walk
-from ._links import LinkRule
+from ._links import Closing, LinkRule, LinkType
 from ._parts import DEFAULT_HANDOVERS, Approval, ConsentOverride, HandoverRule, State, Transition
 from ._timing import Deadline, Timer
 from ._tree import StateTree
@@ -336,7 +336,26 @@ def check_links(wf: Workflow) -> list[Problem]:
                         f"{_near(role, wf.roles)}", f"{at}.roles")
                 for role in sorted(rule.roles - wf.roles)
             ]  # fmt: skip
+        problems += _closing(wf, rule, at)
     return problems
+
+
+def _closing(wf: Workflow, rule: LinkRule, at: str) -> list[Problem]:
+    """``on_close`` only for a membership; ``close`` with an event of the workflow."""
+    if rule.type is not LinkType.MEMBER_OF and rule.on_close is not Closing.LEAVE:
+        why = f"on_close is for member_of links; a {rule.type} link has no family case"
+        return [Problem(why, f"{at}.on_close")]
+    event = rule.close_event
+    if rule.on_close is Closing.CLOSE and event is None:
+        why = "on_close: close needs close_event, the event that closes a member"
+        return [Problem(why, f"{at}.close_event")]
+    if rule.on_close is not Closing.CLOSE and event is not None:
+        return [Problem("close_event is only for on_close: close", f"{at}.close_event")]
+    events = {t.event for t in wf.transitions if isinstance(t, Transition)}
+    if event is not None and event not in events:
+        why = f"close_event {event!r} is not an event of the workflow{_near(event, events)}"
+        return [Problem(why, f"{at}.close_event")]
+    return []
 
 
 _ACTIONS: Final = frozenset({"read", "record"})

@@ -14,8 +14,9 @@ import attrs
 
 from . import _inputs
 from ._case import Actor, Case, CaseView
-from ._commands import Approve, Assign, LinkCases, Record, Reject, View
+from ._commands import Approve, Assign, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
+from ._directory import Roster
 from ._shell import Committed, Shell
 from .exceptions import InvalidInput, TransitionRejected
 from .stores import Query
@@ -36,31 +37,47 @@ class Operations(Shell):
         kind: str,
         actor: Actor,
         reason: str | None = None,
+        handover: str | None = None,
     ) -> Case:
         """Link ``case_id`` to ``other`` as ``kind``: both cases get an entry, in one commit.
 
         For a re-entry, ``other`` is the same client's earlier case; for membership,
-        the family's case. The kind must be one the case's workflow declares in
-        ``links``; the actor needs one of its roles (or a role that may record) and must
-        be allowed to read both cases. Both cases commit together or neither does.
+        the family's case (open, and not itself a member: membership is one level
+        deep); for a referral, ``case_id`` is the case the receiving unit opened and
+        ``other`` the sending case, whose open referral ``handover`` names. The kind
+        must be one the case's workflow declares in ``links``; the actor needs one of
+        its roles (or a role that may record; for a referral, the right to accept it)
+        and must be allowed to read both cases. Both cases commit together or neither.
 
         Raises:
             UnknownCase: if either case is not stored.
             TransitionRejected: for a kind not declared, a missing role, a case the
                 actor may not read, a closed case, a second link of the same kind, a
-                re-entry to a later case or a membership that would make a cycle; the
-                refusal is recorded on ``case_id`` only.
+                re-entry to a later case, a membership of a closed family case or more
+                than one level deep, or a referral that is not open, was sent to
+                another unit or has its case already; the refusal is recorded on
+                ``case_id`` only.
             ConcurrentModification: if either case moved on meanwhile; nothing is
                 written.
         """
         named_kind = _inputs.optional_id(kind, "kind")
         if named_kind is None:
             raise InvalidInput("kind", "must name a kind of link the workflow declares")
-        command = LinkCases(_inputs.actor(actor), named_kind, _inputs.case_id(other))
+        command = LinkCases(
+            _inputs.actor(actor),
+            named_kind,
+            _inputs.case_id(other),
+            _inputs.optional_id(handover, "handover"),
+        )
         why = _inputs.reason(reason)
         snap = self._load(_inputs.case_id(case_id))
         other_snap = self._load(command.other)
-        result = decide_link(self._catalog, snap, other_snap, command, self._now(), reason=why)
+        roster = None
+        if self._directory is not None:
+            roster = Roster.read(self._directory, named_people(command, other_snap.case))
+        result = decide_link(
+            self._catalog, snap, other_snap, command, self._now(), reason=why, roster=roster
+        )
         named = result.named
         case = snap.case
         after = named.after if named.after is not None else case

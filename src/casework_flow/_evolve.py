@@ -23,7 +23,7 @@ from ._compiled import moved_to
 from ._definition import Workflow
 from ._frozen import FrozenMap
 from ._handover import Handover, HandoverKind, HandoverStatus
-from ._links import Link
+from ._links import Closing, Link, LinkType
 from ._migration import migrated
 from ._timing import staged_timing, timing
 from .exceptions import ReplayError, UnknownWorkflow
@@ -175,6 +175,7 @@ def _transition(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
         approvals=approvals,
         unit=case.unit,
         handovers=case.handovers,
+        links=case.links,
     )
 
 
@@ -363,9 +364,14 @@ def _linked(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: A
             other_opened_at=datetime.fromisoformat(details["other_opened_at"]),
             at=entry.at,
             seq=entry.seq,
+            type=details.get("link_type", LinkType.RE_ENTRY),
+            on_close=details.get("on_close", Closing.LEAVE),
+            handover=details.get("handover"),
         )
     except (KeyError, ValueError):
-        raise ReplayError(case.id, entry.seq, "a link that names no kind, case or side") from None
+        raise ReplayError(
+            case.id, entry.seq, "a link that names no kind, case, side or type"
+        ) from None
     if any(k.kind == link.kind and k.other == link.other for k in case.links):
         raise ReplayError(case.id, entry.seq, f"a second {link.kind} link to {link.other}")
     return attrs.evolve(case, revision=case.revision + 1, links=(*case.links, link))

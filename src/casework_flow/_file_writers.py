@@ -23,6 +23,7 @@ from ._file_readers import Format
 from ._guard_data import duration_text, guard_to_data
 from ._guards import ALWAYS
 from ._handover import OnClose, OnTransfer
+from ._links import Closing, LinkRule
 from ._parts import OnMove
 from ._timing import Timer
 from .exceptions import WorkflowError
@@ -53,10 +54,7 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
     if workflow.log_personal_reads:
         doc["log_personal_reads"] = True
     if workflow.links:
-        doc["links"] = {
-            k: {"type": str(r.type), **({"roles": sorted(r.roles)} if r.roles else {})}
-            for k, r in workflow.links.items()
-        }
+        doc["links"] = {k: _link_doc(r) for k, r in workflow.links.items()}
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc
@@ -247,3 +245,14 @@ def _yaml(yaml: Any, doc: dict[str, Any]) -> str:  # noqa: ANN401 - the yaml mod
     Dumper.add_representer(list, represent_list)
     out: str = yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
     return out
+
+
+def _link_doc(rule: LinkRule) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": str(rule.type)}
+    if rule.roles:
+        doc["roles"] = sorted(rule.roles)
+    if rule.on_close is not Closing.LEAVE:
+        doc["on_close"] = str(rule.on_close)
+    if rule.close_event is not None:
+        doc["close_event"] = rule.close_event
+    return doc

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Final, Self
 
+import attrs
 from attrs import frozen
 
 from . import _inputs
@@ -26,6 +27,7 @@ from ._commands import Command, named_people
 from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
+from ._links import Closing
 from ._snapshot import Snapshot
 from ._stages import COMPLETION_ACTOR
 from .exceptions import (
@@ -217,8 +219,22 @@ class Shell:
     # --- the one loop -----------------------------------------------------------------
 
     def _load(self, case_id: str) -> Snapshot:
-        """Read the case with its head, and its history where its guards need one."""
-        return self._store.load(case_id, history=self._catalog.history_keys)
+        """Read the case with its head, its history and its relatives, as one snapshot.
+
+        The history is read where the case's guards need one; the relatives are the
+        member cases whose kind says what closing the case does to them.
+        """
+        keys = self._catalog.history_keys
+        snap = self._store.load(case_id, history=keys)
+        held = [
+            link.other
+            for link in snap.case.links
+            if link.holds_member and link.on_close is not Closing.LEAVE
+        ]
+        if not held:
+            return snap
+        relatives = tuple(self._store.load(other, history=keys) for other in held)
+        return attrs.evolve(snap, relatives=relatives)
 
     def _decide(self, snap: Snapshot, command: Command, now: datetime) -> tuple[StepResult, Case]:
         """What ``command`` decides on ``snap``, and the case folded over its entries."""
@@ -255,8 +271,17 @@ class Shell:
             if entries and (self._record_refusals or result.binding):
                 self._store.commit(after, entries, expected_revision=case.revision)
             raise TransitionRejected(case.id, result.event, case.state, result.refused)
-        if entries:
+        if entries and result.others:
+            self._store.commit_many(
+                [
+                    (after, entries, case.revision),
+                    *((o.after or b, o.entries, b.revision) for b, o in result.others),
+                ]
+            )
+        elif entries:
             self._store.commit(after, entries, expected_revision=case.revision)
-            if self._listeners:
-                self._notify(Committed(case, after, entries))
+        if entries and self._listeners:
+            self._notify(Committed(case, after, entries))
+            for before, other in result.others:
+                self._notify(Committed(before, other.after or before, other.entries))
         return result, after

@@ -1,4 +1,4 @@
-"""What a shell reads for one step, as one value: the case, its head, its history."""
+"""What a shell reads for one step, as one value: a case, its head, history, relatives."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ class Snapshot:
         case: The case at its latest revision.
         head: The last entry of its trail (which may be a refusal).
         history: The trail up to ``head``, when the load asked for it; empty otherwise.
+        relatives: The member cases a family's case holds whose kind says what closing
+            it does to them (refuse or close), loaded with it: a step that closes the
+            case decides on them as they were read here.
     """
 
     case: Case
     head: ChainHead
     history: History = NO_HISTORY
+    relatives: tuple[Snapshot, ...] = ()

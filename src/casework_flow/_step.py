@@ -44,6 +44,8 @@ class StepResult:
             timer's refused step spends the timer).
         view: For a read, the case as the reader may see it.
         after: The case folded over ``entries`` (None when there are none).
+        others: The other cases the step changes, each as loaded with its own result
+            (the member cases closing a family's case closes), committed with it.
     """
 
     event: str
@@ -53,6 +55,7 @@ class StepResult:
     binding: bool = False
     view: CaseView | None = None
     after: Case | None = None
+    others: tuple[tuple[Case, StepResult], ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -193,9 +196,16 @@ class Entries:
                 details = {"handover": h.id, "handover_kind": kind, "status": "cancelled"}
                 self.add(EntryKind.HANDOVER_ANSWERED, actor, kind, reason=why, details=details)
 
-    def result(self, event: str, decision: Decision | None = None) -> StepResult:
+    def result(
+        self,
+        event: str,
+        decision: Decision | None = None,
+        others: tuple[tuple[Case, StepResult], ...] = (),
+    ) -> StepResult:
         """The allowed step's result."""
-        return StepResult(event, tuple(self.entries), decision=decision, after=self._case)
+        return StepResult(
+            event, tuple(self.entries), decision=decision, after=self._case, others=others
+        )
 
 
 def refused_step(
@@ -206,11 +216,27 @@ def refused_step(
     details: Mapping[str, str] = EMPTY,
     *,
     reason: str | None = None,
+    reason_code: str | None = None,
+    timer: str | None = None,
+    decision: Decision | None = None,
 ) -> StepResult:
-    """A refusal: every reason, and the refusal's own entry for the trail."""
+    """A refusal: every reason, and the refusal's own entry for the trail.
+
+    A refused timer's step (``timer``) is binding: it spends the timer.
+    """
     out = Entries(step)
-    out.add(EntryKind.REFUSED, actor, event, verdicts=problems, details=details, reason=reason)
-    return StepResult(event, tuple(out.entries), refused=tuple(problems), after=out.case)
+    out.add(
+        EntryKind.REFUSED, actor, event, verdicts=problems, details=details, reason=reason,
+        reason_code=reason_code, timer=timer,
+    )  # fmt: skip
+    return StepResult(
+        event,
+        tuple(out.entries),
+        refused=tuple(problems),
+        decision=decision,
+        after=out.case,
+        binding=timer is not None,
+    )
 
 
 @singledispatch
