@@ -65,7 +65,10 @@ def _problems(
             problems.append(found)
         if command.handover is not None:
             problems.append(_state(f"a {rule.type} link names no handover"))
-    for checked, on in ((case, wf), (other, other_wf)):
+    # The receiving side of a referral may not read the sending case before accepting
+    # it; being a party to the referral is its right to name the case that answers it.
+    seen_by = ((case, wf),) if rule.type is LinkType.REFERRAL else ((case, wf), (other, other_wf))
+    for checked, on in seen_by:
         seen = access_problem(on, checked, command.actor, "read")
         if seen is not None:
             problems.append(seen)
