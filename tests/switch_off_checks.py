@@ -53,7 +53,7 @@ STAGE_TESTS = [
     "tests/test_seed_staged.py",
     "tests/test_stage_checks.py",
 ]
-LINK_TESTS = ["tests/test_links.py", "tests/test_link_closing.py"]
+LINK_TESTS = ["tests/test_links.py", "tests/test_link_closing.py", "tests/test_link_referrals.py"]
 MODULES: dict[str, list[str]] = {
     "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
     "_closing.py": LINK_TESTS,

@@ -125,6 +125,27 @@ def test_refuse_keeps_the_family_case_open_while_a_member_is(store):
     assert engine.fire("FAM-1", "close", actor=SW).state == "closed"
 
 
+@pytest.mark.parametrize("on_close", [Closing.REFUSE, Closing.CLOSE])
+def test_a_step_that_does_not_close_the_family_case_leaves_its_members_alone(on_close):
+    conference = Workflow(
+        "family",
+        1,
+        "open",
+        states=[State("open"), State("conference"), State("closed", terminal=True)],
+        transitions=[
+            Transition("to_conference", "open", "conference"),
+            Transition("close", ["open", "conference"], "closed"),
+        ],
+    )
+    engine = Engine([conference, child(on_close)], clock=ManualClock(START))
+    engine.open("family", "FAM-1", actor=SW, unit="medan")
+    engine.open("child", "CH-1", actor=SW, unit="medan")
+    engine.link("CH-1", "FAM-1", kind="family", actor=SW)
+    assert engine.fire("FAM-1", "to_conference", actor=SW).state == "conference"
+    assert engine.get("CH-1").state == "support"
+    assert engine.trail("CH-1")[-1].kind is EntryKind.LINKED
+
+
 def test_close_closes_every_open_member_in_the_same_commit(store):
     engine, _ = _family(Closing.CLOSE, children=3, store=store)
     engine.fire("CH-3", "close", actor=SW)
@@ -301,6 +322,19 @@ def test_the_checks_report_members_a_closing_would_hold_or_leave():
     left = [f for f in check(child(Closing.LEAVE)) if f.code == "member-left-open"]
     assert [f.severity for f in left] == ["info"]
     assert not [f for f in check(child(Closing.REFUSE)) if f.code.startswith("member-")]
+    stray = child()
+    stray = Workflow(
+        stray.name,
+        stray.version,
+        stray.initial,
+        states=[*stray.states, State("never_entered")],
+        transitions=[*stray.transitions, Transition("close", "never_entered", "closed")],
+        links=stray.links,
+    )
+    assert "unreachable-state" in {f.code for f in check(stray)}
+    assert not [
+        f for f in check(stray) if f.code == "member-orphaned" and "never_entered" in f.message
+    ]
     guarded = [
         f
         for f in check(child(roles=frozenset({"social_worker"})))
