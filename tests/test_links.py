@@ -21,10 +21,11 @@ from casework_flow import (
     State,
     Transition,
     TransitionRejected,
+    UnknownCase,
     Workflow,
     replay,
 )
-from casework_flow.exceptions import WorkflowError
+from casework_flow.exceptions import InvalidInput, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 from casework_flow.guards import linked
 from casework_flow.links import LinkRule
@@ -245,3 +246,23 @@ def test_a_case_keeps_its_links_through_later_steps(store):
     assert [link.other for link in engine.get("MDN-2").links] == ["MDN-1"]
     assert [link.other for link in engine.get("MDN-1").links] == ["MDN-2"]
     assert replay(workflow(), engine.trail("MDN-2")) == engine.get("MDN-2")
+
+
+def test_relatives_lists_each_linked_case_of_a_kind_at_its_latest_revision(store):
+    engine, clock = _engine(store)
+    for n, case_id in enumerate(("FAM-1", "CH-1", "CH-2", "CH-3")):
+        _open(engine, clock, case_id, days=n)
+    engine.link("CH-2", "FAM-1", kind="family", actor=SW)
+    engine.link("CH-1", "FAM-1", kind="family", actor=SW)
+    engine.link("CH-3", "CH-1", kind="re_entry", actor=SW)
+    engine.fire("CH-2", "close", actor=SW)
+    family = engine.relatives("FAM-1")
+    assert [(c.id, c.state) for c in family] == [("CH-2", "closed"), ("CH-1", "intake")]
+    assert engine.relatives("FAM-1", kind="family") == family
+    assert engine.relatives("FAM-1", kind="re_entry") == ()
+    assert [c.id for c in engine.relatives("CH-1")] == ["FAM-1", "CH-3"]
+    assert [c.id for c in engine.relatives("CH-1", kind="re_entry")] == ["CH-3"]
+    with pytest.raises(UnknownCase):
+        engine.relatives("NOPE")
+    with pytest.raises(InvalidInput):
+        engine.relatives("FAM-1", kind="  ")

@@ -216,6 +216,23 @@ class Shell:
         """Return the case's audit trail, oldest first."""
         return self._store.trail(_inputs.case_id(case_id))
 
+    def relatives(self, case_id: str, *, kind: str | None = None) -> tuple[Case, ...]:
+        """Return the cases linked to this one (of one ``kind``, if given), in link order.
+
+        A family's case lists its members, a member its family, a returning client's case
+        the earlier ones and they the later; each at its latest revision.
+
+        Raises:
+            UnknownCase: if there is no such case.
+        """
+        case = self.get(case_id)
+        wanted = _inputs.optional_id(kind, "kind")
+        return tuple(
+            self._store.load(link.other).case
+            for link in case.links
+            if wanted is None or link.kind == wanted
+        )
+
     # --- the one loop -----------------------------------------------------------------
 
     def _load(self, case_id: str) -> Snapshot:
