@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +17,7 @@ from casework_flow import (
     replay,
     seed,
 )
+from casework_flow.audit import export_csv, export_jsonl
 from casework_flow.checks import check_workflow
 from casework_flow.cli import main
 from casework_flow.guards import in_state
@@ -165,3 +168,22 @@ def test_a_map_to_no_state_or_into_one_stage_twice_blocks_the_case():
     assert V2.tree.completed_entry(["reported", "closed_left"])[1] == [
         "first_approach and closed_left would be active at once in the workflow"
     ]
+
+
+def test_the_staged_trail_exports_with_its_paths_and_imports_to_the_same_case():
+    engine, clock = _engine()
+    seed.play_staged_path(engine, clock)
+    trail = engine.trail(seed.CASE_ID)
+    out = io.StringIO()
+    export_jsonl(trail, out, workflow=V2, include_personal=True)
+    other, _ = _engine()
+    imported = other.import_trail(out.getvalue().splitlines(), head=trail[-1].head)
+    assert imported == engine.get(seed.CASE_ID)
+    assert imported.configuration == engine.get(seed.CASE_ID).configuration
+    table = io.StringIO()
+    export_csv(trail, table, workflow=V2)
+    rows = {row["event"]: row for row in csv.DictReader(io.StringIO(table.getvalue()))}
+    assert (
+        "configuration=intervention/family_track/family_work"
+        " intervention/identity_track/ktp_issued intervention/health_track/screening"
+    ) in rows["ktp_issued"]["details"]
