@@ -79,7 +79,7 @@ def made_cases(total: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[str, in
             case = result.after
             entries.extend(result.entries)
         row = _sql.case_row(case, _sql.micros(now), entries[-1].head)
-        yield row, [_sql.entry_row(e) for e in entries]
+        yield row, [_sql.entry_row(e, 0)[:3] for e in entries]
 
 
 def _batches(total: int, size: int = 20_000) -> Iterator[tuple[list[Any], list[Any]]]:
@@ -101,7 +101,8 @@ def _insert(conn: Any, mark: str, total: int) -> None:  # noqa: ANN401 - a DB-AP
     for cases, entries in _batches(total):
         cur = conn.cursor()
         cur.executemany(f"INSERT INTO casework_cases ({columns}) VALUES ({marks})", cases)  # noqa: S608
-        cur.executemany(f"INSERT INTO casework_entries VALUES ({mark}, {mark}, {mark})", entries)  # noqa: S608
+        insert = "INSERT INTO casework_entries (case_id, seq, body) VALUES ({m}, {m}, {m})"
+        cur.executemany(insert.format(m=mark), entries)
         conn.commit()
 
 

@@ -91,13 +91,15 @@ def build(path: Path, total: int, due: int) -> None:
             case = engine.open(wf.name, f"MDN-{n:07d}", actor=WORKER, assignee=f"sw-{n % 40:03d}")
             trail = engine.trail(case.id)
             rows.append(_sql.case_row(case, _sql.micros(opened), trail[-1].head))
-            entries += [_sql.entry_row(e) for e in trail]
+            entries += [_sql.entry_row(e, 0)[:3] for e in trail]
         conn.execute("BEGIN")
         conn.executemany(
             f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({marks})",  # noqa: S608 - fixed names
             rows,
         )
-        conn.executemany("INSERT INTO casework_entries VALUES (?, ?, ?)", entries)
+        conn.executemany(
+            "INSERT INTO casework_entries (case_id, seq, body) VALUES (?, ?, ?)", entries
+        )
         conn.execute("COMMIT")
     conn.close()
     took = time.perf_counter() - start

@@ -101,7 +101,9 @@ def test_a_clash_with_stray_entries_and_no_case_is_a_store_error_not_a_crash(tmp
     path = tmp_path / "cases.sqlite3"
     with SQLiteStore(path) as store:
         with sqlite3.connect(path) as raw:
-            raw.execute("INSERT INTO casework_entries VALUES ('LEG-2', 1, '{}')")
+            raw.execute(
+                "INSERT INTO casework_entries (case_id, seq, body) VALUES ('LEG-2', 1, '{}')"
+            )
         engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
         new = [NewCase("LEG-1"), NewCase("LEG-2")]
         with pytest.raises(StoreError, match="UNIQUE constraint failed"):

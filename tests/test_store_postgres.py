@@ -131,8 +131,8 @@ def test_an_older_schema_is_upgraded_without_losing_data():
             )
             with conn.cursor() as cur:
                 cur.executemany(
-                    "INSERT INTO casework_entries VALUES (%s, %s, %s)",
-                    [_sql.entry_row(e) for e in trail],
+                    "INSERT INTO casework_entries (case_id, seq, body) VALUES (%s, %s, %s)",
+                    [_sql.entry_row(e, 0)[:3] for e in trail],
                 )
         with PostgresStore(dsn) as store:
             assert store.schema_version == _sql.SCHEMA_VERSION

@@ -46,7 +46,10 @@ def test_an_older_schema_is_upgraded_without_losing_data(tmp_path: Path):
         " changed_at, head_seq, head_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         row[:11],
     )
-    conn.executemany("INSERT INTO casework_entries VALUES (?, ?, ?)", map(_sql.entry_row, trail))
+    conn.executemany(
+        "INSERT INTO casework_entries (case_id, seq, body) VALUES (?, ?, ?)",
+        (_sql.entry_row(e, 0)[:3] for e in trail),
+    )
     conn.close()
 
     with SQLiteStore(path) as store:
@@ -57,6 +60,11 @@ def test_an_older_schema_is_upgraded_without_losing_data(tmp_path: Path):
         snap = store.load(seed.CASE_ID)
         due = datetime(2024, 9, 1, tzinfo=UTC)
         store.commit(due_by(snap.case, due), [], expected_revision=snap.case.revision)
+        old = store.feed(limit=1000)
+        assert [(i.position, i.entry) for i in old.items] == list(enumerate(trail, 1))
+        engine = Engine([WORKFLOW], store=store, clock=clock)
+        engine.open(WORKFLOW.name, "AFTER-1", actor=seed.OUTREACH, assignee=seed.WORKER.id)
+        assert [i.position for i in store.feed(after=old.position).items] == [len(trail) + 1]
         assert [c.id for c in store.find(Query(due_before=due + timedelta(1))).cases] == [
             seed.CASE_ID
         ]

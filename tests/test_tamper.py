@@ -70,8 +70,8 @@ class Raw:
     def put(self, entry: AuditEntry, case_id: str | None = None) -> None:
         body = json.dumps(entry.to_json())
         self.run(
-            "INSERT INTO casework_entries VALUES (?, ?, ?)", case_id or entry.case_id,
-            entry.seq, body,
+            "INSERT INTO casework_entries (case_id, seq, body) VALUES (?, ?, ?)",
+            case_id or entry.case_id, entry.seq, body,
         )  # fmt: skip
 
     def replace(self, entry: AuditEntry, seq: int | None = None) -> None:
@@ -113,7 +113,10 @@ def _insert(raw: Raw) -> None:
     raw.run("DELETE FROM casework_entries WHERE case_id = ?", "C-1")
     for seq, e in enumerate([*entries[:3], forged, *entries[3:]], 1):
         raw.run(
-            "INSERT INTO casework_entries VALUES (?, ?, ?)", "C-1", seq, json.dumps(e.to_json())
+            "INSERT INTO casework_entries (case_id, seq, body) VALUES (?, ?, ?)",
+            "C-1",
+            seq,
+            json.dumps(e.to_json()),
         )
 
 
@@ -181,7 +184,7 @@ def _case_deleted(raw: Raw) -> None:
 def _duplicated(raw: Raw) -> None:
     last = raw.entries("C-1")[-1]
     raw.run(
-        "INSERT INTO casework_entries VALUES (?, ?, ?)", "C-1", last.seq + 1,
+        "INSERT INTO casework_entries (case_id, seq, body) VALUES (?, ?, ?)", "C-1", last.seq + 1,
         json.dumps(last.to_json()),
     )  # fmt: skip
 

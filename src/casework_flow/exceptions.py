@@ -36,6 +36,7 @@ __all__ = [
     "CaseworkError",
     "CheckpointInvalid",
     "ConcurrentModification",
+    "FeedPositionConflict",
     "InvalidInput",
     "ListenerFailed",
     "Problem",
@@ -227,6 +228,27 @@ class ConcurrentModification(CaseworkError):
         super().__init__(
             f"case {case_id} changed since revision {expected_revision} was read{now};"
             " nothing was written"
+        )
+
+
+class FeedPositionConflict(CaseworkError):
+    """A feed consumer's stored position is not the one it moved from; nothing was written.
+
+    Another run of the same consumer got there first (or this one is replaying): roll
+    back what it wrote with the position, read the stored position and go on from there.
+
+    Attributes:
+        consumer: The consumer's name.
+        expected: The position the caller moved from.
+        stored: The position stored for the consumer.
+    """
+
+    def __init__(self, consumer: str, expected: int, stored: int) -> None:
+        self.consumer = consumer
+        self.expected = expected
+        self.stored = stored
+        super().__init__(
+            f"feed consumer {consumer} is at position {stored}, not {expected}; nothing was written"
         )
 
 

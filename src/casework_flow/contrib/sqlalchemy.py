@@ -48,7 +48,7 @@ _BIG: Final = BigInteger().with_variant(Integer(), "sqlite")
 """Microseconds since the epoch: BIGINT, and INTEGER (64-bit already) on SQLite."""
 
 metadata: Final = MetaData()
-"""The casework tables, as the stores create them (schema version 4).
+"""The casework tables, as the stores create them (schema version 5).
 
 One difference, on SQLite only: these tables declare their text primary keys NOT NULL,
 which SQLite does not imply (the stores' own tables allow a NULL key they never write).
@@ -107,7 +107,23 @@ Table(
     Column("case_id", Text, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("body", Text, nullable=False),
+    Column("position", _BIG),
     PrimaryKeyConstraint("case_id", "seq"),
+    Index("casework_entries_position", "position", unique=True),
+)
+
+Table(
+    "casework_feed",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", _BIG, nullable=False),
+)
+
+Table(
+    "casework_feed_positions",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("position", _BIG, nullable=False),
 )
 
 

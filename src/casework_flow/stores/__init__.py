@@ -6,8 +6,12 @@ All stores implement the `Store` protocol and pass one conformance suite:
 - `SQLiteStore`: one SQLite file, the embedded default;
 - `PostgresStore`: PostgreSQL through psycopg 3 (``pip install casework-flow[postgres]``),
   for several processes and hosts sharing one database.
+
+Every store also keeps the change feed (`Store.feed`): each committed entry, refusals
+included, at a store-wide position, and each consumer's position (`Store.track`).
 """
 
+from ._feed import FeedItem, FeedPage
 from ._joined import AfterCommit
 from ._memory import InMemoryStore
 from ._postgres import PostgresStore
@@ -16,6 +20,8 @@ from ._sqlite import SQLiteStore
 
 __all__ = [
     "AfterCommit",
+    "FeedItem",
+    "FeedPage",
     "InMemoryStore",
     "Page",
     "PostgresStore",

@@ -16,8 +16,15 @@ from datetime import datetime, timedelta
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from .._history import History
-from ..exceptions import CaseExists, ConcurrentModification, InvalidInput, UnknownCase
+from ..exceptions import (
+    CaseExists,
+    ConcurrentModification,
+    FeedPositionConflict,
+    InvalidInput,
+    UnknownCase,
+)
 from . import _cursor
+from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 
 __all__ = ["InMemoryStore"]
@@ -30,13 +37,15 @@ class InMemoryStore:
     <InMemoryStore cases=0>
     """
 
-    __slots__ = ("_cases", "_ids", "_leases", "_lock", "_trails")
+    __slots__ = ("_cases", "_feed", "_ids", "_leases", "_lock", "_tracked", "_trails")
 
     def __init__(self) -> None:
         self._cases: dict[str, Case] = {}
         self._trails: dict[str, list[AuditEntry]] = {}
         self._leases: dict[str, datetime] = {}
         self._ids: list[str] | None = None
+        self._feed: list[FeedItem] = []
+        self._tracked: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -59,6 +68,7 @@ class InMemoryStore:
                 raise CaseExists(case.id)
             self._cases[case.id] = case
             self._trails[case.id] = list(entries)
+            self._append(entries)
             self._ids = None
 
     def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
@@ -71,6 +81,7 @@ class InMemoryStore:
             for case, entries in cases:
                 self._cases[case.id] = case
                 self._trails[case.id] = list(entries)
+                self._append(entries)
             self._ids = None
 
     def load(self, case_id: str, *, history: Container[tuple[str, int]] = frozenset()) -> Snapshot:
@@ -111,6 +122,7 @@ class InMemoryStore:
     def _put(self, case: Case, entries: Sequence[AuditEntry]) -> None:
         self._cases[case.id] = case
         self._trails[case.id].extend(entries)
+        self._append(entries)
         if self._leases:
             self._leases.pop(case.id, None)
 
@@ -156,6 +168,31 @@ class InMemoryStore:
     def stray_trails(self) -> Sequence[str]:
         """Always empty: this store keeps a case and its trail together."""
         return ()
+
+    def _append(self, entries: Sequence[AuditEntry]) -> None:
+        start = len(self._feed) + 1
+        self._feed.extend(FeedItem(start + i, e) for i, e in enumerate(entries))
+
+    def feed(self, *, after: int = 0, limit: int = FEED_PAGE) -> FeedPage:
+        """Return up to ``limit`` committed entries after position ``after``."""
+        after, limit = check_page(after, limit)
+        with self._lock:
+            items = tuple(self._feed[after : after + limit])
+        return FeedPage(items, items[-1].position if items else after)
+
+    def tracked(self, consumer: str) -> int:
+        """Return the feed position stored for ``consumer`` (0 when none is)."""
+        with self._lock:
+            return self._tracked.get(check_consumer(consumer, 0, 0), 0)
+
+    def track(self, consumer: str, position: int, *, expected: int) -> None:
+        """Store ``consumer``'s feed position, if it is still at ``expected``."""
+        name = check_consumer(consumer, position, expected)
+        with self._lock:
+            stored = self._tracked.get(name, 0)
+            if stored != expected:
+                raise FeedPositionConflict(name, expected, stored)
+            self._tracked[name] = position
 
     def find(
         self, query: Query | None = None, *, limit: int = 100, after: str | None = None

@@ -212,10 +212,7 @@ class PostgresStore(SqlStore):
 
     def _insert_entries(self, conn: Connection[Any], entries: Sequence[AuditEntry]) -> None:
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO casework_entries VALUES (%s, %s, %s)",
-                [_sql.entry_row(e) for e in entries],
-            )
+            cur.executemany(_sql.ENTRY_INSERT.format(m="%s"), self._numbered(conn, entries))
 
     def explain(self, query: Query | None = None) -> list[str]:
         """Return PostgreSQL's plan for `find` with ``query``, sequential scans disabled.

@@ -25,6 +25,7 @@ from .._case import Case
 from .._definition import Workflow
 from .._snapshot import Snapshot
 from ..exceptions import StoreError
+from ._feed import FEED_PAGE, FeedPage
 
 __all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store", "Stored"]
 
@@ -250,6 +251,32 @@ class Store(Protocol):
 
     def stray_trails(self) -> Sequence[str]:
         """The case ids that have entries but no case row (a case deleted underneath)."""
+
+    def feed(self, *, after: int = 0, limit: int = FEED_PAGE) -> FeedPage:
+        """Return up to ``limit`` committed entries after position ``after``, in order.
+
+        Positions count every entry committed to the store, refusals included, from 1.
+        An entry still being committed is never skipped: a later read returns it before
+        anything at a higher position (see `casework_flow.stores.FeedItem`).
+
+        Raises:
+            InvalidInput: if ``after`` or ``limit`` is not a position or a count.
+        """
+
+    def tracked(self, consumer: str) -> int:
+        """Return the feed position stored for ``consumer`` (0 when none is)."""
+
+    def track(self, consumer: str, position: int, *, expected: int) -> None:
+        """Store ``consumer``'s feed position, if it is still at ``expected``.
+
+        On a store joined to the host's transaction the position commits or rolls back
+        with the host's own writes.
+
+        Raises:
+            FeedPositionConflict: if the stored position is not ``expected``; nothing is
+                written.
+            InvalidInput: if the position goes back.
+        """
 
     def __len__(self) -> int:
         """Return how many cases are stored."""

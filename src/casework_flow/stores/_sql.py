@@ -75,6 +75,25 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE casework_cases ADD COLUMN unit TEXT",
         "CREATE INDEX casework_cases_unit ON casework_cases (unit, id)",
     ),
+    (
+        # The change feed: entries stored before it are numbered case by case.
+        "ALTER TABLE casework_entries ADD COLUMN position {big}",
+        (
+            "UPDATE casework_entries SET position = r.n FROM (SELECT case_id AS c, seq AS s,"
+            " ROW_NUMBER() OVER (ORDER BY case_id, seq) AS n FROM casework_entries) AS r"
+            " WHERE casework_entries.case_id = r.c AND casework_entries.seq = r.s"
+        ),
+        "CREATE UNIQUE INDEX casework_entries_position ON casework_entries (position)",
+        "CREATE TABLE casework_feed (id INTEGER NOT NULL PRIMARY KEY, position {big} NOT NULL)",
+        (
+            "INSERT INTO casework_feed (id, position)"
+            " SELECT 1, COALESCE(MAX(position), 0) FROM casework_entries"
+        ),
+        (
+            "CREATE TABLE casework_feed_positions"
+            " (consumer TEXT NOT NULL PRIMARY KEY, position {big} NOT NULL)"
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -179,9 +198,24 @@ def case_from_body(body: str, where: str) -> Case:
         raise StoreError(f"{where}: a stored case cannot be read: {exc!r}") from None
 
 
-def entry_row(entry: AuditEntry) -> tuple[str, int, str]:
-    """Return the row for an entry: (case_id, seq, body)."""
-    return (entry.case_id, entry.seq, _dumps(entry.to_json()))
+ENTRY_INSERT: Final = (
+    "INSERT INTO casework_entries (case_id, seq, body, position) VALUES ({m}, {m}, {m}, {m})"
+)
+FEED_TAKE: Final = (
+    "INSERT INTO casework_feed (id, position) VALUES (1, {m}) ON CONFLICT (id)"
+    " DO UPDATE SET position = casework_feed.position + excluded.position RETURNING position"
+)
+"""Takes the next positions and holds the feed's one row locked until the commit.
+
+An upsert, so tables made by a host's own migrations need no row put in them first."""
+FEED_READ: Final = (
+    "SELECT position, body FROM casework_entries WHERE position > {m} ORDER BY position LIMIT {m}"
+)
+
+
+def entry_row(entry: AuditEntry, position: int) -> tuple[str, int, str, int]:
+    """Return the row for an entry: (case_id, seq, body, position)."""
+    return (entry.case_id, entry.seq, _dumps(entry.to_json()), position)
 
 
 def entry_from_body(body: str) -> AuditEntry:

@@ -19,11 +19,13 @@ from .._history import History
 from ..exceptions import (
     CaseExists,
     ConcurrentModification,
+    FeedPositionConflict,
     StoreError,
     TrailBroken,
     UnknownCase,
 )
 from . import _cursor, _sql
+from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page
 from ._memory import _new_ids, _same_case
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
 from ._remembered import Lru, Trails
@@ -202,9 +204,16 @@ class SqlStore:
         for case, entries, _ in changes:
             _same_case(case, entries)
         written = []
+        ordered = sorted(changes, key=lambda c: c[0].id)
         with self._write("commit a step") as conn:
-            for case, entries, expected in sorted(changes, key=lambda c: c[0].id):
+            for case, entries, expected in ordered:
                 written.append((case, entries, self._commit_in(conn, case, entries, expected)))
+            # The feed's lock comes after every case row's, so commits cannot deadlock.
+            try:
+                self._insert_entries(conn, [e for _, entries, _ in ordered for e in entries])
+            except self._unique:
+                case, _, expected = next(c for c in ordered if c[1])
+                raise ConcurrentModification(case.id, expected, expected) from None
         trails, cases = self._trails(), self._cases()
         for case, entries, body in written:
             trails.extend(case.id, tuple(entries))
@@ -217,19 +226,84 @@ class SqlStore:
         entries: Sequence[AuditEntry],
         expected_revision: int,
     ) -> str:
-        """One conditional UPDATE, then the INSERT of the entries; return the row's text.
+        """One conditional UPDATE of the case's row; return the row's text.
 
         The UPDATE matches only if the row's revision and head are as expected (and
-        locks the row); the row is read again only to say why an UPDATE missed.
+        locks the row); the row is read again only to say why an UPDATE missed. The
+        caller inserts the entries of every case after the last UPDATE.
         """
         sql, params, body = self._update(case, entries, expected_revision)
         if conn.execute(sql, params).rowcount != 1:
             self._missed(conn, case.id, expected_revision)
-        try:
-            self._insert_entries(conn, entries)
-        except self._unique:
-            raise ConcurrentModification(case.id, expected_revision, expected_revision) from None
         return body
+
+    def _numbered(
+        self,
+        conn: Any,  # noqa: ANN401 - a DB-API connection of the dialect
+        entries: Sequence[AuditEntry],
+    ) -> list[tuple[str, int, str, int]]:
+        """The entries' rows, each at the next feed position, taken in this transaction.
+
+        Taking the positions locks the feed's row until the commit (see `_feed`).
+        """
+        if not entries:
+            return []
+        m = self._mark
+        (top,) = conn.execute(_sql.FEED_TAKE.format(m=m), (len(entries),)).fetchone()
+        first = int(top) - len(entries) + 1
+        return [_sql.entry_row(e, first + i) for i, e in enumerate(entries)]
+
+    def feed(self, *, after: int = 0, limit: int = FEED_PAGE) -> FeedPage:
+        """Return up to ``limit`` committed entries after position ``after``, in order."""
+        after, limit = check_page(after, limit)
+        rows = self._rows("read the feed", _sql.FEED_READ.format(m=self._mark), (after, limit))
+        parse = self._parsed()
+        items = []
+        for position, body in rows:
+            try:
+                items.append(FeedItem(int(position), parse(body)))
+            except TrailBroken as exc:
+                why = f"the entry at feed position {position} cannot be read: {exc.problem}"
+                raise StoreError(f"{self._where}: {why}") from None
+        return FeedPage(tuple(items), items[-1].position if items else after)
+
+    def tracked(self, consumer: str) -> int:
+        """Return the feed position stored for ``consumer`` (0 when none is)."""
+        rows = self._rows(
+            "read a feed position",
+            f"SELECT position FROM casework_feed_positions WHERE consumer = {self._mark}",  # noqa: S608 - fixed names
+            (check_consumer(consumer, 0, 0),),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def track(self, consumer: str, position: int, *, expected: int) -> None:
+        """Store ``consumer``'s feed position, if it is still at ``expected``."""
+        name = check_consumer(consumer, position, expected)
+        try:
+            with self._write("store a feed position") as conn:
+                moved = self._move(conn, name, position, expected)
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, self._unique):
+                raise
+            moved = False
+        if not moved:
+            raise FeedPositionConflict(name, expected, self.tracked(name))
+
+    def _move(self, conn: Any, consumer: str, position: int, expected: int) -> bool:  # noqa: ANN401
+        """Move the consumer's row from ``expected`` (a new row from 0); False: it was not there."""
+        m = self._mark
+        moved = conn.execute(
+            f"UPDATE casework_feed_positions SET position = {m}"  # noqa: S608 - fixed names
+            f" WHERE consumer = {m} AND position = {m}",
+            (position, consumer, expected),
+        ).rowcount
+        if moved == 1:
+            return True
+        if expected != 0:
+            return False
+        insert = "INSERT INTO casework_feed_positions (consumer, position) VALUES ({m}, {m})"
+        conn.execute(insert.format(m=m), (consumer, position))
+        return True
 
     def _update(
         self, case: Case, entries: Sequence[AuditEntry], expected_revision: int

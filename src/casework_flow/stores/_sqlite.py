@@ -193,9 +193,7 @@ class SQLiteStore(SqlStore):
         return _sql.stored_version(conn)
 
     def _insert_entries(self, conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> None:
-        conn.executemany(
-            "INSERT INTO casework_entries VALUES (?, ?, ?)", map(_sql.entry_row, entries)
-        )
+        conn.executemany(_sql.ENTRY_INSERT.format(m="?"), self._numbered(conn, entries))
 
     def explain(self, query: Query | None = None) -> list[str]:
         """Return SQLite's plan for `find` with ``query`` (to check it uses an index)."""

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ...stores import _sql
 
-__all__ = ["create_tables", "drop_tables"]
+__all__ = ["add_feed", "create_tables", "drop_feed", "drop_tables"]
 
 _BIG: Final = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
 _INITIAL: Final = 4
@@ -36,6 +36,28 @@ def create_tables(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG00
     schema_editor.execute(
         "INSERT INTO casework_meta (key, value) VALUES (%s, %s)",
         ["schema_version", str(_INITIAL)],
+    )
+
+
+def add_feed(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Take the tables from schema version 4 to 5: the change feed and its positions."""
+    big = _big(schema_editor)
+    for statement in _sql.MIGRATIONS[_INITIAL]:
+        schema_editor.execute(statement.format(big=big))
+    schema_editor.execute(
+        "UPDATE casework_meta SET value = %s WHERE key = %s", ["5", "schema_version"]
+    )
+
+
+def drop_feed(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Take the tables back to schema version 4 (feed positions are lost)."""
+    _big(schema_editor)
+    for table in ("casework_feed_positions", "casework_feed"):
+        schema_editor.execute(f"DROP TABLE {table}")
+    schema_editor.execute("DROP INDEX casework_entries_position")
+    schema_editor.execute("ALTER TABLE casework_entries DROP COLUMN position")
+    schema_editor.execute(
+        "UPDATE casework_meta SET value = %s WHERE key = %s", ["4", "schema_version"]
     )
 
 
