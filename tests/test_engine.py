@@ -446,11 +446,13 @@ def test_cases_stay_on_the_version_they_were_opened_under():
 
 def test_available_events_follow_roles_and_guards(engine, seed, clock):
     to_family_work(engine, clock, seed)
-    assert engine.available_events(CASE, WORKER) == ("record_contact_attempt",)
+    # family_accepts needs two documents, which the worker gives with the step.
+    assert engine.available_events(CASE, WORKER) == ("record_contact_attempt", "family_accepts")
     assert engine.available_events(CASE, SUPERVISOR) == ()
     clock.advance(days=15)
     assert engine.available_events(CASE, WORKER) == (
         "record_contact_attempt",
+        "family_accepts",
         "family_unresponsive",
     )
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from . import _inputs
+from ._actions import Action, ActionStatus, actions
 from ._audit import AuditEntry
 from ._case import Actor, Case
 from ._commands import Fire, NewCase, Open
@@ -231,30 +232,41 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         assert result.decision is not None  # noqa: S101 - a fire always has a decision
         return result.decision
 
-    def available_events(self, case_id: str, actor: Actor) -> tuple[str, ...]:
-        """List the events this actor could fire now, in declaration order.
+    def actions(self, case_id: str, *, actor: Actor, locale: str = "en") -> tuple[Action, ...]:
+        """Every event the case's state offers, with what it needs or what blocks it.
 
-        An event is listed when its role and guard checks pass on the case as it is;
-        what the actor supplies with the step (required data, a reason, new evidence)
-        is not asked for here, so fire may still refuse for lack of it. An event whose
-        request of the same approval kind waits, or that would move the case while a
-        request that holds it waits, is not listed.
+        One call for a case page: for each event, in declaration order, whether
+        ``actor`` can do it now (`ActionStatus.ALLOWED`), can do it by giving the data,
+        documents, reason or reason code listed in ``needs`` (`NEEDS_INPUT`), or cannot
+        (`BLOCKED`, with every reason), labelled in ``locale``. It is decided as `fire`
+        decides, changing nothing.
         """
         snap = self._load(_inputs.case_id(case_id))
         case = snap.case
-        actor = _inputs.actor(actor)
         wf = self._catalog.workflow(case.workflow, case.version)
         now = self._now()
-        out = []
-        for event in wf.events:
-            if not wf.candidates_in(case.configuration, event):
-                continue
-            command = Fire(event=event, actor=actor, reason=_TO_BE_GIVEN)
+
+        def decide(command: Fire) -> Decision:
             decision = self._decide(snap, command, now)[0].decision
             assert decision is not None  # noqa: S101 - a fire always has a decision
-            if decision.allowed or all(r.kind in _SUPPLIED for r in decision.reasons):
-                out.append(event)
-        return tuple(out)
+            return decision
+
+        return actions(wf, snap, _inputs.actor(actor), decide, _inputs.text(locale, "locale"))
+
+    def available_events(self, case_id: str, actor: Actor) -> tuple[str, ...]:
+        """List the events this actor could fire now or by giving inputs, in order.
+
+        The events of `actions` that are not blocked: those that need only what the
+        actor gives with the step (data, documents, a reason or reason code) are
+        listed too, so fire may still refuse until they are given. An event whose
+        request of the same approval kind waits, or that would move the case while a
+        request that holds it waits, is not listed.
+        """
+        return tuple(
+            a.event
+            for a in self.actions(case_id, actor=actor)
+            if a.status is not ActionStatus.BLOCKED
+        )
 
     def fire(
         self,
