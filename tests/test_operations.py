@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from casework_flow import (
     Actor,
     Approval,
+    AuditEntry,
     ConcurrentModification,
     ConsentOverride,
     Engine,
@@ -591,6 +593,33 @@ def test_personal_fields_need_a_role_to_read_and_reads_are_logged():
     assert replay(wf, engine.trail("CP-1")) == engine.get("CP-1")
     assert engine.verify("CP-1").ok
     assert loads_workflow(dump_workflow(wf, "yaml"), "yaml") == wf
+
+
+def test_a_trail_read_masks_personal_values_for_who_may_not_see_them_and_is_logged():
+    wf = attrs.evolve(
+        WF,
+        version=5,
+        personal={"child_name", "address"},
+        personal_roles={"social_worker"},
+        log_personal_reads=True,
+    )
+    engine = Engine([wf], clock=lambda: START)
+    engine.open(wf.name, "CP-1", actor=SW, data={"child_name": "Ani", "age": 7})
+    clerk = Actor("clerk-9", {"clerk"})
+    masked = engine.read_trail("CP-1", actor=clerk)
+    assert len(masked) == 1, "a masked read is not logged"
+    assert "Ani" not in json.dumps(masked)
+    assert masked[0]["masked"] == ["changes.child_name"]
+    assert {c["field"]: c["after"] for c in masked[0]["changes"]} == {"child_name": "***", "age": 7}
+    full = engine.read_trail("CP-1", actor=SW, purpose="court report")
+    assert [e["kind"] for e in full] == ["opened", "viewed"]
+    assert full[-1]["details"] == {"fields": "child_name", "purpose": "court report"}
+    assert "masked" not in full[0]
+    assert [AuditEntry.from_json(e) for e in full] == list(engine.trail("CP-1"))
+    stranger = Actor("sw-77", {"social_worker"}, units={"elsewhere"})
+    engine.open(wf.name, "CP-2", actor=SW, unit="medan", data={"child_name": "Budi"})
+    with pytest.raises(TransitionRejected):
+        engine.read_trail("CP-2", actor=stranger)
 
 
 def test_reads_are_not_logged_unless_the_workflow_says_so():

@@ -17,6 +17,8 @@ from ._case import Actor, Case, CaseView
 from ._commands import Approve, Assign, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
 from ._directory import Roster
+from ._export import entry_json
+from ._privacy import may_see_personal
 from ._shell import Committed, Shell
 from .exceptions import InvalidInput, TransitionRejected
 from .stores import Query
@@ -238,3 +240,19 @@ class Operations(Shell):
         result, _ = self._run(_inputs.case_id(case_id), command)
         assert result.view is not None  # noqa: S101 - a read always has a view
         return result.view
+
+    def read_trail(
+        self, case_id: str, *, actor: Actor, purpose: str | None = None
+    ) -> tuple[dict[str, Any], ...]:
+        """Return the case's trail as ``actor`` may see it, for an API response or a page.
+
+        Each entry is its JSON object as `export_jsonl` writes it; personal fields are
+        masked (and listed under ``masked``) unless the actor may read them. The read is
+        the audited read of `read`: refused to whom may not read the case, and logged as
+        a ``viewed`` entry when the workflow logs personal reads (that entry is in the
+        trail returned).
+        """
+        view = self.read(case_id, actor=actor, purpose=purpose)
+        wf = self.catalog.workflow(view.case.workflow, view.case.version)
+        personal = frozenset() if may_see_personal(wf, actor) else wf.personal
+        return tuple(entry_json(e, personal) for e in self.trail(view.case.id))

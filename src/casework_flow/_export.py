@@ -20,7 +20,7 @@ from ._case import MASK
 from ._definition import Workflow
 from .exceptions import TrailBroken
 
-__all__ = ["MASK", "export_csv", "export_jsonl", "read_jsonl"]
+__all__ = ["MASK", "entry_json", "export_csv", "export_jsonl", "read_jsonl"]
 
 CSV_COLUMNS: Final = (
     "case_id",
@@ -62,6 +62,14 @@ def _masked(entry: AuditEntry, personal: frozenset[str]) -> tuple[dict[str, Any]
     return raw, hidden
 
 
+def entry_json(entry: AuditEntry, personal: frozenset[str]) -> dict[str, Any]:
+    """The entry's JSON object with ``personal`` fields masked, as `export_jsonl` writes it."""
+    raw, hidden = _masked(entry, personal)
+    if hidden:
+        raw["masked"] = hidden
+    return raw
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -85,10 +93,7 @@ def export_jsonl(
     personal = frozenset() if include_personal else workflow.personal
     n = 0
     for entry in trail:
-        raw, hidden = _masked(entry, personal)
-        if hidden:
-            raw["masked"] = hidden
-        out.write(_dumps(raw) + "\n")
+        out.write(_dumps(entry_json(entry, personal)) + "\n")
         n += 1
     return n
 
