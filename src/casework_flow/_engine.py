@@ -8,7 +8,6 @@ reads in `_engine_ops`; time, migration and import in `_engine_time`.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -27,7 +26,7 @@ from ._engine_time import TimeAndVersions
 from ._evolve import evolve
 from ._shell import Committed
 from ._verdict import CheckKind
-from .exceptions import ConcurrentModification, InvalidInput
+from .exceptions import InvalidInput
 
 __all__ = ["Engine"]
 
@@ -49,6 +48,11 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         system_actor: Who fires timers (``system`` with the role ``system``).
         directory: The host's worker directory; when given, assignment, handovers and
             approvals check the people they name through it.
+        retries: How many times a command that lost a race with another writer is
+            decided again on the case as it now is (never when the caller passed
+            ``expected_revision``); its guards are checked afresh each time.
+        metrics: Where counters of commits, refusals and conflicts and step durations
+            go (a `casework_flow.observe.Metrics`; `casework_flow.contrib.otel` has one).
 
     One engine may be shared by the threads of a host; each call reads the case afresh
     and the store's revision check decides between concurrent writers.
@@ -107,9 +111,11 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
             assignee=_inputs.optional_id(assignee, "assignee"),
             unit=_inputs.optional_id(unit, "unit"),
         )
+        started = time.perf_counter()
         entry = open_case(self._catalog, command, self._now())
         case = evolve(None, entry, catalog=self._catalog)
         self._store.create(case, [entry])
+        self._observer.committed(case, "open", time.perf_counter() - started, 1)
         if self._listeners:
             self._notify(Committed(None, case, (entry,)))
         return case
@@ -178,7 +184,10 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         return evolve(None, entry, catalog=self._catalog), [entry]
 
     def _create(self, batch: list[tuple[Case, list[AuditEntry]]]) -> int:
+        started = time.perf_counter()
         self._store.create_many(batch)
+        workflow = batch[0][0].workflow if batch else ""
+        self._observer.opened_many(workflow, len(batch), time.perf_counter() - started)
         if self._listeners:
             for case, entries in batch:
                 self._notify(Committed(None, case, tuple(entries)))
@@ -324,29 +333,17 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         evidence: Mapping[str, str] | None = None,
         reason: str | None = None,
         reason_code: str | None = None,
+        expected_revision: int | None = None,
+        override_by: Actor | None = None,
     ) -> Case:
-        """Fire, and when another writer got there first, re-read, re-check and fire again.
-
-        Each attempt reads the case afresh and evaluates every guard again, so a step
-        that is no longer allowed after the other writer's change is refused rather than
-        forced through. A `StoreError` is not retried: whether a commit interrupted by a
-        lost connection landed is for the caller to find out (``get`` the case) before
-        deciding to fire again.
+        """`fire` with ``attempts`` tries against other writers: ``retrying(attempts).fire``.
 
         Raises:
-            ConcurrentModification: if every attempt lost a race.
+            ConcurrentModification: if every attempt lost a race, or the case moved past
+                ``expected_revision`` (which is never retried past).
             TransitionRejected: as `fire`.
         """
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-            raise InvalidInput("attempts", "must be a positive integer")
-        for attempt in range(1, attempts + 1):
-            try:
-                return self.fire(
-                    case_id, event, actor=actor, data=data, evidence=evidence, reason=reason,
-                    reason_code=reason_code,
-                )  # fmt: skip
-            except ConcurrentModification:
-                if attempt == attempts:
-                    raise
-                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter only
-        raise AssertionError  # pragma: no cover - the loop returns or raises
+        return self.retrying(attempts).fire(
+            case_id, event, actor=actor, data=data, evidence=evidence, reason=reason,
+            reason_code=reason_code, expected_revision=expected_revision, override_by=override_by,
+        )  # fmt: skip

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Final, Self
@@ -28,6 +31,7 @@ from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
 from ._links import Closing
+from ._observe import Metrics, Observer, RefusalListener, Refused
 from ._snapshot import Snapshot
 from ._stages import COMPLETION_ACTOR
 from .exceptions import (
@@ -42,6 +46,12 @@ __all__ = ["SYSTEM_ACTOR", "Committed", "Listener", "Shell"]
 
 SYSTEM_ACTOR: Final = COMPLETION_ACTOR
 """Who fires timers by default: the system actor that also completes stages."""
+
+
+_STRIPES: Final = 64
+"""Locks a case's commands take in this process, by a hash of its id (see `Shell._run`)."""
+_MAX_PAUSE: Final = 0.05
+"""The longest pause, in seconds, before a command that lost a race is tried again."""
 
 
 @frozen
@@ -77,8 +87,12 @@ class Shell:
         "_defer",
         "_directory",
         "_listeners",
+        "_observer",
         "_record_refusals",
+        "_refusal_listeners",
+        "_retries",
         "_store",
+        "_stripes",
         "_system",
     )
 
@@ -92,6 +106,8 @@ class Shell:
         calendar: Calendar = DEFAULT_CALENDAR,
         system_actor: Actor = SYSTEM_ACTOR,
         directory: Directory | None = None,
+        retries: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
         self._catalog = Catalog(workflows, calendar=calendar)
         if directory is not None and not isinstance(directory, Directory):
@@ -105,6 +121,14 @@ class Shell:
         self._clock = clock
         self._record_refusals = record_refusals
         self._listeners: list[Listener] = []
+        self._refusal_listeners: list[RefusalListener] = []
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidInput("retries", "must be an integer, 0 or more")
+        self._retries = retries
+        self._stripes = tuple(threading.Lock() for _ in range(_STRIPES))
+        if metrics is not None and not isinstance(metrics, Metrics):
+            raise InvalidInput("metrics", "must have add(name, value, attributes) and record(...)")
+        self._observer = Observer(metrics)
         self._defer: Callable[[Callable[[], None]], object] | None = None
 
     def __repr__(self) -> str:
@@ -180,12 +204,45 @@ class Shell:
         other._defer = after_commit  # noqa: SLF001
         return other
 
+    def on_refusal(self, listener: RefusalListener) -> Callable[[], None]:
+        """Call ``listener(Refused)`` after every refused step, before it is raised.
+
+        For supervision and security monitoring: who tried what and why it was refused.
+        Listeners run after the refusal's entry was committed (when the host's
+        transaction commits, on a joined engine); one that raises turns the
+        `TransitionRejected` into `ListenerFailed`.
+
+        Returns:
+            A function that unregisters the listener.
+        """
+        self._refusal_listeners.append(listener)
+        return lambda: self._refusal_listeners.remove(listener)
+
+    def retrying(self, attempts: int) -> Self:
+        """This engine, trying each command up to ``attempts`` times against other writers.
+
+        Every command (``engine.retrying(10).approve(...)``) is then decided again on the
+        case as it now is when another writer got there first, its guards checked
+        afresh, so a step no longer allowed is refused rather than forced through. A
+        command given ``expected_revision`` is never retried past it, and a `StoreError`
+        is never retried (whether an interrupted commit landed is the caller's to find
+        out).
+        """
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise InvalidInput("attempts", "must be a positive integer")
+        other = copy.copy(self)
+        other._retries = attempts - 1  # noqa: SLF001 - a copy of this very class
+        return other
+
     def _notify(self, committed: Committed) -> None:
         """Run every listener on a committed step now, or when the host commits."""
+        self._defer_or_run(functools.partial(self._run_listeners, committed))
+
+    def _defer_or_run(self, run: Callable[[], None]) -> None:
         if self._defer is not None:
-            self._defer(functools.partial(self._run_listeners, committed))
+            self._defer(run)
         else:
-            self._run_listeners(committed)
+            run()
 
     def _run_listeners(self, committed: Committed) -> None:
         """Run every listener on a committed step; raise `ListenerFailed` if any raised."""
@@ -271,34 +328,96 @@ class Shell:
     ) -> tuple[StepResult, Case]:
         """Load, decide, commit and notify: every command on a case goes through here.
 
+        A step that loses a race with another writer is decided again on the case as it
+        now is, up to the engine's ``retries`` times, unless the caller named the
+        revision it worked from (``expected_revision``): then it is theirs to re-read.
         A refusal is committed as its own entry (unless the engine was told not to
-        record refusals and the refusal is not binding), then raised as
-        `TransitionRejected` with every reason.
+        record refusals and the refusal is not binding), handed to the refusal
+        listeners, then raised as `TransitionRejected` with every reason.
 
         Returns:
             What was decided and the case as committed.
         """
-        snap = self._load(case_id)
-        case = snap.case
-        if expected_revision is not None and expected_revision != case.revision:
-            raise ConcurrentModification(case.id, expected_revision, case.revision)
-        result, after = self._decide(snap, command, self._now() if now is None else now)
-        entries = result.entries
+        started = time.perf_counter()
+        attempts = 1 if expected_revision is not None else self._retries + 1
+        lock = self._stripes[hash(case_id) % len(self._stripes)]
+        for attempt in range(1, attempts + 1):
+            lost: ConcurrentModification | None = None
+            with lock:
+                snap = self._load(case_id)
+                case = snap.case
+                if expected_revision is not None and expected_revision != case.revision:
+                    raise ConcurrentModification(case.id, expected_revision, case.revision)
+                result, after = self._decide(snap, command, self._now() if now is None else now)
+                try:
+                    recorded = self._commit(case, result, after)
+                except ConcurrentModification as exc:
+                    lost = exc
+            if lost is not None:
+                self._observer.conflict(case, result.event, attempt, final=attempt == attempts)
+                if attempt == attempts:
+                    raise lost
+                pause = min(_MAX_PAUSE, 0.001 * 2**attempt)
+                time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter only
+                continue
+            seconds = time.perf_counter() - started
+            self._tell(command, case, result, after, recorded=recorded, seconds=seconds)
+            return result, after
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def _tell(
+        self,
+        command: Command,
+        case: Case,
+        result: StepResult,
+        after: Case,
+        *,
+        recorded: tuple[AuditEntry, ...],
+        seconds: float,
+    ) -> None:
+        """Log and measure a decided step, then tell the listeners; raise a refusal."""
         if result.refused:
-            if entries and (self._record_refusals or result.binding):
-                self._store.commit(after, entries, expected_revision=case.revision)
+            self._observer.refused(case, result.event, result.refused, seconds)
+            if self._refusal_listeners:
+                actor = getattr(command, "actor", None)
+                refused = Refused(case, result.event, actor, result.refused, recorded)
+                self._defer_or_run(functools.partial(self._tell_refused, refused))
             raise TransitionRejected(case.id, result.event, case.state, result.refused)
-        if entries and result.others:
+        if not result.entries:
+            return
+        self._observer.committed(after, result.event, seconds, len(result.entries))
+        if self._listeners:
+            self._notify(Committed(case, after, result.entries))
+            for before, other in result.others:
+                self._notify(Committed(before, other.after or before, other.entries))
+
+    def _commit(self, case: Case, result: StepResult, after: Case) -> tuple[AuditEntry, ...]:
+        """Write what ``result`` decided; return the entries written."""
+        entries = result.entries
+        if not entries:
+            return ()
+        if result.refused:
+            if not (self._record_refusals or result.binding):
+                return ()
+            self._store.commit(after, entries, expected_revision=case.revision)
+        elif result.others:
             self._store.commit_many(
                 [
                     (after, entries, case.revision),
                     *((o.after or b, o.entries, b.revision) for b, o in result.others),
                 ]
             )
-        elif entries:
+        else:
             self._store.commit(after, entries, expected_revision=case.revision)
-        if entries and self._listeners:
-            self._notify(Committed(case, after, entries))
-            for before, other in result.others:
-                self._notify(Committed(before, other.after or before, other.entries))
-        return result, after
+        return entries
+
+    def _tell_refused(self, refused: Refused) -> None:
+        """Run every refusal listener; raise `ListenerFailed` if any raised."""
+        errors: list[BaseException] = []
+        for listener in tuple(self._refusal_listeners):
+            try:
+                listener(refused)
+            except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
+                errors.append(exc)
+        if errors:
+            raise ListenerFailed(refused.case, errors)
