@@ -17,6 +17,8 @@ the number of connections. What a request gets back:
   the ``expected_revision`` the caller decided on (or under it, at the same moment).
 - ``GET /cases/{id}/events``: what the caller may fire now; ``GET /cases/{id}/trail``:
   the audit trail (its steps and hashes, not the client's data).
+- ``GET /cases/{id}/page?actor=...&locale=id``: the case page, for a person to look at
+  (the diagram with the case's path, what they may do, the trail).
 - ``POST /timers/run`` fires every due timer; ``CASEWORK_TIMER_SECONDS`` also runs them
   in the background every so many seconds.
 
@@ -26,6 +28,8 @@ host takes the actor from its own authentication.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -33,10 +37,12 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from casework_flow import Actor, Case, Engine, PostgresStore, SQLiteStore, seed
+from casework_flow import Actor, Case, Engine, PostgresStore, SQLiteStore, Workflow, seed
+from casework_flow.actions import Action, ActionStatus
+from casework_flow.checks import to_mermaid
 from casework_flow.exceptions import (
     CaseExists,
     CaseworkError,
@@ -221,6 +227,142 @@ def run_timers(engine: Caseload) -> dict[str, Any]:
         "fired": [{"case_id": r.case_id, "event": r.event} for r in report.fired],
         "refused": [{"case_id": r.case_id, "why": list(r.why)} for r in report.refused],
     }
+
+
+# --- the case page -----------------------------------------------------------------------
+#
+# One HTML page per case, in Indonesian or English (``?locale=id``): the workflow as a
+# Mermaid diagram with the states the case went through and the one it is in
+# highlighted, every event of its state from `Engine.actions` (what can be done now,
+# what it needs, what blocks it, with every reason), and the trail as a timeline read
+# with `Engine.read_trail`, so personal values stay masked for whom may not see them. A
+# button fires its event through the service's own endpoint and shows the refusal's
+# reasons when the workflow refuses. Mermaid's script comes from CASEWORK_MERMAID_JS (a
+# local mermaid.min.js, served at /static/mermaid.min.js) or else from a CDN. The
+# browser names its person with ``?actor=`` (a real host has its own sign-in).
+
+CDN = "https://cdn.jsdelivr.net/npm/mermaid@11/dist/mermaid.min.js"
+WORDS = {
+    "en": {
+        "state": "State", "actions": "What you can do", "trail": "Trail", "do": "Do it",
+        "allowed": "can be done now", "needs_input": "needs", "blocked": "blocked",
+        "refused": "Refused", "by": "by",
+    },
+    "id": {
+        "state": "Status", "actions": "Yang dapat Anda lakukan", "trail": "Riwayat",
+        "do": "Lakukan", "allowed": "dapat dilakukan sekarang", "needs_input": "memerlukan",
+        "blocked": "terhalang", "refused": "Ditolak", "by": "oleh",
+    },
+}  # fmt: skip
+
+_SCRIPT = """
+mermaid.initialize({startOnLoad: true, securityLevel: "strict"});
+document.querySelectorAll("button[data-event]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    const out = button.parentElement.querySelector(".refusal");
+    const answer = await fetch(button.dataset.url, {
+      method: "POST", headers: {"X-Actor": button.dataset.actor},
+    });
+    if (answer.ok) { location.reload(); return; }
+    const body = await answer.json();
+    out.replaceChildren(...(body.reasons || [{why: body.message}]).map((r) => {
+      const li = document.createElement("li"); li.textContent = r.why; return li;
+    }));
+    out.hidden = false;
+  });
+});
+"""
+
+
+def mermaid_src() -> str:
+    """Where the page loads Mermaid from."""
+    return "/static/mermaid.min.js" if os.environ.get("CASEWORK_MERMAID_JS") else CDN
+
+
+def _event_label(wf: Workflow, event: str, locale: str) -> str:
+    for t in wf.transitions:
+        if t.event == event:
+            return t.label(locale)
+    return event
+
+
+def _action(a: Action, case_id: str, actor: str, words: dict[str, str]) -> str:
+    e = html.escape
+    status = f'<span class="status">{e(words[a.status])}</span>'
+    parts = [f'<li class="action {e(a.status)}" data-event="{e(a.event)}">',
+             f"<strong>{e(a.label)}</strong> {status}"]  # fmt: skip
+    if a.status is ActionStatus.NEEDS_INPUT:
+        needed = [*a.needs.data, *a.needs.evidence, *a.needs.reason_codes]
+        if a.needs.reason:
+            needed.append("reason")
+        parts.append(f' <span class="needs">{e(", ".join(needed))}</span>')
+    if a.reasons:
+        items = "".join(f"<li>{e(v.why)}</li>" for v in a.reasons)
+        parts.append(f'<ul class="reasons">{items}</ul>')
+    if a.status is not ActionStatus.BLOCKED:
+        url = f"/cases/{case_id}/events/{a.event}"
+        parts.append(
+            f' <button data-event="{e(a.event)}" data-url="{e(url)}" data-actor="{e(actor)}">'
+            f"{e(words['do'])}</button>"
+        )
+    parts.append(f'<ul class="refusal" hidden aria-label="{e(words["refused"])}"></ul></li>')
+    return "".join(parts)
+
+
+def _entry(raw: dict[str, Any], wf: Workflow, locale: str, words: dict[str, str]) -> str:
+    e = html.escape
+    to = wf.state(raw["to"]).label(locale) if raw.get("to") else ""
+    masked = " (masked)" if raw.get("masked") else ""
+    return (
+        f'<li class="entry {e(raw["kind"])}"><time>{e(raw["at"])}</time> '
+        f"<strong>{e(_event_label(wf, raw['event'], locale))}</strong> → {e(to)} "
+        f"{e(words['by'])} {e(raw['actor']['id'])}{e(masked)}</li>"
+    )
+
+
+def render(engine: Engine, case_id: str, who: Actor, locale: str = "en") -> str:
+    """The case page as ``who`` may see it, in ``locale``."""
+    words = WORDS.get(locale, WORDS["en"])
+    case = engine.get(case_id)
+    wf = engine.workflow(case.workflow, case.version)
+    trail = engine.read_trail(case_id, actor=who, purpose="case page")
+    diagram = to_mermaid(wf, locale=locale, trail=engine.trail(case_id))
+    actions = engine.actions(case_id, actor=who, locale=locale)
+    facts = {"id": case.id, "state": case.state}
+    e = html.escape
+    return f"""<!doctype html>
+<html lang="{e(locale)}"><head><meta charset="utf-8"><title>{e(case.id)}</title>
+<style>
+.action.blocked {{ color: #6b7280; }} .reasons, .refusal {{ color: #b91c1c; }}
+</style></head>
+<body>
+<h1>{e(case.id)}</h1>
+<p>{e(words["state"])}: <span id="state">{e(wf.state(case.state).label(locale))}</span></p>
+<pre class="mermaid" id="diagram">{e(diagram)}</pre>
+<h2>{e(words["actions"])}</h2>
+<ul id="actions">{"".join(_action(a, case.id, who.id, words) for a in actions)}</ul>
+<h2>{e(words["trail"])}</h2>
+<ol id="trail">{"".join(_entry(r, wf, locale, words) for r in trail)}</ol>
+<script src="{e(mermaid_src())}"></script>
+<script>{_SCRIPT}</script>
+<script type="application/json" id="case">{e(json.dumps(facts))}</script>
+</body></html>
+"""
+
+
+@router.get("/cases/{case_id}/page", response_class=HTMLResponse)
+def case_page(case_id: str, actor: str, engine: Caseload, locale: str = "en") -> str:
+    """The case page for the person ``actor``."""
+    return render(engine, case_id, _actor(actor), locale)
+
+
+@router.get("/static/mermaid.min.js")
+def mermaid_js() -> FileResponse:
+    """The local copy of Mermaid named by CASEWORK_MERMAID_JS."""
+    path = os.environ.get("CASEWORK_MERMAID_JS")
+    if not path:
+        raise HTTPException(404, "no local Mermaid; the page loads it from the CDN")
+    return FileResponse(path, media_type="text/javascript")
 
 
 def casework_error(_: Request, error: Exception) -> JSONResponse:
