@@ -11,6 +11,7 @@ public submodules: `casework_flow.guards`, `casework_flow.stores`,
 `casework_flow.exceptions`.
 """
 
+from ._async_engine import AsyncEngine
 from ._audit import AuditEntry, EntryKind, verify
 from ._calendar import Calendar
 from ._case import Actor, Case, CaseView
@@ -37,6 +38,7 @@ from .stores import InMemoryStore, PostgresStore, SQLiteStore
 __all__ = [
     "Actor",
     "Approval",
+    "AsyncEngine",
     "AuditEntry",
     "Calendar",
     "Case",

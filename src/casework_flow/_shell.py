@@ -8,12 +8,14 @@ commands themselves are small methods on the mixins in `_engine`, `_engine_ops` 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Final, Self
 
@@ -125,7 +127,9 @@ class Shell:
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidInput("retries", "must be an integer, 0 or more")
         self._retries = retries
-        self._stripes = tuple(threading.Lock() for _ in range(_STRIPES))
+        self._stripes: tuple[AbstractContextManager[object], ...] = tuple(
+            threading.Lock() for _ in range(_STRIPES)
+        )
         if metrics is not None and not isinstance(metrics, Metrics):
             raise InvalidInput("metrics", "must have add(name, value, attributes) and record(...)")
         self._observer = Observer(metrics)
@@ -232,6 +236,16 @@ class Shell:
             raise InvalidInput("attempts", "must be a positive integer")
         other = copy.copy(self)
         other._retries = attempts - 1  # noqa: SLF001 - a copy of this very class
+        return other
+
+    def _without_turns(self) -> Self:
+        """This engine with no per-case locks: for a caller that takes its own turns.
+
+        `AsyncEngine` runs commands as tasks of one thread, where a thread's lock would
+        block the event loop; it takes an asyncio lock per case instead.
+        """
+        other = copy.copy(self)
+        other._stripes = (contextlib.nullcontext(),)  # noqa: SLF001 - a copy of this class
         return other
 
     def _notify(self, committed: Committed) -> None:

@@ -5,12 +5,15 @@ All stores implement the `Store` protocol and pass one conformance suite:
 - `InMemoryStore`: in a dictionary, for tests and simulations;
 - `SQLiteStore`: one SQLite file, the embedded default;
 - `PostgresStore`: PostgreSQL through psycopg 3 (``pip install casework-flow[postgres]``),
-  for several processes and hosts sharing one database.
+  for several processes and hosts sharing one database;
+- `AsyncPostgresStore`: the same on psycopg's async pool, for `AsyncEngine`
+  (``pip install casework-flow[async]``).
 
 Every store also keeps the change feed (`Store.feed`): each committed entry, refusals
 included, at a store-wide position, and each consumer's position (`Store.track`).
 """
 
+from ._async_postgres import AsyncPostgresStore
 from ._feed import FeedItem, FeedPage
 from ._joined import AfterCommit
 from ._memory import InMemoryStore
@@ -20,6 +23,7 @@ from ._sqlite import SQLiteStore
 
 __all__ = [
     "AfterCommit",
+    "AsyncPostgresStore",
     "FeedItem",
     "FeedPage",
     "InMemoryStore",
