@@ -6,10 +6,10 @@ Run it (SQLite by default, PostgreSQL when ``CASEWORK_DSN`` is a ``postgresql://
     export CASEWORK_DSN=postgresql://casework@db/social_service
     uvicorn app:create_app --factory --app-dir examples/fastapi_host
 
-One engine and one store serve every request: FastAPI runs these plain ``def`` handlers
-on a thread pool, and the store borrows a pooled connection per call
-(``CASEWORK_POOL_MAX`` caps them, default 10), so threads coming and going never grow
-the number of connections. What a request gets back:
+One `AsyncEngine` and one store serve every request from ``async def`` handlers: on
+PostgreSQL an `AsyncPostgresStore` on psycopg's async pool (``CASEWORK_POOL_MAX`` caps
+its connections, default 10), so no request blocks the event loop; on SQLite each call
+runs in a worker thread. What a request gets back:
 
 - ``201`` with the case for ``POST /cases``; ``409`` if the id is taken.
 - ``200`` with the case after ``POST /cases/{id}/events/{event}``; ``422`` listing every
@@ -20,7 +20,7 @@ the number of connections. What a request gets back:
 - ``GET /cases/{id}/page?actor=...&locale=id``: the case page, for a person to look at
   (the diagram with the case's path, what they may do, the trail).
 - ``POST /timers/run`` fires every due timer; ``CASEWORK_TIMER_SECONDS`` also runs them
-  in the background every so many seconds.
+  in the background (an asyncio task) every so many seconds.
 
 Who calls is the ``X-Actor`` header, looked up among the seed workflow's people; a real
 host takes the actor from its own authentication.
@@ -28,10 +28,11 @@ host takes the actor from its own authentication.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import json
 import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -40,7 +41,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Re
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from casework_flow import Actor, Case, Engine, PostgresStore, SQLiteStore, Workflow, seed
+from casework_flow import Actor, AsyncEngine, Case, SQLiteStore, Workflow, seed
 from casework_flow.actions import Action, ActionStatus
 from casework_flow.checks import to_mermaid
 from casework_flow.exceptions import (
@@ -53,7 +54,7 @@ from casework_flow.exceptions import (
     UnknownCase,
     UnknownEvent,
 )
-from casework_flow.stores import Store
+from casework_flow.stores import AsyncPostgresStore, Store
 from casework_flow.time import Clock, system_clock
 
 PEOPLE = {
@@ -98,11 +99,12 @@ def summary(case: Case) -> dict[str, Any]:
     }
 
 
-def store_from_environment() -> Store:
+async def store_from_environment() -> Store:
     """``CASEWORK_DSN``: a ``postgresql://`` URL, or an SQLite file (``cases.sqlite3``)."""
     dsn = os.environ.get("CASEWORK_DSN", "cases.sqlite3")
     if dsn.startswith(("postgresql://", "postgres://")):
-        return PostgresStore(dsn, max_size=int(os.environ.get("CASEWORK_POOL_MAX", "10")))
+        size = int(os.environ.get("CASEWORK_POOL_MAX", "10"))
+        return await AsyncPostgresStore.open(dsn, max_size=size)
     return SQLiteStore(dsn)
 
 
@@ -135,8 +137,8 @@ _STATUS: tuple[tuple[type[CaseworkError], int], ...] = (
 )
 
 
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
+def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
     return engine
 
 
@@ -146,20 +148,22 @@ def _actor(x_actor: Annotated[str, Header()]) -> Actor:
     return PEOPLE[x_actor]
 
 
-Caseload = Annotated[Engine, Depends(_engine)]
+Caseload = Annotated[AsyncEngine, Depends(_engine)]
 Caller = Annotated[Actor, Depends(_actor)]
 router = APIRouter()
 
 
 @router.post("/cases", status_code=201)
-def open_case(new: Opening, who: Caller, engine: Caseload) -> dict[str, Any]:
+async def open_case(new: Opening, who: Caller, engine: Caseload) -> dict[str, Any]:
     """Open a case of the seed workflow."""
-    case = engine.open(seed.WORKFLOW, new.case_id, actor=who, assignee=new.assignee, unit=new.unit)
+    case = await engine.open(
+        seed.WORKFLOW, new.case_id, actor=who, assignee=new.assignee, unit=new.unit
+    )
     return summary(case)
 
 
 @router.post("/cases/{case_id}/events/{event}")
-def fire(
+async def fire(
     case_id: str,
     event: str,
     who: Caller,
@@ -168,7 +172,7 @@ def fire(
 ) -> dict[str, Any]:
     """Fire ``event``: 200 with the case moved, 422 with every reason, 409 on a race."""
     step = step or Step()
-    case = engine.fire(
+    case = await engine.fire(
         case_id,
         event,
         actor=who,
@@ -182,26 +186,26 @@ def fire(
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: str, _: Caller, engine: Caseload) -> dict[str, Any]:
+async def get_case(case_id: str, _: Caller, engine: Caseload) -> dict[str, Any]:
     """Where the case is."""
-    return summary(engine.get(case_id))
+    return summary(await engine.get(case_id))
 
 
 @router.get("/cases/{case_id}/events")
-def available(case_id: str, who: Caller, engine: Caseload) -> dict[str, Any]:
+async def available(case_id: str, who: Caller, engine: Caseload) -> dict[str, Any]:
     """The events the caller may fire on the case now."""
-    return {"case_id": case_id, "events": list(engine.available_events(case_id, who))}
+    return {"case_id": case_id, "events": list(await engine.available_events(case_id, who))}
 
 
 @router.get("/cases/{case_id}/trail")
-def trail(case_id: str, _: Caller, engine: Caseload) -> dict[str, Any]:
+async def trail(case_id: str, _: Caller, engine: Caseload) -> dict[str, Any]:
     """The case's audit trail: each step and its hash, and whether the chain verifies."""
-    entries = engine.trail(case_id)
+    entries = await engine.trail(case_id)
     if not entries:
         raise UnknownCase(case_id)
     return {
         "case_id": case_id,
-        "verified": engine.verify(case_id).ok,
+        "verified": (await engine.verify(case_id)).ok,
         "entries": [
             {
                 "seq": e.seq,
@@ -219,9 +223,9 @@ def trail(case_id: str, _: Caller, engine: Caseload) -> dict[str, Any]:
 
 
 @router.post("/timers/run")
-def run_timers(engine: Caseload) -> dict[str, Any]:
+async def run_timers(engine: Caseload) -> dict[str, Any]:
     """Fire every timer that is due now (each exactly once, however many workers call)."""
-    report = engine.run_due()
+    report = await engine.run_due()
     return {
         "at": report.at.isoformat(),
         "fired": [{"case_id": r.case_id, "event": r.event} for r in report.fired],
@@ -320,14 +324,14 @@ def _entry(raw: dict[str, Any], wf: Workflow, locale: str, words: dict[str, str]
     )
 
 
-def render(engine: Engine, case_id: str, who: Actor, locale: str = "en") -> str:
+async def render(engine: AsyncEngine, case_id: str, who: Actor, locale: str = "en") -> str:
     """The case page as ``who`` may see it, in ``locale``."""
     words = WORDS.get(locale, WORDS["en"])
-    case = engine.get(case_id)
+    case = await engine.get(case_id)
     wf = engine.workflow(case.workflow, case.version)
-    trail = engine.read_trail(case_id, actor=who, purpose="case page")
-    diagram = to_mermaid(wf, locale=locale, trail=engine.trail(case_id))
-    actions = engine.actions(case_id, actor=who, locale=locale)
+    trail = await engine.read_trail(case_id, actor=who, purpose="case page")
+    diagram = to_mermaid(wf, locale=locale, trail=await engine.trail(case_id))
+    actions = await engine.actions(case_id, actor=who, locale=locale)
     facts = {"id": case.id, "state": case.state}
     e = html.escape
     return f"""<!doctype html>
@@ -351,9 +355,9 @@ def render(engine: Engine, case_id: str, who: Actor, locale: str = "en") -> str:
 
 
 @router.get("/cases/{case_id}/page", response_class=HTMLResponse)
-def case_page(case_id: str, actor: str, engine: Caseload, locale: str = "en") -> str:
+async def case_page(case_id: str, actor: str, engine: Caseload, locale: str = "en") -> str:
     """The case page for the person ``actor``."""
-    return render(engine, case_id, _actor(actor), locale)
+    return await render(engine, case_id, _actor(actor), locale)
 
 
 @router.get("/static/mermaid.min.js")
@@ -385,37 +389,48 @@ def create_app(
     timer_seconds: float | None = None,
 ) -> FastAPI:
     """The service on ``store`` (from the environment when None), with its own engine."""
-    chosen = store if store is not None else store_from_environment()
-    engine = Engine(
-        [seed.build_workflow()], store=chosen, calendar=seed.CALENDAR, clock=clock or system_clock
-    )
     if timer_seconds is None and os.environ.get("CASEWORK_TIMER_SECONDS"):
         timer_seconds = float(os.environ["CASEWORK_TIMER_SECONDS"])
 
+    def engine_on(chosen: Store) -> AsyncEngine:
+        return AsyncEngine(
+            [seed.build_workflow()], store=chosen, calendar=seed.CALENDAR,
+            clock=clock or system_clock,
+        )  # fmt: skip
+
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        runner = threading.Thread(target=_run_timers, args=(engine, stop, timer_seconds or 0))
-        if timer_seconds:
-            runner.start()
-        yield
-        stop.set()
-        if runner.is_alive():
-            runner.join()
-        if store is None:
-            chosen.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = store if store is not None else await store_from_environment()
+        engine = app.state.engine = engine_on(chosen)
+        runner = asyncio.create_task(_run_timers(engine, timer_seconds)) if timer_seconds else None
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+            if store is None:
+                await _close(chosen)
 
     app = FastAPI(title="casework_flow example host", lifespan=lifespan)
-    app.state.engine = engine
     app.add_exception_handler(CaseworkError, casework_error)
     app.include_router(router)
     return app
 
 
-def _run_timers(engine: Engine, stop: threading.Event, every: float) -> None:
-    """Fire due timers every ``every`` seconds until ``stop`` is set."""
-    while not stop.wait(every):
+async def _close(store: Store) -> None:
+    if isinstance(store, AsyncPostgresStore):
+        await store.aclose()
+    else:
+        store.close()  # type: ignore[attr-defined]
+
+
+async def _run_timers(engine: AsyncEngine, every: float) -> None:
+    """Fire due timers every ``every`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(every)
         try:
-            engine.run_due()
+            await engine.run_due()
         except CaseworkError:  # a store outage: the next round tries again
             continue
