@@ -244,3 +244,29 @@ def test_opentelemetry_counts_and_times_the_steps():
         1, {"workflow": "outreach", "event": "close", "outcome": "refused"},
     )  # fmt: skip
     assert sum(p.count for p in found[STEP_SECONDS].data.data_points) == 2
+
+
+def test_a_timer_step_is_logged_with_its_timer(caplog):
+    from datetime import timedelta  # noqa: PLC0415
+
+    from casework_flow import Timer  # noqa: PLC0415
+
+    timed = Workflow(
+        "timed",
+        1,
+        "waiting",
+        states=[
+            State("waiting", timers=[Timer(timedelta(days=14), "give_up", name="no_answer")]),
+            State("closed", terminal=True),
+        ],
+        transitions=[Transition("give_up", "waiting", "closed", roles=["system"])],
+    )
+    clock = ManualClock(START)
+    engine = Engine([timed], clock=clock)
+    engine.open("timed", "T-1", actor=WORKER)
+    clock.advance(days=15)
+    caplog.set_level(logging.INFO, logger="casework_flow")
+    assert [r.event for r in engine.run_due().fired] == ["give_up"]
+    (record,) = [r for r in caplog.records if getattr(r, "outcome", None) == "committed"]
+    assert (record.event, record.timer, record.state) == ("give_up", "no_answer", "closed")  # type: ignore[attr-defined]
+    assert "by timer no_answer" in record.getMessage()

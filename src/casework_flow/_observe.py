@@ -98,12 +98,16 @@ class Observer:
         except Exception:
             LOGGER.warning("the metrics hook raised; the step stands", exc_info=True)
 
-    def committed(self, case: Case, event: str, seconds: float, entries: int) -> None:
-        """A step was committed (``case`` as committed)."""
+    def committed(
+        self, case: Case, event: str, seconds: float, entries: int, timer: str | None = None
+    ) -> None:
+        """A step was committed (``case`` as committed; ``timer`` if a timer fired it)."""
+        by = f" by timer {timer}" if timer else ""
         LOGGER.info(
-            "%s: %s committed at revision %d (%s)", case.id, event, case.revision, case.state,
+            "%s: %s committed%s at revision %d (%s)", case.id, event, by, case.revision,
+            case.state,
             extra=_fields(case, event, "committed", seconds, revision=case.revision,
-                          entries=entries, state=case.state),
+                          entries=entries, state=case.state, timer=timer),
         )  # fmt: skip
         self._measure("committed", case, event, seconds)
 

@@ -399,7 +399,8 @@ class Shell:
             raise TransitionRejected(case.id, result.event, case.state, result.refused)
         if not result.entries:
             return
-        self._observer.committed(after, result.event, seconds, len(result.entries))
+        timer = result.entries[0].timer
+        self._observer.committed(after, result.event, seconds, len(result.entries), timer)
         if self._listeners:
             self._notify(Committed(case, after, result.entries))
             for before, other in result.others:
