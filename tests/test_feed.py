@@ -138,6 +138,14 @@ def test_a_consumers_position_moves_only_from_where_it_is(store):
         store.track("relay", 4, expected=9)
     with pytest.raises(InvalidInput):
         store.track(" ", 4, expected=0)
+    for position, expected, field in (
+        (-1, 0, "position"),
+        (3, True, "expected"),
+        ("3", 0, "position"),
+    ):
+        with pytest.raises(InvalidInput) as bad:
+            store.track("relay", position, expected=expected)  # type: ignore[arg-type]
+        assert bad.value.field == field
     assert store.tracked("relay") == 9
     assert store.tracked("projection") == 0
 

@@ -16,6 +16,7 @@ from casework_flow import (
     Actor,
     ConcurrentModification,
     Engine,
+    InMemoryStore,
     InvalidInput,
     ManualClock,
     TransitionRejected,
@@ -71,6 +72,21 @@ def test_create_load_and_trail_round_trip(store):
     with pytest.raises(CaseExists):
         engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
     assert len(store.trail("C-1")) == 1
+
+
+def test_a_batch_with_a_taken_or_repeated_id_writes_nothing(store):
+    engine = engine_on(store)
+    engine.open(seed.WORKFLOW, "C-1", actor=WORKER)
+    other = engine_on(InMemoryStore())
+    fresh = [other.open(seed.WORKFLOW, f"C-{n}", actor=WORKER) for n in (1, 2)]
+    batch = [(c, list(other.trail(c.id))) for c in fresh]
+    with pytest.raises(CaseExists) as taken:
+        store.create_many(batch[::-1])
+    assert taken.value.case_id == "C-1"
+    with pytest.raises(InvalidInput, match="comes twice"):
+        store.create_many([batch[1], batch[1]])
+    assert len(store) == 1
+    assert [i.entry.case_id for i in store.feed().items] == ["C-1"]
 
 
 def test_unknown_cases_are_reported(store):
