@@ -24,8 +24,8 @@ from casework_flow import (
     check_workflow,
 )
 from casework_flow import seed as demo
-from casework_flow._check import impossible
 from casework_flow._frozen import FrozenMap
+from casework_flow._guard_logic import impossible
 from casework_flow.audit import export_jsonl, read_jsonl
 from casework_flow.checks import to_dot, to_mermaid
 from casework_flow.cli import main

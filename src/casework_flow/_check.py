@@ -10,35 +10,16 @@ that some case could satisfy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
-from itertools import product
-from typing import Final
 
 from ._configurations import closure
 from ._definition import Transition, Workflow
 from ._finding import ORDER, Finding
-from ._guard_base import show
-from ._guards import (
-    ALWAYS,
-    AllOf,
-    AnyOf,
-    Compare,
-    Count,
-    Fact,
-    Guard,
-    Not,
-    Present,
-    Span,
-    TimeInState,
-    TimeSinceOpened,
-    walk,
-)
+from ._guard_logic import impossible
+from ._guards import ALWAYS, AllOf, Compare, Fact, Not, Present, walk
 from ._link_findings import link_findings
 from ._stage_findings import staged_findings
 
 __all__ = ["Finding", "check_workflow"]
-
-_MAX_TERMS: Final = 256
 
 
 def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
@@ -73,7 +54,10 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
 
 
 def _edges(wf: Workflow) -> Iterator[tuple[str, str]]:
+    """Each move a case could make: guards ignored, except one that can never hold."""
     for t in wf.transitions:
+        if impossible(t.guard) is not None:
+            continue
         for src in t.source:
             yield src, t.dest or src
 
@@ -163,9 +147,16 @@ def _shadowed(wf: Workflow) -> Iterator[Finding]:
 
 
 def _always_wins(first: Transition, later: Transition) -> bool:
+    """Whether ``first`` is a candidate whenever ``later`` could fire.
+
+    Its guard must hold whenever the later one's does (``later and not first`` can never
+    hold, as far as the guard language can tell), and its roles, data and reasons ask
+    no more than the later one's.
+    """
+    if first.guard is not ALWAYS and impossible(AllOf((later.guard, Not(first.guard)))) is None:
+        return False
     return (
-        first.guard is ALWAYS
-        and (not first.roles or (bool(later.roles) and later.roles <= first.roles))
+        (not first.roles or (bool(later.roles) and later.roles <= first.roles))
         and set(first.requires) <= set(later.requires)
         and (not first.reason_required or later.reason_required)
         and (not first.reason_codes or set(later.reason_codes) <= set(first.reason_codes))
@@ -191,9 +182,26 @@ def _labels(wf: Workflow) -> Iterator[Finding]:
             )  # fmt: skip
 
 
-def _roles(wf: Workflow) -> Iterator[Finding]:
+def used_roles(wf: Workflow) -> set[str]:
+    """Every role the workflow gives something to do.
+
+    A transition, an approval, an override, a handover, a link, recording, assigning or
+    reading personal fields.
+    """
     used = {r for t in wf.transitions for r in t.roles}
-    for role in sorted(wf.roles - used):
+    for t in wf.transitions:
+        used |= t.approval.roles if t.approval is not None else set()
+        used |= t.override.roles if t.override is not None else set()
+    for rule in wf.handovers.values():
+        used |= rule.send | rule.answer | rule.on_behalf
+        used |= rule.override.roles if rule.override is not None else set()
+    for link in wf.links.values():
+        used |= link.roles
+    return used | wf.record_roles | wf.assign_roles | wf.personal_roles
+
+
+def _roles(wf: Workflow) -> Iterator[Finding]:
+    for role in sorted(wf.roles - used_roles(wf)):
         yield Finding(
             "warning", "unused-role", f"role {role} is allowed to do nothing", "roles",
         )  # fmt: skip
@@ -271,153 +279,3 @@ def _data(wf: Workflow) -> Iterator[Finding]:
                 " with the intake data or as optional data",
                 f"transitions[{i}].guard",
             )  # fmt: skip
-
-
-# --- can a guard ever hold? ------------------------------------------------------------
-
-Literal_ = tuple[Guard, bool]
-
-
-def _dnf(g: Guard, *, positive: bool = True) -> list[list[Literal_]] | None:  # noqa: PLR0911 - per node kind
-    """Disjunctive normal form of ``g`` (or its negation); None when it grows too big."""
-    if g is ALWAYS:
-        return [[]] if positive else []
-    if isinstance(g, Not):
-        return _dnf(g.inner, positive=not positive)
-    if isinstance(g, AllOf | AnyOf):
-        parts = [_dnf(p, positive=positive) for p in g.parts]
-        if any(p is None for p in parts):
-            return None
-        conj = isinstance(g, AllOf) == positive
-        if not conj:
-            return [term for p in parts for term in p]  # type: ignore[union-attr]
-        terms: list[list[Literal_]] = [[]]
-        for p in parts:
-            terms = [a + b for a, b in product(terms, p)]  # type: ignore[arg-type]
-            if len(terms) > _MAX_TERMS:
-                return None
-        return terms
-    return [[(g, positive)]]
-
-
-def impossible(g: Guard) -> str | None:
-    """Say why ``g`` can never hold, or None if some case could satisfy it (or if unsure)."""
-    terms = _dnf(g)
-    if terms is None:
-        return None
-    if not terms:
-        return f"the guard '{g.text}' is the negation of always"
-    whys = [_term_conflict(t) for t in terms]
-    if all(w is not None for w in whys):
-        return f"'{g.text}' can never hold: {whys[0]}"
-    return None
-
-
-def _term_conflict(term: list[Literal_]) -> str | None:
-    signs: dict[Guard, set[bool]] = {}
-    for leaf, positive in term:
-        signs.setdefault(leaf, set()).add(positive)
-        if signs[leaf] == {True, False}:
-            return f"'{leaf.text}' and its negation cannot both hold"
-    bounds: dict[tuple[str, str], _Range] = {}
-    for leaf, positive in term:
-        measure = getattr(leaf, "measure", None)
-        if measure is None:
-            continue
-        key = (type(measure).__name__, measure.name)
-        r = bounds.setdefault(key, _Range(measure.name, floor=_floor(measure)))
-        if isinstance(leaf, Present):
-            if positive:
-                r.present = True
-            else:
-                r.absent = True
-        elif isinstance(leaf, Compare) and positive:
-            r.present = True
-            r.add(leaf.op, leaf.value)
-    for r in bounds.values():
-        why = r.conflict()
-        if why is not None:
-            return why
-    return None
-
-
-def _floor(measure: object) -> object:
-    if isinstance(measure, Count):
-        return 0
-    if isinstance(measure, Span | TimeInState | TimeSinceOpened):
-        return timedelta(0)
-    return None
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, int | float | timedelta) and not isinstance(v, bool)
-
-
-class _Range:
-    """What the positive constraints in one conjunction say about one measure."""
-
-    def __init__(self, name: str, floor: object) -> None:
-        self.name = name
-        self.present = False
-        self.absent = False
-        self.low: tuple[object, bool] | None = (floor, True) if floor is not None else None
-        self.high: tuple[object, bool] | None = None
-        self.equal: list[object] = []
-        self.allowed: set[object] | None = None
-        self.banned: set[object] = set()
-        self.texts: list[str] = []
-
-    def add(self, op: str, value: object) -> None:
-        self.texts.append(f"{self.name} {op} {value!r}")
-        if op in {">=", ">"} and _number(value):
-            if self.low is None or value > self.low[0] or (value == self.low[0] and op == ">"):  # type: ignore[operator]
-                self.low = (value, op == ">=")
-        elif op in {"<=", "<"} and _number(value):
-            if self.high is None or value < self.high[0] or (value == self.high[0] and op == "<"):  # type: ignore[operator]
-                self.high = (value, op == "<=")
-        elif op == "==":
-            self.equal.append(value)
-        elif op == "!=":
-            self.banned.add(value)
-        elif op == "in" and isinstance(value, tuple):
-            self.allowed = set(value) if self.allowed is None else self.allowed & set(value)
-        elif op == "not in" and isinstance(value, tuple):
-            self.banned |= set(value)
-
-    def conflict(self) -> str | None:  # noqa: C901, PLR0911 - one return per kind of conflict
-        name = self.name
-        if self.present and self.absent:
-            return f"{name} cannot be both recorded and absent"
-        if len({repr(v) for v in self.equal}) > 1:
-            return f"{name} cannot equal {' and '.join(map(repr, self.equal))} at once"
-        if self.low and self.high:
-            (lo, lo_in), (hi, hi_in) = self.low, self.high
-            try:
-                if lo > hi or (lo == hi and not (lo_in and hi_in)):  # type: ignore[operator]
-                    above = f"{'>=' if lo_in else '>'} {show(lo)}"
-                    below = f"{'<=' if hi_in else '<'} {show(hi)}"
-                    return f"no value of {name} is both {above} and {below}"
-            except TypeError:
-                return None
-        for v in self.equal:
-            if v in self.banned:
-                return f"{name} cannot both be and not be {v!r}"
-            if self.allowed is not None and v not in self.allowed:
-                return f"{name} == {v!r} is not among the allowed values"
-            if _number(v) and not self._inside(v):
-                return f"{name} == {v!r} is outside its bounds"
-            if not _number(v) and (self.low or self.high) and self.low != (0, True):
-                return f"{name} == {v!r} cannot also be compared as a number"
-        if self.allowed is not None and not (self.allowed - self.banned):
-            return f"no value is left for {name}"
-        return None
-
-    def _inside(self, v: object) -> bool:
-        try:
-            if self.low and (v < self.low[0] or (v == self.low[0] and not self.low[1])):  # type: ignore[operator]
-                return False
-            if self.high and (v > self.high[0] or (v == self.high[0] and not self.high[1])):  # type: ignore[operator]
-                return False
-        except TypeError:
-            return True
-        return True

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from .._audit import AuditEntry, EntryKind, build_entry, genesis_hash
 from .._case import Actor, Case
-from .._check import impossible
 from .._definition import Workflow
 from .._engine import Engine
 from .._frozen import FrozenMap, freeze
+from .._guard_logic import impossible
 from .._guards import (
     CONSENT_PREFIX,
     Always,

@@ -1,0 +1,146 @@
+"""The static checks on planted defects: no false alarm, no miss (the checks issue's 1 to 3).
+
+Each workflow is written as a user writes one, in a file: a role used only to approve
+or override is used; a later candidate whose guard implies an earlier one's can never
+fire; a state whose only ways out can never fire is a trap.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casework_flow import State, Transition, Workflow
+from casework_flow.checks import check_workflow
+from casework_flow.files import loads_workflow
+from casework_flow.guards import count, evidence, fact
+
+
+def _codes(wf: Workflow) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in check_workflow(wf):
+        out.setdefault(f.code, []).append(f.message)
+    return out
+
+
+NEGLECT = textwrap.dedent(
+    """
+    name: child-neglect
+    version: 1
+    initial: reported
+    roles: [social_worker, supervisor, senior_worker, psychologist, driver]
+    personal: [child_name]
+    personal_roles: [psychologist]
+    states:
+    - {id: reported}
+    - {id: assessed}
+    - {id: placed}
+    - {id: closed, terminal: true}
+    transitions:
+    - event: assess
+      source: reported
+      dest: assessed
+      roles: [social_worker]
+      guard: {consent: assessment}
+      override: {roles: [senior_worker], reason_codes: [CHILD_AT_RISK]}
+    - event: place
+      source: assessed
+      dest: placed
+      roles: [social_worker]
+      approval: {roles: [supervisor]}
+    - event: close
+      source: [assessed, placed]
+      dest: closed
+      roles: [social_worker]
+    """
+)
+
+
+def test_a_role_used_only_to_approve_override_or_read_is_not_unused():
+    wf = loads_workflow(NEGLECT, "yaml")
+    found = _codes(wf)
+    assert found.get("unused-role") == ["role driver is allowed to do nothing"]
+
+
+def _ordered(first: object, later: object, **kw: object) -> Workflow:
+    return Workflow(
+        "dv",
+        1,
+        "safety_plan",
+        states=[
+            State("safety_plan"),
+            State("shelter"),
+            State("conference"),
+            State("closed", terminal=True),
+        ],
+        transitions=[
+            Transition("escalate", "safety_plan", "shelter", guard=first, priority=1),  # type: ignore[arg-type]
+            Transition("escalate", "safety_plan", "conference", guard=later, priority=2, **kw),  # type: ignore[arg-type]
+            Transition("close", ["safety_plan", "shelter", "conference"], "closed"),
+            Transition("record_incident", "safety_plan", None),
+        ],
+    )
+
+
+def test_a_later_candidate_whose_guard_implies_the_earlier_ones_is_shadowed():
+    shadowed = [
+        (count("record_incident") >= 3, count("record_incident") >= 5),
+        (evidence("police_report"), evidence("police_report")),
+        (fact("risk") >= 2, (fact("risk") >= 4) & evidence("police_report")),
+        (evidence("police_report") | evidence("medical_report"), evidence("medical_report")),
+    ]
+    for first, later in shadowed:
+        assert "shadowed-transition" in _codes(_ordered(first, later)), (first, later)
+    fine = [
+        (count("record_incident") >= 5, count("record_incident") >= 3),
+        (evidence("police_report"), evidence("medical_report")),
+        (fact("risk") >= 4, fact("risk") >= 2),
+    ]
+    for first, later in fine:
+        assert "shadowed-transition" not in _codes(_ordered(first, later)), (first, later)
+    needs_more = _ordered(evidence("police_report"), evidence("police_report"), roles=["x"])
+    assert "shadowed-transition" not in _codes(
+        Workflow(
+            needs_more.name, 1, needs_more.initial, states=needs_more.states,
+            transitions=[
+                Transition("escalate", "safety_plan", "shelter", guard=evidence("police_report"),
+                           priority=1, roles=["supervisor"]),
+                Transition("escalate", "safety_plan", "conference", guard=evidence("police_report"),
+                           priority=2, roles=["social_worker"]),
+                Transition("close", ["safety_plan", "shelter", "conference"], "closed"),
+                Transition("record_incident", "safety_plan", None),
+            ],
+        )
+    ), "an earlier candidate the later one's actor may not take does not shadow it"  # fmt: skip
+
+
+def test_a_state_whose_only_way_out_can_never_fire_is_a_trap():
+    wf = Workflow(
+        "odgj",
+        1,
+        "found",
+        states=[State("found"), State("treated"), State("closed", terminal=True)],
+        transitions=[
+            Transition("treat", "found", "treated"),
+            Transition(
+                "discharge",
+                "treated",
+                "closed",
+                guard=(count("record_visit") > 3) & (count("record_visit") < 2),
+            ),
+            Transition("close", "found", "closed"),
+            Transition("record_visit", "treated", None),
+        ],
+    )
+    found = _codes(wf)
+    assert found["trap-state"] == ["a case in treated can never reach a terminal state"]
+    assert any("discharge can never fire" in m for m in found["dead-transition"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(low=st.integers(0, 6), high=st.integers(0, 6))
+def test_count_thresholds_shadow_exactly_when_the_later_asks_at_least_as_much(low, high):
+    wf = _ordered(count("record_incident") >= low, count("record_incident") >= high)
+    assert ("shadowed-transition" in _codes(wf)) == (high >= low)
