@@ -29,6 +29,7 @@ from ._definition import (
     Workflow,
 )
 from ._file_readers import READERS, SUFFIXES, Format, Positions, join
+from ._file_schema import keys
 from ._file_writers import dump_workflow, workflow_to_dict
 from ._guard_data import CheckFunction, guard_from_data, parse_duration
 from ._guards import ALWAYS
@@ -48,30 +49,14 @@ __all__ = [
     "workflow_to_dict",
 ]
 
-_WORKFLOW_KEYS: Final = (
-    "name", "version", "initial", "locales", "personal", "roles", "description",
-    "record_roles", "assign_roles", "assign_scope", "unit_follows_assignee", "handovers",
-    "personal_roles",
-    "log_personal_reads", "links", "states", "transitions",
-)  # fmt: skip
-_STATE_KEYS: Final = (
-    "id", "labels", "description", "terminal", "deadline", "timers",
-    "states", "initial", "parallel", "history", "final", "on_done",
-)  # fmt: skip
-_DEADLINE_KEYS: Final = ("within", "working", "pause_in")
-_TIMER_KEYS: Final = ("after", "event", "working", "reason", "reason_code", "name")
-_TRANSITION_KEYS: Final = (
-    "event", "source", "dest", "stay", "guard", "roles", "requires", "reason_required",
-    "reason_codes", "priority", "labels", "description", "approval", "override", "reopens",
-)  # fmt: skip
-_APPROVAL_KEYS: Final = (
-    "roles", "kind", "not_assignee", "self_approve", "direct", "on_move", "on_transfer",
-    "quorum", "rejections",
-)  # fmt: skip
-_HANDOVER_KEYS: Final = (
-    "send", "answer", "on_behalf", "guard", "override", "access", "on_close", "on_transfer",
-)  # fmt: skip
-_OVERRIDE_KEYS: Final = ("roles", "reason_codes")
+_WORKFLOW_KEYS: Final = keys("workflow")
+_STATE_KEYS: Final = keys("state")
+_DEADLINE_KEYS: Final = keys("deadline")
+_TIMER_KEYS: Final = keys("timer")
+_TRANSITION_KEYS: Final = keys("transition")
+_APPROVAL_KEYS: Final = keys("approval")
+_HANDOVER_KEYS: Final = keys("handover")
+_OVERRIDE_KEYS: Final = keys("override")
 
 
 class _Builder:

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from ._file_readers import join
+from ._file_schema import keys
 from ._links import Closing, LinkRule, LinkType
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["read_links"]
 
-_LINK_KEYS: Final = ("type", "roles", "on_close", "close_event")
+_LINK_KEYS: Final = keys("link")
 _E = TypeVar("_E", bound=StrEnum)
 
 

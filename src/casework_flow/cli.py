@@ -31,6 +31,7 @@ from ._check import Finding, check_workflow
 from ._diagram import to_dot, to_mermaid
 from ._engine import Engine
 from ._export import read_jsonl
+from ._file_schema import workflow_schema
 from ._files import load_workflow
 from ._verification import against_checkpoint
 from .exceptions import CaseworkError, TrailBroken, WorkflowError
@@ -63,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of workflow files",
+        description="Print the JSON Schema (draft 2020-12) of workflow files, for editor"
+        " validation and completion (VS Code's YAML extension reads it) or CI.",
+    )
+    p.add_argument("--out", type=Path, help="write it to this file instead")
 
     p = sub.add_parser(
         "diagram",
@@ -325,8 +334,18 @@ def _report_broken(args: argparse.Namespace, seq: int | None, problem: str) -> i
     return 1
 
 
+def _schema(args: argparse.Namespace) -> int:
+    text = json.dumps(workflow_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
+    "schema": _schema,
     "diagram": _diagram,
     "verify": _verify,
     "keygen": _cli_audit.keygen,

@@ -9,8 +9,12 @@
 ... ''', format="yaml")
 >>> wf
 <Workflow demo v1 states=2>
+
+`workflow_schema()` is the JSON Schema of these files, made from the loader's own table
+of keys (``casework-flow schema`` prints it).
 """
 
+from ._file_schema import workflow_schema
 from ._files import (
     dump_workflow,
     load_workflow,
@@ -24,5 +28,6 @@ __all__ = [
     "load_workflow",
     "loads_workflow",
     "workflow_from_dict",
+    "workflow_schema",
     "workflow_to_dict",
 ]
