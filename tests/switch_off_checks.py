@@ -58,7 +58,11 @@ MODULES: dict[str, list[str]] = {
     "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
     "_closing.py": LINK_TESTS,
     "_check.py": ["tests/test_checks_planted.py", "tests/test_checks_diagrams_cli.py"],
-    "_guard_logic.py": ["tests/test_checks_planted.py", "tests/test_checks_diagrams_cli.py"],
+    "_guard_logic.py": [
+        "tests/test_guard_logic.py",
+        "tests/test_checks_planted.py",
+        "tests/test_checks_diagrams_cli.py",
+    ],
     "_actions.py": ["tests/test_actions.py", "tests/test_engine.py", "tests/test_async_engine.py"],
     "_observe.py": ["tests/test_observe.py"],
     "stores/_feed.py": ["tests/test_feed.py", "tests/test_store_sqlite.py"],

@@ -175,9 +175,17 @@ class _Range:
                 return f"{name} == {v!r} is outside its bounds"
             if not _number(v) and (self.low or self.high) and self.low != (0, True):
                 return f"{name} == {v!r} cannot also be compared as a number"
-        if self.allowed is not None and not (self.allowed - self.banned):
+        if self.allowed is not None and not [
+            v for v in self.allowed - self.banned if self._fits(v)
+        ]:
             return f"no value is left for {name}"
         return None
+
+    def _fits(self, v: object) -> bool:
+        """Whether ``v`` may be the measure's value, as far as its bounds go."""
+        if _number(v):
+            return self._inside(v)
+        return not (self.low or self.high) or self.low == (0, True)
 
     def _inside(self, v: object) -> bool:
         try:
