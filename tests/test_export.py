@@ -203,3 +203,15 @@ class _AlwaysStale(InMemoryStore):
     def commit(self, case, entries, *, expected_revision):  # type: ignore[no-untyped-def]  # noqa: ARG002 - the protocol's signature
         self.tries += 1
         raise ConcurrentModification(case.id, expected_revision, expected_revision + 1)
+
+
+def test_an_entry_with_a_member_the_format_does_not_have_is_refused_naming_it():
+    lines = jsonl(include_personal=True).splitlines()
+    raw = json.loads(lines[2])
+    raw["note"] = "added after the fact"
+    lines[2] = json.dumps(raw)
+    with pytest.raises(TrailBroken) as info:
+        read_jsonl(lines, source="trail.jsonl")
+    assert "trail.jsonl, line 3" in str(info.value)
+    assert "unknown member 'note'" in str(info.value)
+    assert info.value.seq == raw["seq"]

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from hashlib import sha256
-from typing import Any
+from typing import Any, Final
 
 from attrs import Factory, field, frozen
 
@@ -39,6 +39,18 @@ __all__ = [
     "genesis_hash",
     "verify",
 ]
+
+MEMBERS: Final = frozenset(
+    {
+        "format", "case_id", "seq", "kind", "at", "actor", "event", "from", "to", "reason",
+        "reason_code", "changes", "evidence", "verdicts", "workflow", "workflow_version",
+        "assignee", "prev_hash", "timer", "details", "hash",
+    }
+)  # fmt: skip
+"""The members an entry's JSON object may hold (``timer`` and ``details`` only when set).
+
+Anything else is refused when an entry is read: a member the hash does not cover could
+otherwise ride along unnoticed."""
 
 
 class EntryKind(StrEnum):
@@ -221,6 +233,14 @@ class AuditEntry:
         """
         seq = raw.get("seq") if isinstance(raw, Mapping) else None
         seq = seq if type(seq) is int else None
+        unknown = sorted(str(k) for k in raw if k not in MEMBERS) if isinstance(raw, Mapping) else []
+        if unknown:
+            case_id = raw.get("case_id")
+            msg = (
+                f"unknown member{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}:"
+                " an entry holds only the members of the trail format"
+            )
+            raise TrailBroken(case_id if isinstance(case_id, str) else None, seq, msg)
         try:
             encoding = raw["format"]
             if type(encoding) is not int or encoding not in FORMATS:
