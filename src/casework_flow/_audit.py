@@ -233,9 +233,10 @@ class AuditEntry:
         """
         seq = raw.get("seq") if isinstance(raw, Mapping) else None
         seq = seq if type(seq) is int else None
-        unknown = sorted(str(k) for k in raw if k not in MEMBERS) if isinstance(raw, Mapping) else []
+        given = raw if isinstance(raw, Mapping) else {}
+        unknown = sorted(str(k) for k in given if k not in MEMBERS)
         if unknown:
-            case_id = raw.get("case_id")
+            case_id = given.get("case_id")
             msg = (
                 f"unknown member{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}:"
                 " an entry holds only the members of the trail format"
