@@ -144,3 +144,79 @@ def test_a_state_whose_only_way_out_can_never_fire_is_a_trap():
 def test_count_thresholds_shadow_exactly_when_the_later_asks_at_least_as_much(low, high):
     wf = _ordered(count("record_incident") >= low, count("record_incident") >= high)
     assert ("shadowed-transition" in _codes(wf)) == (high >= low)
+
+
+SHADOWED_FILE = textwrap.dedent(
+    """\
+    name: dv
+    version: 1
+    initial: safety_plan
+    roles: [social_worker, driver]
+    states:
+    - {id: safety_plan}
+    - {id: shelter}
+    - {id: closed, terminal: true}
+    transitions:
+    - event: escalate
+      source: safety_plan
+      dest: shelter
+      roles: [social_worker]
+      guard: {count: record_incident, op: '>=', value: 3}
+      priority: 1
+    - event: escalate
+      source: safety_plan
+      dest: closed
+      roles: [social_worker]
+      guard: {count: record_incident, op: '>=', value: 5}
+      priority: 2
+    - {event: record_incident, source: safety_plan, stay: true, roles: [social_worker]}
+    - {event: close, source: shelter, dest: closed, roles: [social_worker]}
+    """
+)
+
+
+def test_findings_come_out_with_file_line_and_column_for_editors_and_github(tmp_path, capsys):
+    from casework_flow.cli import main  # noqa: PLC0415
+
+    path = tmp_path / "dv.yaml"
+    path.write_text(SHADOWED_FILE, encoding="utf-8")
+    priority_line = SHADOWED_FILE.splitlines().index("  priority: 2") + 1
+    assert main(["check", str(path), "--format", "lines"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        f"{path}:{priority_line}:13: error shadowed-transition transitions[1].priority:"
+        in "\n".join(lines)
+    )
+    roles_line = SHADOWED_FILE.splitlines().index("roles: [social_worker, driver]") + 1
+    assert any(
+        line.startswith(f"{path}:{roles_line}:8: warning unused-role roles: role driver")
+        for line in lines
+    )
+    assert main(["check", str(path), "--format", "github"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"::error file={path},line={priority_line},col=13,title=shadowed-transition::" in out[0]
+    assert any(line.startswith("::warning file=") and "title=unused-role" in line for line in out)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\nversion: 1\ninitial: a\nstates: [{id: a, terminl: true}]\ntransitions: []\n"
+    )
+    assert main(["check", str(bad), "--format", "github"]) == 1
+    (load,) = capsys.readouterr().out.splitlines()
+    assert load.startswith(f"::error file={bad},line=4,col=")
+    assert "title=invalid::states[0].terminl: unknown key 'terminl'" in load
+
+
+def test_warnings_pass_unless_strict(tmp_path, capsys):
+    from casework_flow.cli import main  # noqa: PLC0415
+
+    path = tmp_path / "fine.yaml"
+    path.write_text(
+        "name: x\nversion: 1\ninitial: a\nroles: [social_worker, driver]\n"
+        "states: [{id: a}, {id: b, terminal: true}]\n"
+        "transitions: [{event: go, source: a, dest: b, roles: [social_worker]}]\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path), "--format", "lines"]) == 0
+    assert "warning unused-role" in capsys.readouterr().out
+    assert main(["check", str(path), "--format", "lines", "--strict"]) == 1
+    assert main(["check", str(tmp_path / "missing.yaml")]) == 1

@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from . import _cli_audit
 from ._audit import ChainHead, verify
@@ -31,6 +31,7 @@ from ._check import Finding, check_workflow
 from ._diagram import to_dot, to_mermaid
 from ._engine import Engine
 from ._export import read_jsonl
+from ._file_readers import READERS, SUFFIXES
 from ._file_schema import workflow_schema
 from ._files import load_workflow
 from ._verification import against_checkpoint
@@ -62,7 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="workflow files (.yaml, .yml, .json, .toml)",
     )
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "lines", "github"],
+        default="text",
+        help="lines: FILE:LINE:COL: SEVERITY CODE MESSAGE, one per finding, for editors"
+        " and CI logs; github: GitHub Actions annotations (::error file=...)",
+    )
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
 
     p = sub.add_parser(
@@ -243,24 +250,35 @@ def _check(args: argparse.Namespace) -> int:
         try:
             findings: tuple[Finding, ...] = check_workflow(load_workflow(path))
             problems: list[str] = []
+            places: list[dict[str, Any]] = []
         except WorkflowError as exc:
             findings, problems = (), list(exc.problems)
+            places = [
+                {"path": p.path, "message": p.message, "line": p.line, "column": p.column}
+                for p in exc.details
+            ]
         errors = bool(problems) or any(
             f.severity == "error" or (args.strict and f.severity == "warning") for f in findings
         )
         failed = failed or errors
+        where = _positions(path) if findings else {}
         results.append(
             {
                 "file": str(path),
                 "ok": not errors,
                 "load_errors": problems,
+                "load_error_places": places,
                 "findings": [
-                    {"severity": f.severity, "code": f.code, "path": f.path, "message": f.message}
+                    {"severity": f.severity, "code": f.code, "path": f.path, "message": f.message,
+                     **_located(where, f.path)}
                     for f in findings
                 ],
             }
-        )
-    if args.format == "json":
+        )  # fmt: skip
+    if args.format in {"lines", "github"}:
+        for line in _annotations(results, github=args.format == "github"):
+            print(line)
+    elif args.format == "json":
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
         for r in results:
@@ -270,6 +288,50 @@ def _check(args: argparse.Namespace) -> int:
             for f in r["findings"]:
                 print(f"  {f['severity']}: {f['path']}: {f['message']} [{f['code']}]")
     return 1 if failed else 0
+
+
+def _positions(path: Path) -> dict[str, tuple[int, int]]:
+    """Line and column of each key path in a workflow file (empty if it cannot tell)."""
+    fmt = SUFFIXES.get(path.suffix.lower())
+    try:
+        _, positions = READERS[fmt](path.read_text(encoding="utf-8"), str(path))  # type: ignore[index]
+    except (KeyError, OSError, ValueError, WorkflowError):
+        return {}
+    return positions
+
+
+def _located(positions: dict[str, tuple[int, int]], path: str) -> dict[str, int]:
+    """Where the nearest key on ``path`` sits (``transitions[3].guard``, then ``[3]``...)."""
+    while True:
+        if path in positions:
+            line, column = positions[path]
+            return {"line": line, "column": column}
+        if not path:
+            return {}
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[: max(cut, 0)]
+
+
+_LEVELS: Final = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _annotations(results: list[dict[str, Any]], *, github: bool) -> Iterator[str]:
+    """One line per load error and finding, as editors or GitHub Actions read them."""
+    for r in results:
+        located = [
+            ("error", "invalid", f"{p['path']}: {p['message']}" if p["path"] else p["message"], p)
+            for p in r["load_error_places"]
+        ] + [(f["severity"], f["code"], f"{f['path']}: {f['message']}", f) for f in r["findings"]]
+        for severity, code, message, at in located:
+            line, column = at.get("line") or 1, at.get("column") or 1
+            if github:
+                text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+                yield (
+                    f"::{_LEVELS[severity]} file={r['file']},line={line},col={column},"
+                    f"title={code}::{text}"
+                )
+            else:
+                yield f"{r['file']}:{line}:{column}: {severity} {code} {message}"
 
 
 def _diagram(args: argparse.Namespace) -> int:
