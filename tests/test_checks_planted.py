@@ -220,3 +220,18 @@ def test_warnings_pass_unless_strict(tmp_path, capsys):
     assert "warning unused-role" in capsys.readouterr().out
     assert main(["check", str(path), "--format", "lines", "--strict"]) == 1
     assert main(["check", str(tmp_path / "missing.yaml")]) == 1
+
+
+def test_a_host_check_the_analysis_cannot_see_into_is_named_in_the_finding():
+    from casework_flow.guards import check  # noqa: PLC0415
+
+    police = check("police_confirms", lambda _ctx: (True, "confirmed"))
+    court = check("court_order_on_file", lambda _ctx: (True, "on file"))
+    found = check_workflow(_ordered(police, court))
+    undecided = [f for f in found if f.code == "shadowing-undecided"]
+    assert [(f.severity, f.path) for f in undecided] == [("info", "transitions[1].priority")]
+    assert "court_order_on_file, police_confirms" in undecided[0].message
+    assert "cannot see into" in undecided[0].message
+    same = {f.code for f in check_workflow(_ordered(police, police))}
+    assert "shadowed-transition" in same
+    assert "shadowing-undecided" not in same

@@ -15,7 +15,7 @@ from ._configurations import closure
 from ._definition import Transition, Workflow
 from ._finding import ORDER, Finding
 from ._guard_logic import impossible
-from ._guards import ALWAYS, AllOf, Compare, Fact, Not, Present, walk
+from ._guards import ALWAYS, AllOf, Check, Compare, Fact, Not, Present, walk
 from ._link_findings import link_findings
 from ._stage_findings import staged_findings
 
@@ -27,7 +27,8 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
 
     Codes: ``unreachable-state``, ``trap-state``, ``no-terminal-state``,
     ``dead-transition`` (unreachable sources or a guard that can never hold),
-    ``shadowed-transition`` (a higher-priority candidate always wins), ``missing-label``,
+    ``shadowed-transition`` (a higher-priority candidate always wins; ``shadowing-undecided``
+    as info where host checks keep that from being known), ``missing-label``,
     ``unused-role``, ``unsupplied-data``, ``deadline-on-terminal-state``,
     ``timer-on-terminal-state``, ``timer-cannot-fire`` (its event has no transition from
     the state), ``timer-without-system-role`` (the event needs roles the system actor
@@ -135,26 +136,42 @@ def _shadowed(wf: Workflow) -> Iterator[Finding]:
             candidates = wf.candidates(state.id, event)
             for k, first in enumerate(candidates):
                 for later in candidates[k + 1 :]:
-                    if id(later) not in reported and _always_wins(first, later):
+                    if id(later) in reported or not _asks_no_more(first, later):
+                        continue
+                    at = f"transitions[{index[id(later)]}].priority"
+                    moves = (f"{event} to {later.dest or state.id}", state.id,
+                             f"{event} to {first.dest or state.id}")  # fmt: skip
+                    if _guard_implied(first, later):
                         reported.add(id(later))
                         yield Finding(
                             "error", "shadowed-transition",
-                            f"{event} to {later.dest or state.id} can never fire from {state.id}:"
-                            f" the higher-priority {event} to {first.dest or state.id} always"
-                            " takes it first",
-                            f"transitions[{index[id(later)]}].priority",
+                            f"{moves[0]} can never fire from {moves[1]}: the higher-priority"
+                            f" {moves[2]} always takes it first", at,
+                        )  # fmt: skip
+                    elif hosts := _host_checks(first, later):
+                        reported.add(id(later))
+                        yield Finding(
+                            "info", "shadowing-undecided",
+                            f"whether {moves[0]} can ever fire from {moves[1]} before the"
+                            f" higher-priority {moves[2]} depends on the host check"
+                            f"{'s' if len(hosts) > 1 else ''} {', '.join(hosts)}, which the"
+                            " checks cannot see into", at,
                         )  # fmt: skip
 
 
-def _always_wins(first: Transition, later: Transition) -> bool:
-    """Whether ``first`` is a candidate whenever ``later`` could fire.
+def _host_checks(*transitions: Transition) -> list[str]:
+    return sorted({g.name for t in transitions for g in walk(t.guard) if isinstance(g, Check)})
 
-    Its guard must hold whenever the later one's does (``later and not first`` can never
-    hold, as far as the guard language can tell), and its roles, data and reasons ask
-    no more than the later one's.
-    """
-    if first.guard is not ALWAYS and impossible(AllOf((later.guard, Not(first.guard)))) is None:
-        return False
+
+def _guard_implied(first: Transition, later: Transition) -> bool:
+    """Whether ``first``'s guard holds whenever ``later``'s does, as far as can be told."""
+    if first.guard is ALWAYS:
+        return True
+    return impossible(AllOf((later.guard, Not(first.guard)))) is not None
+
+
+def _asks_no_more(first: Transition, later: Transition) -> bool:
+    """Whether ``first`` asks of the actor no more than ``later`` does."""
     return (
         (not first.roles or (bool(later.roles) and later.roles <= first.roles))
         and set(first.requires) <= set(later.requires)
