@@ -144,3 +144,16 @@ def test_the_command_prints_the_schema(tmp_path, capsys):
     out = tmp_path / "workflow.schema.json"
     assert main(["schema", "--out", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8")) == workflow_schema()
+
+
+def test_the_file_reference_page_is_the_generated_one():
+    from casework_flow._file_reference import file_reference  # noqa: PLC0415
+
+    page = (ROOT / "docs" / "file-reference.md").read_text(encoding="utf-8")
+    assert file_reference() in page, (
+        "regenerate it: python -m casework_flow._file_reference (below the page's intro)"
+    )
+    for kind, fields in __import__("casework_flow._file_schema").\
+            _file_schema.FIELDS.items():  # fmt: skip
+        for key in fields:
+            assert f"| `{key}` |" in page, (kind, key)

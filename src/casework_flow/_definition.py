@@ -121,7 +121,8 @@ class Workflow:
         log_personal_reads: Whether `Engine.read` records in the trail who read which
             personal fields, and when.
         links: The kinds of link a case of this workflow may be given (`LinkRule` by
-            kind): a re-entry of the same client, membership of a family's case.
+            kind): a re-entry of the same client, membership of a family's case, the
+            case a referral's receiving unit opened.
 
     Raises:
         WorkflowError: listing every problem found in the definition.

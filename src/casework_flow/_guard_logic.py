@@ -175,6 +175,9 @@ class _Range:
                 return f"{name} == {v!r} is outside its bounds"
             if not _number(v) and (self.low or self.high) and self.low != (0, True):
                 return f"{name} == {v!r} cannot also be compared as a number"
+        pinned = self.low and self.high and self.low == (self.high[0], True) and self.high[1]
+        if pinned and self.low is not None and self.low[0] in self.banned:
+            return f"{name} can only be {show(self.low[0])}, which it may not be"
         if self.allowed is not None and not [
             v for v in self.allowed - self.banned if self._fits(v)
         ]:
