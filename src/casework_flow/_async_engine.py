@@ -20,7 +20,7 @@ from ._definition import Workflow
 from ._engine import Engine
 from ._observe import RefusalListener
 from ._shell import Listener
-from .stores import Store
+from .stores import FeedPage, Store
 
 __all__ = ["AsyncEngine"]
 
@@ -67,19 +67,19 @@ class AsyncEngine:
     __slots__ = ("_bridge", "_engine", "_turns")
 
     def __init__(self, workflows: Iterable[Workflow] = (), **engine_args: Any) -> None:  # noqa: ANN401
-        engine = Engine(workflows, **engine_args)
-        self._bridge = bool(getattr(engine.store, "_async", False))
-        self._engine = engine._without_turns() if self._bridge else engine  # noqa: SLF001
-        self._turns = tuple(asyncio.Lock() for _ in range(_TURNS))
+        self._face(Engine(workflows, **engine_args))
 
     @classmethod
     def around(cls, engine: Engine) -> AsyncEngine:
         """The async face of an existing engine (its store, workflows and listeners)."""
         self = cls.__new__(cls)
+        self._face(engine)
+        return self
+
+    def _face(self, engine: Engine) -> None:
         self._bridge = bool(getattr(engine.store, "_async", False))
         self._engine = engine._without_turns() if self._bridge else engine  # noqa: SLF001
         self._turns = tuple(asyncio.Lock() for _ in range(_TURNS))
-        return self
 
     def __repr__(self) -> str:
         return f"<AsyncEngine {self._engine!r}>"
@@ -171,7 +171,7 @@ class AsyncEngine:
     verify_store = _bridged(Engine.verify_store, case_arg=None)
     checkpoint = _bridged(Engine.checkpoint, case_arg=None)
 
-    async def feed(self, *, after: int = 0, limit: int = 500) -> Any:  # noqa: ANN401 - FeedPage
+    async def feed(self, *, after: int = 0, limit: int = 500) -> FeedPage:
         """The store's change feed after ``after`` (see `Store.feed`)."""
         store = self._engine.store
         return await self._call(lambda _e: store.feed(after=after, limit=limit), None)

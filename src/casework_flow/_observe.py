@@ -86,13 +86,15 @@ class Observer:
     def __init__(self, metrics: Metrics | None) -> None:
         self._metrics = metrics
 
-    def _measure(self, outcome: str, case: Case, event: str, seconds: float | None) -> None:
+    def _measure(
+        self, outcome: str, workflow: str, event: str, seconds: float | None, count: int = 1
+    ) -> None:
         if self._metrics is None:
             return
-        attributes = {"workflow": case.workflow, "event": event, "outcome": outcome}
+        attributes = {"workflow": workflow, "event": event, "outcome": outcome}
         name = {"committed": COMMITS, "refused": REFUSALS}.get(outcome, CONFLICTS)
         try:
-            self._metrics.add(name, 1, attributes)
+            self._metrics.add(name, count, attributes)
             if seconds is not None:
                 self._metrics.record(STEP_SECONDS, seconds, attributes)
         except Exception:
@@ -109,7 +111,7 @@ class Observer:
             extra=_fields(case, event, "committed", seconds, revision=case.revision,
                           entries=entries, state=case.state, timer=timer),
         )  # fmt: skip
-        self._measure("committed", case, event, seconds)
+        self._measure("committed", case.workflow, event, seconds)
 
     def opened_many(self, workflow: str, cases: int, seconds: float) -> None:
         """A batch of cases was opened in one transaction."""
@@ -118,13 +120,7 @@ class Observer:
             extra={"workflow": workflow, "event": "open", "outcome": "committed",
                    "cases": cases, "duration_ms": round(seconds * 1000, 3)},
         )  # fmt: skip
-        if self._metrics is not None:
-            try:
-                attributes = {"workflow": workflow, "event": "open", "outcome": "committed"}
-                self._metrics.add(COMMITS, cases, attributes)
-                self._metrics.record(STEP_SECONDS, seconds, attributes)
-            except Exception:
-                LOGGER.warning("the metrics hook raised; the step stands", exc_info=True)
+        self._measure("committed", workflow, "open", seconds, cases)
 
     def refused(self, case: Case, event: str, reasons: tuple[Verdict, ...], seconds: float) -> None:
         """A step was refused (``case`` as it stands)."""
@@ -133,7 +129,7 @@ class Observer:
             "%s: %s refused in %s (%s)", case.id, event, case.state, ", ".join(checks),
             extra=_fields(case, event, "refused", seconds, checks=checks, state=case.state),
         )  # fmt: skip
-        self._measure("refused", case, event, seconds)
+        self._measure("refused", case.workflow, event, seconds)
 
     def conflict(self, case: Case, event: str, attempt: int, *, final: bool) -> None:
         """Another writer got there first; the step is retried unless ``final``."""
@@ -143,7 +139,7 @@ class Observer:
             "; giving up" if final else "; retrying",
             extra=_fields(case, event, "conflict", None, attempt=attempt),
         )  # fmt: skip
-        self._measure("conflict", case, event, None)
+        self._measure("conflict", case.workflow, event, None)
 
 
 def _fields(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Final, Self
+from typing import Final, Self, TypeVar
 
 import attrs
 from attrs import frozen
@@ -45,6 +45,8 @@ from .exceptions import (
 from .stores import InMemoryStore, Store
 
 __all__ = ["SYSTEM_ACTOR", "Committed", "Listener", "Shell"]
+
+T = TypeVar("T")
 
 SYSTEM_ACTOR: Final = COMPLETION_ACTOR
 """Who fires timers by default: the system actor that also completes stages."""
@@ -260,14 +262,7 @@ class Shell:
 
     def _run_listeners(self, committed: Committed) -> None:
         """Run every listener on a committed step; raise `ListenerFailed` if any raised."""
-        errors: list[BaseException] = []
-        for listener in tuple(self._listeners):
-            try:
-                listener(committed)
-            except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
-                errors.append(exc)
-        if errors:
-            raise ListenerFailed(committed.after, errors)
+        _run_all(self._listeners, committed, committed.after)
 
     def _now(self) -> datetime:
         """The clock's time, in UTC."""
@@ -428,11 +423,16 @@ class Shell:
 
     def _tell_refused(self, refused: Refused) -> None:
         """Run every refusal listener; raise `ListenerFailed` if any raised."""
-        errors: list[BaseException] = []
-        for listener in tuple(self._refusal_listeners):
-            try:
-                listener(refused)
-            except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
-                errors.append(exc)
-        if errors:
-            raise ListenerFailed(refused.case, errors)
+        _run_all(self._refusal_listeners, refused, refused.case)
+
+
+def _run_all(listeners: Sequence[Callable[[T], object]], value: T, case: Case) -> None:
+    """Call every listener with ``value``; raise `ListenerFailed` (on ``case``) if any raised."""
+    errors: list[BaseException] = []
+    for listener in tuple(listeners):
+        try:
+            listener(value)
+        except Exception as exc:  # noqa: BLE001 - every listener runs; errors are returned
+            errors.append(exc)
+    if errors:
+        raise ListenerFailed(case, errors)

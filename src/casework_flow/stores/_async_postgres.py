@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from .._bridge import await_only, greenlet_spawn
 from ..exceptions import InvalidInput, StoreError
-from ._postgres import PostgresStore, _where
+from ._postgres import PostgresStore
 
 try:
     import psycopg
@@ -127,14 +127,8 @@ class AsyncPostgresStore(PostgresStore):
         if psycopg is None or psycopg_pool is None:  # pragma: no cover - without the extra
             msg = "AsyncPostgresStore needs psycopg and psycopg_pool: install casework-flow[async]"
             raise StoreError(msg)
-        if (dsn is None) == (pool is None):
-            raise InvalidInput("dsn", "give a DSN or a pool, not both and not neither")
         self = cls.__new__(cls)
-        self._owned = pool is None
-        conninfo = dsn if dsn is not None else pool.conninfo  # type: ignore[union-attr]
-        self._dsn = conninfo if isinstance(conninfo, str) else ""
-        self._where = _where(self._dsn)
-        self._pool_timeout = pool_timeout
+        self._settle(dsn, pool, pool_timeout)
         timeout = max(1, round(connect_timeout))
         if pool is None:
             pool = psycopg_pool.AsyncConnectionPool(

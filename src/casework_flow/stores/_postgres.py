@@ -84,13 +84,7 @@ class PostgresStore(SqlStore):
         if psycopg is None or psycopg_pool is None:  # pragma: no cover - without the extra
             msg = "PostgresStore needs psycopg and psycopg_pool: install casework-flow[postgres]"
             raise StoreError(msg)
-        if (dsn is None) == (pool is None):
-            raise InvalidInput("dsn", "give a DSN or a pool, not both and not neither")
-        self._owned = pool is None
-        conninfo = dsn if dsn is not None else pool.conninfo  # type: ignore[union-attr]
-        self._dsn = conninfo if isinstance(conninfo, str) else ""
-        self._where = _where(self._dsn)
-        self._pool_timeout = pool_timeout
+        self._settle(dsn, pool, pool_timeout)
         timeout = max(1, round(connect_timeout))
         with self._errors("connect"):
             if pool is None:
@@ -110,6 +104,16 @@ class PostgresStore(SqlStore):
                 self._pool = pool
                 with self._borrow() as conn:
                     self._migrate(conn)
+
+    def _settle(self, dsn: str | None, pool: Any, pool_timeout: float) -> None:  # noqa: ANN401 - a sync or async pool
+        """Check that a DSN or a pool is given, and note where the store connects."""
+        if (dsn is None) == (pool is None):
+            raise InvalidInput("dsn", "give a DSN or a pool, not both and not neither")
+        self._owned = pool is None
+        conninfo = dsn if dsn is not None else pool.conninfo
+        self._dsn = conninfo if isinstance(conninfo, str) else ""
+        self._where = _where(self._dsn)
+        self._pool_timeout = pool_timeout
 
     @staticmethod
     def joining(conn: Connection[Any]) -> PostgresStore:
