@@ -67,6 +67,7 @@ MODULES: dict[str, list[str]] = {
     "_observe.py": ["tests/test_observe.py"],
     "stores/_feed.py": ["tests/test_feed.py", "tests/test_store_sqlite.py"],
     "_bridge.py": ["tests/test_async_engine.py"],
+    "_async_engine.py": ["tests/test_async_engine.py"],
     "_link_findings.py": LINK_TESTS,
     "_decide.py": [*CORE_TESTS, *HANDOVER_TESTS, "tests/test_time.py", *STAGE_TESTS],
     "_evolve.py": [*CORE_TESTS, "tests/test_replay.py", *HANDOVER_TESTS, *STAGE_TESTS],
