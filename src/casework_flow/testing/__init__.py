@@ -6,7 +6,7 @@ of steps that breaks it:
 - strategies derived from a workflow: `actors`, `steps` (anything a caller might do,
   refused steps included), `fitting_steps` (steps with every role and the full kit of
   data and documents), `any_steps`;
-- rules as values: `never` (with `reach` and ``unless=``), `always_before`,
+- rules as values: `never` (with `reach` or `fires`, and ``unless=``), `always_before`,
   `only_roles`, `eventually_terminal`, and `holds` for any predicate over a case and
   its trail;
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
@@ -24,6 +24,7 @@ from ._rules import (
     always_before,
     check_rules,
     eventually_terminal,
+    fires,
     holds,
     never,
     only_roles,
@@ -46,6 +47,7 @@ __all__ = [
     "contexts",
     "eventually_terminal",
     "explore",
+    "fires",
     "fitting_steps",
     "holds",
     "never",

@@ -26,7 +26,7 @@ from attrs import field, frozen
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._catalog import Catalog
-from .._commands import Answer, Approve, Fire, Send
+from .._commands import Answer, Approve, Command, Fire, Send
 from .._decide import StepResult, decide
 from .._definition import Workflow
 from .._engine import Engine
@@ -38,7 +38,7 @@ from .._snapshot import Snapshot
 from .._table import format_trail
 from ..exceptions import InvalidInput
 from ._kit import _active
-from ._plan import _ASSIGNEE, _Plan, _plan
+from ._plan import _ASSIGNEE, _Plan, _plan, _Variant
 from ._reduction import Reduction
 from ._rules import START, Rule, RuleViolated
 
@@ -96,28 +96,42 @@ def _then(snap: Snapshot, after: Case, entries: Sequence[AuditEntry]) -> Snapsho
     return Snapshot(after, entries[-1].head, History((*snap.history.entries, *entries)))
 
 
+Script = tuple[tuple[Command, datetime], ...]
+"""Commands with the time each was decided at: how to take a case along a trail again."""
+
+
+@frozen
+class Move:
+    """One step the tools take: the case after it, its entries, and the commands it took."""
+
+    after: Case
+    entries: tuple[AuditEntry, ...]
+    script: Script
+
+
 def _approved(
-    catalog: Catalog, snap: Snapshot, result: StepResult, now: datetime
-) -> tuple[Case, tuple[AuditEntry, ...]] | None:
+    catalog: Catalog, snap: Snapshot, result: StepResult, command: Fire, now: datetime
+) -> Move | None:
     """The step's entries and case, approved at once when it asked for approval."""
     entries = result.entries
     after = result.after if result.after is not None else fold(snap.case, entries, catalog=catalog)
     kind = entries[-1].details.get("approval_kind")
     if entries[-1].kind is not EntryKind.APPROVAL_REQUESTED or kind is None:
-        return after, entries
-    approver = Actor(_APPROVER, after.approvals[kind].approvers)
-    approval = decide(catalog, _then(snap, after, entries), Approve(approver, kind=kind), now)
+        return Move(after, entries, ((command, now),))
+    approve = Approve(Actor(_APPROVER, after.approvals[kind].approvers), kind=kind)
+    approval = decide(catalog, _then(snap, after, entries), approve, now)
     if approval.refused or approval.after is None:
         return None
-    return approval.after, (*entries, *approval.entries)
+    return Move(approval.after, (*entries, *approval.entries), ((command, now), (approve, now)))
 
 
 def _hand_over(
     catalog: Catalog, snap: Snapshot, kinds: Sequence[str], now: datetime
-) -> tuple[Snapshot, tuple[AuditEntry, ...]] | None:
+) -> tuple[Snapshot, tuple[AuditEntry, ...], Script] | None:
     """Send and accept a handover of each kind an event's guard asks for (None: cannot)."""
     workflow = catalog.workflow(snap.case.workflow, snap.case.version)
     entries: tuple[AuditEntry, ...] = ()
+    script: Script = ()
     for kind in kinds:
         case = snap.case
         if any(h.kind == kind and h.status == "accepted" for h in case.open_handovers):
@@ -126,25 +140,26 @@ def _hand_over(
         if rule is None:
             return None
         sender = Actor("sender-1", rule.send or {"worker"})
-        sent = decide(catalog, snap, Send(HandoverKind(kind), sender, _REASON, "unit-b"), now)
+        send = Send(HandoverKind(kind), sender, _REASON, "unit-b")
+        sent = decide(catalog, snap, send, now)
         if sent.refused or sent.after is None:
             return None
         snap = Snapshot(
             sent.after, sent.entries[-1].head, History((*snap.history.entries, *sent.entries))
         )
-        handover = sent.after.handover(kind)
-        assert handover is not None  # noqa: S101 - just sent
         receiver = Actor(
             "receiver-1", rule.answer or rule.on_behalf or {"worker"}, units={"unit-b"}
         )
-        taken = decide(catalog, snap, Answer(handover.id, "accept", receiver), now)
+        accept = Answer(kind, "accept", receiver)
+        taken = decide(catalog, snap, accept, now)
         if taken.refused or taken.after is None:
             return None
         snap = Snapshot(
             taken.after, taken.entries[-1].head, History((*snap.history.entries, *taken.entries))
         )
         entries = (*entries, *sent.entries, *taken.entries)
-    return snap, entries
+        script = (*script, (send, now), (accept, now))
+    return snap, entries, script
 
 
 def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
@@ -155,14 +170,49 @@ def _opened(workflow: Workflow) -> tuple[Case, tuple[AuditEntry, ...]]:
     return case, tuple(engine.trail("CASE-1"))
 
 
+def _prepared(
+    catalog: Catalog, plan: _Plan, start: Snapshot, event: str, now: datetime
+) -> tuple[Snapshot, tuple[AuditEntry, ...], Script] | None:
+    """The case ready for ``event``: with the handovers its guard asks for (None: cannot)."""
+    if not plan.handed[event]:
+        return start, (), ()
+    return _hand_over(catalog, start, plan.handed[event], now)
+
+
+def _fired(
+    catalog: Catalog,
+    ready: tuple[Snapshot, tuple[AuditEntry, ...], Script],
+    command: Fire,
+    now: datetime,
+) -> Move | None:
+    """The move ``command`` makes from the prepared case, approval included (None: refused)."""
+    snap, before, script = ready
+    result = decide(catalog, snap, command, now)
+    done = None if result.refused else _approved(catalog, snap, result, command, now)
+    if done is None:
+        return None
+    return Move(done.after, (*before, *done.entries), (*script, *done.script))
+
+
+def _command(event: str, actor: Actor, v: _Variant) -> Fire:
+    return Fire(
+        event=event, actor=actor, data=v.payload, evidence=v.evidence,
+        reason=_REASON, reason_code=v.code,
+    )  # fmt: skip
+
+
+def _start(case: Case, trail: Sequence[AuditEntry]) -> Snapshot:
+    return Snapshot(case, trail[-1].head, History(tuple(trail)))
+
+
 def _moves(
     catalog: Catalog,
     plan: _Plan,
     case: Case,
     trail: tuple[AuditEntry, ...],
     events: Sequence[str],
-) -> Iterator[tuple[Case, tuple[AuditEntry, ...]]]:
-    """Every step that would commit from this case, as (case after, entries).
+) -> Iterator[Move]:
+    """Every step that would commit from this case.
 
     Steps go through `decide` and `evolve`, as the engine's do. A transition that
     needs approval is requested and approved at once, by someone holding an approving
@@ -170,30 +220,19 @@ def _moves(
     an accepted handover (``handover: referral``) has one sent and accepted just before,
     where the workflow's rule allows it.
     """
-    start = Snapshot(case, trail[-1].head, History(trail))
-    no_entries: tuple[AuditEntry, ...] = ()
+    start = _start(case, trail)
     last = trail[-1].at
     for event in events:
         for actor in plan.actors[event]:
             for wait in plan.waits:
                 now = last + wait
-                snap, before = start, no_entries
-                if plan.handed[event]:
-                    handed = _hand_over(catalog, start, plan.handed[event], now)
-                    if handed is None:
-                        continue
-                    snap, before = handed
+                ready = _prepared(catalog, plan, start, event, now)
+                if ready is None:
+                    continue
                 for v in plan.variants[event]:
-                    command = Fire(
-                        event=event, actor=actor, data=v.payload, evidence=v.evidence,
-                        reason=_REASON, reason_code=v.code,
-                    )  # fmt: skip
-                    result = decide(catalog, snap, command, now)
-                    done = None if result.refused else _approved(catalog, snap, result, now)
-                    if done is None:
-                        continue
-                    after, entries = done
-                    yield after, (*before, *entries)
+                    move = _fired(catalog, ready, _command(event, actor, v), now)
+                    if move is not None:
+                        yield move
 
 
 class _Search:
@@ -209,10 +248,12 @@ class _Search:
         self.seen = {self.plan.key(case, trail)}
         self.shortest: dict[str, tuple[AuditEntry, ...]] = {}
         self._reach(trail, 0)
-        self.frontier = [(case, trail)]
+        self.frontier: list[tuple[Case, tuple[AuditEntry, ...], Script]] = [(case, trail, ())]
         self.trails = [trail]
+        self.scripts: list[Script] = [()]
         self.taken = 0
         self.violation: RuleViolated | None = None
+        self.broken: Script | None = None
 
     def _reach(self, path: tuple[AuditEntry, ...], start: int) -> None:
         """Note the states each entry of ``path`` from ``start`` on left the case in."""
@@ -220,34 +261,42 @@ class _Search:
             for state in _active(path[i]):
                 self.shortest.setdefault(state, path[: i + 1])
 
-    def layer(self) -> bool:
-        """Walk one step further from every situation of the frontier (False: done)."""
-        following: list[tuple[Case, tuple[AuditEntry, ...]]] = []
-        for case, trail in self.frontier:
-            for after, entries, key in self._expand(case, trail):
+    def layer(self, limit: int | None = None) -> bool:
+        """Walk one step further from every situation of the frontier (False: done).
+
+        With a ``limit``, the walk stops once that many situations have been seen.
+        """
+        following: list[tuple[Case, tuple[AuditEntry, ...], Script]] = []
+        for case, trail, script in self.frontier:
+            for move, key in self._expand(case, trail):
                 self.taken += 1
-                path = (*trail, *entries)
+                path = (*trail, *move.entries)
                 for end in range(len(trail) + 1, len(path) + 1):
                     self.violation = _broken(self.workflow, self.rules, path[:end])
                     if self.violation is not None:
+                        self.broken = (*script, *move.script)
                         return False
                 self._reach(path, len(trail))
                 if key not in self.seen:
                     self.seen.add(key)
-                    following.append((after, path))
+                    following.append((move.after, path, (*script, *move.script)))
                     self.trails.append(path)
+                    self.scripts.append(following[-1][2])
+                    if limit is not None and len(self.seen) >= limit:
+                        self.frontier = following
+                        return False
         self.frontier = following
         return bool(following)
 
     def _moves(
         self, case: Case, trail: tuple[AuditEntry, ...], events: Sequence[str]
-    ) -> list[tuple[Case, tuple[AuditEntry, ...], tuple[object, ...]]]:
+    ) -> list[tuple[Move, tuple[object, ...]]]:
         moves = _moves(self.catalog, self.plan, case, trail, events)
-        return [(a, e, self.plan.key(a, (*trail, *e))) for a, e in moves]
+        return [(m, self.plan.key(m.after, (*trail, *m.entries))) for m in moves]
 
     def _expand(
         self, case: Case, trail: tuple[AuditEntry, ...]
-    ) -> list[tuple[Case, tuple[AuditEntry, ...], tuple[object, ...]]]:
+    ) -> list[tuple[Move, tuple[object, ...]]]:
         """The steps to take from ``case``: all of them, or an ample set of them."""
         wf = self.workflow
         events = [e for e in wf.events if wf.candidates_in(case.configuration, e)]
@@ -260,7 +309,8 @@ class _Search:
             if steps:
                 found += steps
                 if any(
-                    k in self.seen and stage in wf.tree.active(a.configuration) for a, _, k in found
+                    k in self.seen and stage in wf.tree.active(m.after.configuration)
+                    for m, k in found
                 ):
                     for other in tracks[i + 1 :]:
                         found += self._moves(case, trail, other)

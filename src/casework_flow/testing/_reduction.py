@@ -43,7 +43,7 @@ from .._guards import (
     TimeSinceOpened,
     walk,
 )
-from ._rules import AlwaysBefore, EventuallyTerminal, Holds, Never, OnlyRoles, Rule
+from ._rules import AlwaysBefore, EventuallyTerminal, Fires, Holds, Never, OnlyRoles, Rule
 
 __all__ = ["Reduction"]
 
@@ -89,6 +89,8 @@ def _sees(rule: Rule, inside: frozenset[str], local: frozenset[str]) -> bool:
     """Whether ``rule`` can tell a step of the track (``inside``, ``local``) happened."""
     if isinstance(rule, Never):
         unless = _reads(rule.unless)[0] if rule.unless is not None else set()
+        if isinstance(rule.target, Fires):
+            return rule.target.event in local or bool(unless & inside)
         return rule.target.state in inside or bool(unless & inside)
     if isinstance(rule, AlwaysBefore):
         return bool({rule.first, rule.then} & local)

@@ -20,15 +20,16 @@ from hypothesis import strategies as st
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
+from .._catalog import Catalog
 from .._check import can_end
 from .._clock import ManualClock
 from .._configurations import ConfigurationGraph
 from .._definition import Workflow
 from .._engine import Engine
+from .._evolve import fold
 from .._frozen import FrozenMap
 from .._guards import Guard, GuardContext
 from .._history import History
-from .._replay import replay
 from .._table import format_trail
 from ..exceptions import CaseworkError, TransitionRejected, UnknownEvent
 from ._kit import _entered, _kit, _kit_step
@@ -40,6 +41,7 @@ __all__ = [
     "always_before",
     "check_rules",
     "eventually_terminal",
+    "fires",
     "holds",
     "never",
     "only_roles",
@@ -90,9 +92,55 @@ def reach(state: str) -> Reach:
     return Reach(state)
 
 
+@frozen
+class Fires:
+    """Committing an event (the subject of `never`), whatever state it leads to."""
+
+    event: str
+
+
+def fires(event: str) -> Fires:
+    """The event of a case committing ``event`` (a stay in the same state included)."""
+    return Fires(event)
+
+
+_KEPT = 64
+_FOLDS_KEPT = 20_000
+_CATALOGS: dict[int, tuple[Workflow, Catalog, dict[str, Case]]] = {}
+
+
+def _folded(workflow: Workflow, trail: Sequence[AuditEntry]) -> Case:
+    """The case ``trail`` leaves, folded as `replay` does, on a catalog compiled once.
+
+    The tools check rules after every step of trails they built themselves, and the
+    trails of one search share their beginnings; so the folds are kept by the hash of
+    their last entry (which covers every entry before it) and a check folds only the
+    entries past the longest beginning already folded.
+    """
+    known = _CATALOGS.get(id(workflow))
+    if known is None or known[0] is not workflow:
+        if len(_CATALOGS) > _KEPT:
+            _CATALOGS.clear()
+        known = _CATALOGS[id(workflow)] = (workflow, Catalog([workflow]), {})
+    _, catalog, folds = known
+    start, case = 0, None
+    for i in range(len(trail) - 1, -1, -1):
+        found = folds.get(trail[i].hash)
+        if found is not None:
+            start, case = i + 1, found
+            break
+    if case is not None and start == len(trail):
+        return case
+    case = fold(case, trail[start:], catalog=catalog)
+    if len(folds) > _FOLDS_KEPT:
+        folds.clear()
+    folds[trail[-1].hash] = case
+    return case
+
+
 def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
     """The situation of the newest step, as its guards saw it."""
-    before = replay(workflow, trail[:-1])
+    before = _folded(workflow, trail[:-1])
     step = trail[-1]
     payload = FrozenMap({c.field: c.after for c in step.changes})
     return GuardContext(
@@ -110,40 +158,51 @@ def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
 
 @frozen
 class Never(Rule):
-    """No case ever reaches ``target.state`` unless ``unless`` held at that step."""
+    """No case ever reaches a state (or commits an event) unless ``unless`` held then."""
 
-    target: Reach
+    target: Reach | Fires
     unless: Guard | None = None
 
     @property
     def text(self) -> str:  # type: ignore[override]
         """The rule in words."""
         cond = f" unless {self.unless.text}" if self.unless is not None else ""
+        if isinstance(self.target, Fires):
+            return f"never {self.target.event}{cond}"
         return f"never reach {self.target.state}{cond}"
 
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the newest step."""
         step = trail[-1]
-        if step.kind not in _MOVES:
+        if not self._hit(trail):
             return None
-        if "configuration" in step.details:
-            if self.target.state not in _entered(trail):
-                return None
-        elif step.to_state != self.target.state or (
-            step.kind is EntryKind.TRANSITION and step.from_state == step.to_state
-        ):
-            return None
+        target = self.target
+        what = f"did {step.event}" if isinstance(target, Fires) else f"reached {target.state}"
         if self.unless is None:
-            return f"entry {step.seq}: the case reached {self.target.state}"
+            return f"entry {step.seq}: the case {what}"
         ok, why = self.unless.test(_context(workflow, trail))
-        return None if ok else f"entry {step.seq}: reached {self.target.state} although {why}"
+        return None if ok else f"entry {step.seq}: {what} although {why}"
+
+    def _hit(self, trail: Sequence[AuditEntry]) -> bool:
+        """Whether the newest step is what the rule is about."""
+        step = trail[-1]
+        if isinstance(self.target, Fires):
+            return step.kind is EntryKind.TRANSITION and step.event == self.target.event
+        if step.kind not in _MOVES:
+            return False
+        if "configuration" in step.details:
+            return self.target.state in _entered(trail)
+        return step.to_state == self.target.state and not (
+            step.kind is EntryKind.TRANSITION and step.from_state == step.to_state
+        )
 
 
-def never(target: Reach, *, unless: Guard | None = None) -> Rule:
-    """Rule: a case never enters a state, unless a guard held when it did.
+def never(target: Reach | Fires, *, unless: Guard | None = None) -> Rule:
+    """Rule: a case never enters a state (`reach`) or does an event (`fires`) unguarded.
 
-    The guard is evaluated as at that step: on the case before it, with the step's actor,
-    data, documents and time, and the trail before it.
+    With ``unless``, the step is allowed when that guard held at it, evaluated as the
+    step's own guards were: on the case before it, with the step's actor, data,
+    documents and time, and the trail before it.
     """
     return Never(target, unless)
 
@@ -229,7 +288,6 @@ class EventuallyTerminal(Rule):
         return f"entry {step.seq}: from {step.to_state} no terminal state can be reached"
 
 
-_ENDS_KEPT = 64
 _ENDS: dict[int, tuple[Workflow, frozenset[Any]]] = {}
 
 
@@ -237,7 +295,7 @@ def _ends(workflow: Workflow) -> frozenset[Any]:
     """States (configurations, in a workflow with stages) from which a case can end."""
     known = _ENDS.get(id(workflow))
     if known is None or known[0] is not workflow:
-        if len(_ENDS) > _ENDS_KEPT:
+        if len(_ENDS) > _KEPT:
             _ENDS.clear()
         ends: frozenset[Any] = (
             frozenset(c for c, _ in ConfigurationGraph(workflow).can_end(allowed_only=True))
@@ -267,7 +325,7 @@ class Holds(Rule):
 
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Replay the case and ask the predicate."""
-        if self.fn(replay(workflow, trail), trail):
+        if self.fn(_folded(workflow, trail), trail):
             return None
         return f"entry {trail[-1].seq}: {self.name} does not hold"
 
