@@ -17,12 +17,12 @@ of steps that breaks it:
 """
 
 from ._explore import Exploration, explore
+from ._hunt import check_rules
 from ._machine import workflow_machine
 from ._rules import (
     Rule,
     RuleViolated,
     always_before,
-    check_rules,
     eventually_terminal,
     fires,
     holds,

@@ -11,23 +11,25 @@ rules and invariants of your own; run it with ``TestX = Machine.TestCase``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from .._audit import AuditEntry, EntryKind, verify
 from .._case import Actor
+from .._catalog import Catalog
 from .._clock import ManualClock
 from .._definition import Workflow
 from .._due import Outcome, RunReport
 from .._engine import Engine
-from .._replay import replay
-from ..exceptions import ReplayError
+from .._evolve import fold
+from ..exceptions import CaseworkError, ReplayError, TransitionRejected, UnknownEvent
 from ..stores import InMemoryStore, Store
-from ._kit import _kit, _kit_step
-from ._rules import _WAITS, START, Rule, _check, _take
-from ._strategies import Step, _fact_values, fitting_steps, steps
+from ._explore import Script, _Search
+from ._hunt import Chooser, _walk
+from ._rules import START, Rule, _check
+from ._strategies import Step, fitting_steps, steps
 
 __all__ = ["workflow_machine"]
 
@@ -55,27 +57,103 @@ def _once_per_stay(case_id: str, trail: Sequence[AuditEntry]) -> None:
             seen = set()
 
 
+def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
+    """Let the step's time pass and fire it; False when it was refused or unknown.
+
+    A step that needs approval is approved at once by someone else with an approving
+    role (if the approval is refused, the request stays pending and the step counts
+    as refused).
+    """
+    clock.advance(step.advance)
+    try:
+        case = engine.fire(
+            case_id,
+            step.event,
+            actor=step.actor,
+            data=step.data,
+            evidence=step.evidence,
+            reason=step.reason,
+            reason_code=step.reason_code,
+        )
+        for kind, pending in case.approvals.items():
+            if pending.event == step.event:
+                engine.approve(case_id, actor=Actor("approver-1", pending.approvers), kind=kind)
+    except (TransitionRejected, UnknownEvent):
+        return False
+    return True
+
+
+def _drive(engine: Engine, clock: ManualClock, case_id: str, script: Script) -> None:
+    """Take the case through ``script``'s commands with the engine, each at its time.
+
+    The commands were decided by the pure core on the same case; the engine refusing
+    one is a disagreement between the two, reported as such.
+    """
+    for command, at in script:
+        clock.set(max(clock(), at))
+        try:
+            engine._run(case_id, command, now=at)  # noqa: SLF001 - the engine's own path
+        except CaseworkError as err:
+            raise AssertionError(
+                f"{case_id}: the engine did not take a step the pure core took: {err}"
+            ) from err
+
+
+class _Prepared:
+    """The walk a machine's steps are seeded from, made once, when first needed."""
+
+    def __init__(self, workflow: Workflow, rules: Sequence[Rule], budget: int) -> None:
+        self.workflow, self.rules, self.budget = workflow, rules, budget
+        self._chooser: Chooser | None = None
+        self._starts: list[Script] = []
+
+    def _walk(self) -> Chooser:
+        if self._chooser is None:
+            search = _Search(self.workflow, self.rules, reduce=True)
+            _walk(search, 40, self.budget)
+            self._starts = [search.broken] if search.broken is not None else search.scripts
+            self._chooser = Chooser(search)
+        return self._chooser
+
+    @property
+    def chooser(self) -> Chooser:
+        return self._walk()
+
+    @property
+    def starts(self) -> list[Script]:
+        self._walk()
+        return self._starts
+
+
 def workflow_machine(  # noqa: C901 - the rules and invariants are closures over the workflow
     workflow: Workflow,
     *,
     rules: Sequence[Rule] = (),
     store: Callable[[], Store] = InMemoryStore,
+    budget: int = 2_000,
 ) -> type[RuleBasedStateMachine]:
     """Build a state machine that plays ``workflow`` and checks its trails and rules.
+
+    Each run starts with a case taken, step by step through the engine, to a situation
+    `explore`'s walk reached (up to ``budget`` situations; a trail that breaks a rule
+    first, when the walk found one); further cases are opened fresh or resumed the same
+    way. Steps are chosen as the walk chooses them (and then must commit with the very
+    entries the pure core predicted) or are anything at all, and days pass and timers
+    run in between.
 
     Args:
         workflow: The process under test.
         rules: Process rules checked after every committed step.
         store: Makes a fresh store for each run (in-memory by default).
+        budget: How many situations the seeding walk may visit.
 
     Returns:
         A `RuleBasedStateMachine` subclass; its ``TestCase`` runs under pytest.
     """
     any_step = st.one_of(steps(workflow), fitting_steps(workflow))
-    kits = {event: _kit(workflow, event) for event in workflow.events}
-    facts = {k: v[0] for k, v in _fact_values(workflow).items()}
-    roles = sorted({r for t in workflow.transitions for r in t.roles})
-    doers = [Actor("worker-a", roles), *(Actor(f"{r}-only", {r}) for r in roles)]
+    prepared = _Prepared(workflow, tuple(rules), budget)
+    catalog = Catalog([workflow])
+    starts = st.deferred(lambda: st.sampled_from(prepared.starts))
 
     class WorkflowMachine(RuleBasedStateMachine):
         """Cases of one workflow, stepped at random; trails and rules checked always."""
@@ -87,15 +165,44 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
             self.clock = ManualClock(START)
             self.engine = Engine([workflow], store=store(), clock=self.clock)
             self.opened: list[str] = []
+            self.touched: set[str] = set()
+            self.engine.on_commit(lambda done: self.touched.add(done.after.id))
+            self.engine.on_refusal(lambda refused: self.touched.add(refused.case.id))
 
-        @rule(target=cases)
-        def open_case(self) -> str:
+        def _open(self) -> str:
             case_id = f"CASE-{len(self.opened) + 1}"
             self.engine.open(
                 workflow.name, case_id, actor=Actor("intake", {"intake"}), assignee="worker-a"
             )
             self.opened.append(case_id)
             return case_id
+
+        def _checked(self, case_id: str, since: int) -> None:
+            """Check the rules after every entry from the ``since``-th on."""
+            trail = self.engine.trail(case_id)
+            for end in range(max(since, 1) + 1, len(trail) + 1):
+                _check(workflow, rules, trail[:end])
+
+        @rule(target=cases)
+        def open_case(self) -> str:
+            return self._open()
+
+        @initialize(target=cases, script=starts)
+        def resume_a_case(self, script: Script) -> str:
+            return self._resume(script)
+
+        def _resume(self, script: Script) -> str:
+            """Take a new case to a situation the walk reached, through the engine."""
+            case_id = self._open()
+            opened = self.engine.trail(case_id)[0].at
+            offset = opened - START
+            _drive(self.engine, self.clock, case_id, tuple((c, at + offset) for c, at in script))
+            self._checked(case_id, 1)
+            return case_id
+
+        @rule(target=cases, script=starts)
+        def resume_another_case(self, script: Script) -> str:
+            return self._resume(script)
 
         @rule(case_id=cases, step=any_step)
         def take_step(self, case_id: str, step: Step) -> None:
@@ -105,14 +212,26 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
 
         @rule(case_id=cases, data=st.data())
         def take_a_possible_step(self, case_id: str, data: st.DataObject) -> None:
-            where = self.engine.get(case_id).configuration
-            possible = [e for e in workflow.events if workflow.candidates_in(where, e)]
+            """A step chosen as the walk chooses; it commits what the pure core said."""
+            chooser = prepared.chooser
+            case = self.engine.get(case_id)
+            trail = tuple(self.engine.trail(case_id))
+            possible = chooser.possible(case)
             if not possible:
                 return
             event = data.draw(st.sampled_from(possible), label="event")
-            actor = data.draw(st.sampled_from(doers), label="actor")
-            wait = data.draw(st.sampled_from(_WAITS), label="wait")
-            self.take_step(case_id, _kit_step(event, actor, kits[event], facts, wait))
+            at: datetime = max(self.clock(), trail[-1].at)
+            move = chooser.planned(data, case, trail, event, at)
+            if move is None:
+                return
+            _drive(self.engine, self.clock, case_id, move.script)
+            made = self.engine.trail(case_id)[len(trail) :]
+            if [e.hash for e in made] != [e.hash for e in move.entries]:
+                raise AssertionError(
+                    f"{case_id}: the engine committed other entries than the pure core"
+                    f" decided for {event}"
+                )
+            self._checked(case_id, len(trail))
 
         @rule(days=st.integers(0, 20))
         def run_due_timers(self, days: int) -> None:
@@ -123,20 +242,18 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
                 _check(workflow, rules, self.engine.trail(case_id))
 
         @invariant()
-        def timers_fire_once_per_stay(self) -> None:
-            for case_id in self.opened:
-                _once_per_stay(case_id, self.engine.trail(case_id))
-
-        @invariant()
-        def trails_verify_and_replay(self) -> None:
-            for case_id in self.opened:
+        def trails_verify_replay_and_fire_timers_once(self) -> None:
+            """Each case a step touched verifies, replays as stored, ran no timer twice."""
+            for case_id in sorted(self.touched):
                 snap = self.engine.store.load(case_id)
                 trail = self.engine.trail(case_id)
+                _once_per_stay(case_id, trail)
                 verify(trail, head=snap.head).raise_if_broken()
-                if replay(workflow, trail, head=snap.head) != snap.case:
+                if fold(None, trail, catalog=catalog) != snap.case:
                     raise ReplayError(
                         case_id, None, "replaying the trail differs from the stored case"
                     )
+            self.touched.clear()
 
     WorkflowMachine.__name__ = f"WorkflowMachine_{workflow.name.replace('-', '_')}"
     return WorkflowMachine

@@ -8,38 +8,30 @@ it, as the same table `format_trail` prints.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 from attrs import frozen
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._catalog import Catalog
 from .._check import can_end
-from .._clock import ManualClock
 from .._configurations import ConfigurationGraph
 from .._definition import Workflow
-from .._engine import Engine
 from .._evolve import fold
 from .._frozen import FrozenMap
 from .._guards import Guard, GuardContext
 from .._history import History
 from .._table import format_trail
-from ..exceptions import CaseworkError, TransitionRejected, UnknownEvent
-from ._kit import _entered, _kit, _kit_step
-from ._strategies import Step, _fact_values, steps
+from ..exceptions import CaseworkError
+from ._kit import _entered
 
 __all__ = [
     "Rule",
     "RuleViolated",
     "always_before",
-    "check_rules",
     "eventually_terminal",
     "fires",
     "holds",
@@ -343,151 +335,3 @@ def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry
         why = rule.violation(workflow, trail)
         if why is not None:
             raise RuleViolated(rule.text, why, trail, format_trail(trail, workflow))
-
-
-def _fresh(workflow: Workflow) -> tuple[Engine, ManualClock]:
-    """An engine on a manual clock with one case, ``CASE-1``, just opened."""
-    clock = ManualClock(START)
-    engine = Engine([workflow], clock=clock, record_refusals=False)
-    engine.open(workflow.name, "CASE-1", actor=Actor("intake", {"intake"}), assignee="worker-a")
-    return engine, clock
-
-
-def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
-    """Let the step's time pass and fire it; False when it was refused or unknown.
-
-    A step that needs approval is approved at once by someone else with an approving
-    role (if the approval is refused, the request stays pending and the step counts
-    as refused).
-    """
-    clock.advance(step.advance)
-    try:
-        case = engine.fire(
-            case_id,
-            step.event,
-            actor=step.actor,
-            data=step.data,
-            evidence=step.evidence,
-            reason=step.reason,
-            reason_code=step.reason_code,
-        )
-        for kind, pending in case.approvals.items():
-            if pending.event == step.event:
-                engine.approve(case_id, actor=Actor("approver-1", pending.approvers), kind=kind)
-    except (TransitionRejected, UnknownEvent):
-        return False
-    return True
-
-
-def _replayed(workflow: Workflow, path: Sequence[Step]) -> tuple[Engine, bool]:
-    """A fresh engine with the case taken through ``path``; False if a step was refused."""
-    engine, clock = _fresh(workflow)
-    return engine, all(_take(engine, clock, "CASE-1", step) for step in path)
-
-
-_WAITS = (timedelta(0), timedelta(days=15), timedelta(days=31))
-
-
-def _explore(workflow: Workflow, rules: Sequence[Rule], max_steps: int) -> None:
-    """Breadth-first over states: the shortest path to each state, rules checked each step.
-
-    Each possible event is tried by an actor holding every role and by one actor per
-    role it allows, after no wait, 15 days or 31 days, with the data and documents its
-    transitions use, until one of them fires.
-    """
-    kits = {event: _kit(workflow, event) for event in workflow.events}
-    facts = {k: v[0] for k, v in _fact_values(workflow).items()}
-    everyone = Actor("worker-a", {r for t in workflow.transitions for r in t.roles})
-    seen = {workflow.initial_configuration}
-    queue: deque[list[Step]] = deque([[]])
-    while queue:
-        path = queue.popleft()
-        if len(path) >= max_steps:
-            continue
-        where = _replayed(workflow, path)[0].get("CASE-1").configuration
-        for event in workflow.events:
-            candidates = workflow.candidates_in(where, event)
-            roles = sorted({r for t in candidates for r in t.roles})
-            kit = kits[event]
-            for actor in [everyone, *(Actor(f"{r}-only", {r}) for r in roles)]:
-                for wait in _WAITS:
-                    step = _kit_step(event, actor, kit, facts, wait)
-                    engine, fired = _replayed(workflow, [*path, step])
-                    if not fired:
-                        continue
-                    _check(workflow, rules, engine.trail("CASE-1"))
-                    after = engine.get("CASE-1").configuration
-                    if after not in seen:
-                        seen.add(after)
-                        queue.append([*path, step])
-                    break
-
-
-def check_rules(
-    workflow: Workflow, *rules: Rule, max_examples: int = 300, max_steps: int = 40
-) -> None:
-    """Hunt for step sequences that break any rule; raise the shortest one found.
-
-    First a breadth-first walk takes a case along the shortest path to every state it can
-    reach, trying each possible event by every allowed role and after a few waits, and
-    checks the rules after each step: deterministic, and shortest by construction. Then
-    hypothesis plays ``max_examples`` random sequences of up to ``max_steps`` steps:
-    often an event possible right now, done with the data and documents it uses,
-    otherwise any step at all, refused ones included, and shrinks a failing one to the
-    shortest it can find.
-
-    Raises:
-        RuleViolated: with the shortest trail found that breaks a rule.
-    """
-    _explore(workflow, rules, max_steps)
-    anything = steps(workflow)
-    kits = {event: _kit(workflow, event) for event in workflow.events}
-    roles = {r for t in workflow.transitions for r in t.roles}
-    doers = [
-        Actor("worker-a", roles),
-        Actor("worker-b", roles),
-        *(Actor(f"{r}-only", {r}) for r in sorted(roles)),
-    ]
-    values = st.fixed_dictionaries(
-        {k: st.sampled_from(v) for k, v in _fact_values(workflow).items()}
-    )
-    pauses = st.sampled_from(
-        [
-            timedelta(0),
-            timedelta(hours=6),
-            timedelta(days=1),
-            timedelta(days=4),
-            timedelta(days=8),
-            timedelta(days=31),
-        ]
-    )
-
-    @settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    )
-    @given(st.data())
-    def hunt(data: st.DataObject) -> None:
-        engine, clock = _fresh(workflow)
-        kit_values = data.draw(values, label="data values")
-        for _ in range(data.draw(st.integers(0, max_steps), label="steps")):
-            where = engine.get("CASE-1").configuration
-            possible = [e for e in workflow.events if workflow.candidates_in(where, e)]
-            take: bool = bool(possible) and data.draw(st.booleans(), label="a possible event")
-            if take:
-                event = data.draw(st.sampled_from(possible), label="event")
-                kit = kits[event]
-                actor = data.draw(st.sampled_from(doers), label="actor")
-                step = _kit_step(event, actor, kit, kit_values, data.draw(pauses, label="wait"))
-                if kit.codes:
-                    step = attrs.evolve(step, reason_code=data.draw(st.sampled_from(kit.codes)))
-            else:
-                step = data.draw(anything, label="any step")
-            if not _take(engine, clock, "CASE-1", step):
-                continue
-            _check(workflow, rules, engine.trail("CASE-1"))
-
-    hunt()
