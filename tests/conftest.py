@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2024, 3, 4, 1, 30, tzinfo=UTC)
 
 settings.register_profile("default", deadline=None)
-settings.load_profile("default")
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - pytest's hook

@@ -267,7 +267,7 @@ class _Search:
         With a ``limit``, the walk stops once that many situations have been seen.
         """
         following: list[tuple[Case, tuple[AuditEntry, ...], Script]] = []
-        for case, trail, script in self.frontier:
+        for at, (case, trail, script) in enumerate(self.frontier):
             for move, key in self._expand(case, trail):
                 self.taken += 1
                 path = (*trail, *move.entries)
@@ -283,7 +283,7 @@ class _Search:
                     self.trails.append(path)
                     self.scripts.append(following[-1][2])
                     if limit is not None and len(self.seen) >= limit:
-                        self.frontier = following
+                        self.frontier = [*following, *self.frontier[at:]]
                         return False
         self.frontier = following
         return bool(following)
