@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -235,3 +236,30 @@ def test_a_host_check_the_analysis_cannot_see_into_is_named_in_the_finding():
     same = {f.code for f in check_workflow(_ordered(police, police))}
     assert "shadowed-transition" in same
     assert "shadowing-undecided" not in same
+
+
+# --- the registry of check codes -------------------------------------------------------
+
+
+def test_a_finding_carries_only_a_registered_code_at_its_severity():
+    from casework_flow.checks import CHECKS, Finding  # noqa: PLC0415
+
+    assert CHECKS["trap-state"].severity == "error"
+    assert (
+        str(Finding("error", "trap-state", "m", "states[1]")) == "error: states[1]: m [trap-state]"
+    )
+    with pytest.raises(ValueError, match="not a registered check code"):
+        Finding("error", "no-such-check", "m", "states")
+    with pytest.raises(ValueError, match="registered as error, not info"):
+        Finding("info", "trap-state", "m", "states")
+
+
+def test_a_staged_walk_past_its_limit_says_how_far_it_checked(monkeypatch):
+    from casework_flow import _configurations  # noqa: PLC0415
+    from casework_flow.seed import build_staged_workflow  # noqa: PLC0415
+
+    monkeypatch.setattr(_configurations, "_LIMIT", 5)
+    codes = _codes(build_staged_workflow())
+    assert codes["configurations-partly-checked"] == [
+        "the tracks allow more configurations than the checks walk; the first 5 were checked"
+    ]

@@ -157,3 +157,12 @@ def test_the_file_reference_page_is_the_generated_one():
             _file_schema.FIELDS.items():  # fmt: skip
         for key in fields:
             assert f"| `{key}` |" in page, (kind, key)
+
+
+def test_the_checks_table_in_the_docs_is_generated_from_the_registry():
+    from casework_flow._finding import checks_table  # noqa: PLC0415
+
+    page = (ROOT / "docs" / "files.md").read_text(encoding="utf-8")
+    assert checks_table() in page, (
+        "regenerate it: python -m casework_flow._file_reference checks (in docs/files.md)"
+    )

@@ -69,7 +69,8 @@ class ConfigurationGraph:
     """Every node a case can reach, guards ignored but for ``in_state``.
 
     Attributes:
-        reached: The nodes reached from the initial one by edges ``in_state`` allows.
+        reached: The nodes reached from the initial one by edges ``in_state`` allows
+            (past the walk's limit, those it walked from).
         complete: Whether the walk saw every node (False past its limit).
     """
 
@@ -81,7 +82,8 @@ class ConfigurationGraph:
         self._edges: dict[Node, list[tuple[Node, bool, bool, int]]] = {}
         start: Node = (workflow.initial_configuration, ())
         self._walk(start)
-        self.reached = self._closure({start}, forward=True, allowed_only=True)
+        reached = self._closure({start}, forward=True, allowed_only=True)
+        self.reached = reached if self.complete else reached & self._edges.keys()
 
     def _next(self, node: Node) -> list[tuple[Node, bool, bool, int]]:
         """Each node one step on, with what allows the step and the transition's index.

@@ -4,7 +4,8 @@ Each table comes from the loader's table of keys (`_file_schema.FIELDS`) for the
 its type, from the value classes' attrs fields for the default, and from their
 docstrings for the meaning, so ``docs/file-reference.md`` cannot drift from the code
 (the tests compare it with `file_reference`). Regenerate the page with
-``python -m casework_flow._file_reference > docs/file-reference.md``.
+``python -m casework_flow._file_reference > docs/file-reference.md``, and the table of
+check codes in ``docs/files.md`` with ``python -m casework_flow._file_reference checks``.
 """
 
 from __future__ import annotations
@@ -176,4 +177,7 @@ def file_reference() -> str:
 if __name__ == "__main__":  # pragma: no cover - regenerates the docs page
     import sys
 
-    sys.stdout.write(file_reference() + "\n")
+    from ._finding import checks_table
+
+    wanted = checks_table() if sys.argv[1:] == ["checks"] else file_reference()
+    sys.stdout.write(wanted + "\n")
