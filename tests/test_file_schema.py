@@ -26,7 +26,7 @@ from .conftest import ROOT
 
 jsonschema = pytest.importorskip("jsonschema")
 VALIDATOR = jsonschema.Draft202012Validator(workflow_schema())
-FILES = sorted((ROOT / "examples").glob("*.yaml")) + sorted(
+FILES = sorted((ROOT / "examples").rglob("*.yaml")) + sorted(
     (ROOT / "src" / "casework_flow" / "seed_data").glob("*.yaml")
 )
 
@@ -150,6 +150,7 @@ def test_the_file_reference_page_is_the_generated_one():
     from casework_flow._file_reference import file_reference  # noqa: PLC0415
 
     page = (ROOT / "docs" / "file-reference.md").read_text(encoding="utf-8")
+    assert "|  |" not in file_reference(), "every key needs a meaning in its class's docstring"
     assert file_reference() in page, (
         "regenerate it: python -m casework_flow._file_reference (below the page's intro)"
     )

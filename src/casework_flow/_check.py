@@ -35,9 +35,9 @@ def check_workflow(workflow: Workflow) -> tuple[Finding, ...]:
     lacks, so the timer would always be refused), ``member-orphaned`` (a member of a kind
     that closes with its family cannot be closed from some state), and as ``info`` every
     membership kind whose members outlive their family's case (``member-left-open``) and
-    every transition that
-    allows a consent override (``consent-override``), needs approval (``approval``) or
-    reopens a closed case (``reopening``).
+    every transition or handover that
+    allows a consent override (``consent-override``), every transition that needs approval
+    (``approval``) or reopens a closed case (``reopening``).
     """
     flat = [*_reachability(workflow), *_dead(workflow)]
     found = [
@@ -278,6 +278,14 @@ def _operations(wf: Workflow) -> Iterator[Finding]:
                 "info", "reopening",
                 f"{t.event} reopens closed cases ({', '.join(t.source)}) for"
                 f" {' or '.join(sorted(t.roles))}, with a reason", at,
+            )  # fmt: skip
+    for kind, rule in wf.handovers.items():
+        if rule.override is not None:
+            yield Finding(
+                "info", "consent-override",
+                f"a {kind} may be sent without the consent it asks for, by"
+                f" {' or '.join(sorted(rule.override.roles))} with reason code"
+                f" {' or '.join(rule.override.reason_codes)}", f"handovers.{kind}.override",
             )  # fmt: skip
 
 

@@ -107,7 +107,9 @@ _CODES = (
         " host checks the analysis cannot see into (named in the finding)",
     ),
     CheckCode(
-        "consent-override", "info", "a transition that allows missing consent to be overridden"
+        "consent-override",
+        "info",
+        "a transition or handover that allows missing consent to be overridden",
     ),
     CheckCode("approval", "info", "a transition that waits for approval"),
     CheckCode("reopening", "info", "a transition that reopens closed cases"),

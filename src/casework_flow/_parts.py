@@ -153,6 +153,10 @@ class ConsentOverride:
     from ``reason_codes``, a written reason, and a second actor (not the one firing)
     holding one of ``roles``. The audit entry names the overriding actor and the consent
     overridden.
+
+    Attributes:
+        roles: The roles that may override missing consent (``supervisor``).
+        reason_codes: The codes an override must give one of (``URGENT_RISK``).
     """
 
     roles: frozenset[str] = field(converter=_roles)

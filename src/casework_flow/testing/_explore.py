@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Final
 
+import attrs
 from attrs import field, frozen
 
 from .._audit import AuditEntry, EntryKind
@@ -32,6 +33,7 @@ from .._definition import Workflow
 from .._engine import Engine
 from .._evolve import fold
 from .._frozen import FrozenMap
+from .._guards import CONSENT_PREFIX, Consent, Evidence, Guard, walk
 from .._handover import HandoverKind
 from .._history import History
 from .._snapshot import Snapshot
@@ -125,6 +127,13 @@ def _approved(
     return Move(approval.after, (*entries, *approval.entries), ((command, now), (approve, now)))
 
 
+def _papers(guard: Guard) -> FrozenMap[str]:
+    """The documents and consents a handover's guard asks for, all supplied."""
+    kinds = {g.kind for g in walk(guard) if isinstance(g, Evidence)}
+    kinds |= {f"{CONSENT_PREFIX}{g.purpose}" for g in walk(guard) if isinstance(g, Consent)}
+    return FrozenMap(dict.fromkeys(sorted(kinds), "DOC"))
+
+
 def _hand_over(
     catalog: Catalog, snap: Snapshot, kinds: Sequence[str], now: datetime
 ) -> tuple[Snapshot, tuple[AuditEntry, ...], Script] | None:
@@ -142,6 +151,9 @@ def _hand_over(
         sender = Actor("sender-1", rule.send or {"worker"})
         send = Send(HandoverKind(kind), sender, _REASON, "unit-b")
         sent = decide(catalog, snap, send, now)
+        if sent.refused:
+            send = attrs.evolve(send, evidence=_papers(rule.guard))
+            sent = decide(catalog, snap, send, now)
         if sent.refused or sent.after is None:
             return None
         snap = Snapshot(
