@@ -245,3 +245,64 @@ def test_explore_finds_any_planted_flaw_and_check_rules_reports_only_real_ones(d
         event("the hunt alone found it")
     else:
         event("the hunt alone missed it")
+
+
+# --- the hunt on its own ---------------------------------------------------------------
+
+
+def _small(*extra: Transition, states: tuple[State, ...] = (), **changes: object) -> Workflow:
+    return Workflow(  # type: ignore[misc]
+        **changes,
+        name="small",
+        version=1,
+        initial="s0",
+        states=[State("s0"), State("s1"), State("end", terminal=True), *states],
+        transitions=[
+            Transition("go0", source="s0", dest="s1", roles={"a"}),
+            Transition("go1", source="s1", dest="end", roles={"a"}),
+            Transition("note", source=["s0", "s1"], dest=None, roles={"a"}),
+            *extra,
+        ],
+    )
+
+
+def test_the_hunt_alone_finds_a_flaw_the_walk_had_no_budget_for():
+    planted = _small(Transition("flaw", source="s0", dest="end", roles={"b"}))
+    rule = only_roles("flaw", {"a"})
+    assert explore(planted, rule, depth=0).ok
+    with pytest.raises(RuleViolated) as info:
+        check_rules(planted, rule, max_examples=100, max_steps=12, budget=1)
+    assert [e.event for e in info.value.trail] == ["open", "flaw"]
+
+
+def test_a_step_whose_handover_cannot_be_sent_is_skipped_not_a_crash():
+    from casework_flow import HandoverRule  # noqa: PLC0415
+    from casework_flow.guards import handover  # noqa: PLC0415
+
+    wf = _small(
+        Transition("accept", source="s1", dest="end", roles={"b"}, guard=handover("referral")),
+        handovers=[
+            HandoverRule("referral", send={"a"}, answer={"b"}, guard=fact("risk_score") > 5),
+            HandoverRule("transfer", send={"a"}),
+        ],
+    )
+    found = explore(wf, eventually_terminal(), depth=4)
+    assert found.ok
+    assert "end" in found.reached
+    check_rules(wf, eventually_terminal(), max_examples=30, max_steps=8, budget=3)
+
+
+@pytest.mark.parametrize(
+    ("bound", "value", "problem"),
+    [
+        ("max_examples", -1, "must be a non-negative integer"),
+        ("max_steps", True, "must be a non-negative integer"),
+        ("budget", 0, "must be a positive integer"),
+    ],
+)
+def test_check_rules_refuses_a_bad_bound(bound, value, problem):
+    from casework_flow.exceptions import InvalidInput  # noqa: PLC0415
+
+    with pytest.raises(InvalidInput, match=problem) as info:
+        check_rules(_small(), eventually_terminal(), **{bound: value})
+    assert info.value.field == bound

@@ -25,6 +25,12 @@ def _roles(value: Iterable[str] | str) -> frozenset[str]:
     return frozenset(value)
 
 
+def _unit_roles(value: Mapping[str, Iterable[str] | str]) -> FrozenMap[frozenset[str]]:
+    if isinstance(value, FrozenMap):
+        return value
+    return FrozenMap({unit: _roles(roles) for unit, roles in dict(value).items()})
+
+
 def _names(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
@@ -42,21 +48,44 @@ class Actor:
         roles: The roles this actor holds, such as ``social_worker`` or ``supervisor``.
         units: The units or organisations the actor works for (``dinsos-medan``,
             ``upt-binjai``); a transfer is accepted or refused by someone of the
-            receiving unit.
+            receiving unit. Every unit of ``unit_roles`` is one of them.
+        unit_roles: Roles held in one unit only (``{"dinsos-medan": {"supervisor"},
+            "upt-binjai": {"social_worker"}}``): on a case the actor holds ``roles`` and
+            the roles of the unit that owns the case, or of the unit an open handover on
+            it is addressed to. A host whose people hold the same roles everywhere
+            leaves it empty.
 
     >>> Actor("sw-017", {"social_worker"})
     <Actor sw-017 social_worker>
+    >>> units = {"dinsos-medan": {"supervisor"}, "upt-binjai": "social_worker"}
+    >>> lina = Actor("lina", unit_roles=units)
+    >>> sorted(lina.units), lina.in_units({"upt-binjai"}).roles
+    (['dinsos-medan', 'upt-binjai'], frozenset({'social_worker'}))
     """
 
     id: str
     roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     units: frozenset[str] = field(converter=_roles, factory=frozenset, kw_only=True)
+    unit_roles: FrozenMap[frozenset[str]] = field(
+        converter=_unit_roles, factory=lambda: FrozenMap({}), kw_only=True
+    )
     sorted_roles: tuple[str, ...] = field(init=False, eq=False, repr=False)
     """The roles in sorted order, as audit entries record them."""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.unit_roles.keys() <= self.units:
+            object.__setattr__(self, "units", self.units.union(self.unit_roles))
 
     @sorted_roles.default
     def _sorted_roles(self) -> tuple[str, ...]:
         return tuple(sorted(self.roles))
+
+    def in_units(self, units: Iterable[str | None]) -> Actor:
+        """The actor with the roles they hold in any of ``units`` added to ``roles``."""
+        extra = frozenset().union(*(self.unit_roles.get(u, ()) for u in units if u))
+        if extra <= self.roles:
+            return self
+        return Actor(self.id, self.roles | extra, units=self.units, unit_roles=self.unit_roles)
 
     def __repr__(self) -> str:
         return f"<Actor {self.id} {','.join(sorted(self.roles)) or '(no roles)'}>"

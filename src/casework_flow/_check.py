@@ -214,7 +214,7 @@ def used_roles(wf: Workflow) -> set[str]:
         used |= rule.override.roles if rule.override is not None else set()
     for link in wf.links.values():
         used |= link.roles
-    return used | wf.record_roles | wf.assign_roles | wf.personal_roles
+    return used | wf.record_roles | wf.assign_roles | wf.personal_roles | wf.cross_unit_roles
 
 
 def _roles(wf: Workflow) -> Iterator[Finding]:

@@ -54,14 +54,14 @@ class NewCase:
     """One case for `Engine.open_many`: its id and what is known at intake.
 
     Attributes:
-        case_id: The host's id for the case.
+        case_id: The host's id for the case; None: the engine makes one (a ULID).
         data: Facts known at intake.
         evidence: Documents on file: kind → reference.
         assignee: The worker who owns it.
         unit: The unit that owns it.
     """
 
-    case_id: str
+    case_id: str | None
     data: Mapping[str, Any] | None = None
     evidence: Mapping[str, str] | None = None
     assignee: str | None = None

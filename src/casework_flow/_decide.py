@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from . import _decide_handovers  # noqa: F401 - registers the handover commands
-from ._access import access_problem
+from ._access import access_problem, acting_on
 from ._audit import ABSENT, AuditEntry, Change, EntryKind, build_entry, genesis_hash
 from ._case import Actor, Pending
 from ._catalog import Catalog
@@ -105,6 +105,7 @@ def decide(
     """
     case = snap.case
     compiled = catalog.compiled(case.workflow, case.version)
+    command = acting_on(compiled.workflow, case, command)
     return decide_command(command, Step(catalog, compiled, snap, now, roster))
 
 

@@ -120,6 +120,8 @@ class Workflow:
             others see them masked. Empty means anyone may.
         log_personal_reads: Whether `Engine.read` records in the trail who read which
             personal fields, and when.
+        cross_unit_roles: Roles not bound to a unit (an auditor, the system actor): an
+            actor holding one acts on a case of any unit, as if it named no units.
         links: The kinds of link a case of this workflow may be given (`LinkRule` by
             kind): a re-entry of the same client, membership of a family's case, the
             case a referral's receiving unit opened.
@@ -146,6 +148,7 @@ class Workflow:
     unit_follows_assignee: bool = False
     personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     log_personal_reads: bool = False
+    cross_unit_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)

@@ -321,8 +321,14 @@ def _check_transition(at: str, t: Transition, by_id: dict[str, State]) -> list[P
 
 
 def check_links(wf: Workflow) -> list[Problem]:
-    """The link rules: filed under their own kind, naming known roles."""
+    """The link rules: filed under their own kind, naming known roles; cross-unit roles too."""
     problems: list[Problem] = []
+    if wf.roles:
+        problems += [
+            Problem(f"role {role!r} is not one of the workflow's roles"
+                    f"{_near(role, wf.roles)}", "cross_unit_roles")
+            for role in sorted(wf.cross_unit_roles - wf.roles)
+        ]  # fmt: skip
     for key, rule in wf.links.items():
         at = f"links.{key}"
         if not isinstance(rule, LinkRule):

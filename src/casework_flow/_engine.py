@@ -24,6 +24,7 @@ from ._engine_handovers import Handovers
 from ._engine_ops import Operations
 from ._engine_time import TimeAndVersions
 from ._evolve import evolve
+from ._ids import new_case_id
 from ._shell import Committed
 from ._verdict import CheckKind
 from .exceptions import InvalidInput
@@ -74,7 +75,7 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
     def open(
         self,
         workflow: str,
-        case_id: str,
+        case_id: str | None = None,
         *,
         actor: Actor,
         data: Mapping[str, Any] | None = None,
@@ -87,7 +88,9 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
 
         Args:
             workflow: The workflow's name.
-            case_id: The host's id for the case (``MDN-2024-0173``).
+            case_id: The host's id for the case (``MDN-2024-0173``); left out, the
+                engine makes one (a ULID: time-ordered, unguessable), read it from
+                the case returned.
             actor: Who opens it.
             data: Facts known at intake.
             evidence: Documents on file at intake: kind → reference.
@@ -101,8 +104,9 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
             InvalidInput: if an argument cannot be used.
         """
         wf = self._catalog.workflow(workflow, version)
+        now = self._now()
         command = Open(
-            case_id=_inputs.case_id(case_id),
+            case_id=new_case_id(now) if case_id is None else _inputs.case_id(case_id),
             workflow=wf.name,
             version=wf.version,
             actor=_inputs.actor(actor),
@@ -112,7 +116,7 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
             unit=_inputs.optional_id(unit, "unit"),
         )
         started = time.perf_counter()
-        entry = open_case(self._catalog, command, self._now())
+        entry = open_case(self._catalog, command, now)
         case = evolve(None, entry, catalog=self._catalog)
         self._store.create(case, [entry])
         self._observer.committed(case, "open", time.perf_counter() - started, 1)
@@ -164,7 +168,9 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         self, workflow: str, version: int, actor: Actor, new: NewCase, place: int
     ) -> tuple[Case, list[AuditEntry]]:
         try:
-            case_id = _inputs.case_id(new.case_id)
+            case_id = (
+                new_case_id(self._now()) if new.case_id is None else _inputs.case_id(new.case_id)
+            )
         except InvalidInput as exc:
             raise InvalidInput(f"cases[{place}]: {exc.field}", exc.problem) from None
         try:

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from . import _inputs
+from ._access import as_on
 from ._case import Actor, Case, CaseView
 from ._commands import Approve, Assign, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
@@ -254,5 +255,6 @@ class Operations(Shell):
         """
         view = self.read(case_id, actor=actor, purpose=purpose)
         wf = self.catalog.workflow(view.case.workflow, view.case.version)
-        personal = frozenset() if may_see_personal(wf, actor) else wf.personal
+        seen_as = as_on(wf, view.case, actor)
+        personal = frozenset() if may_see_personal(wf, seen_as) else wf.personal
         return tuple(entry_json(e, personal) for e in self.trail(view.case.id))

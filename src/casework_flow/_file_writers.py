@@ -53,6 +53,8 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["personal_roles"] = sorted(workflow.personal_roles)
     if workflow.log_personal_reads:
         doc["log_personal_reads"] = True
+    if workflow.cross_unit_roles:
+        doc["cross_unit_roles"] = sorted(workflow.cross_unit_roles)
     if workflow.links:
         doc["links"] = {k: _link_doc(r) for k, r in workflow.links.items()}
     doc["states"] = [_state_doc(s) for s in workflow.states]

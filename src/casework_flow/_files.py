@@ -326,6 +326,7 @@ class _Builder:
         out: dict[str, Any] = {
             "personal_roles": self.names(doc, "personal_roles", ""),
             "log_personal_reads": self.flag(doc, "log_personal_reads", ""),
+            "cross_unit_roles": self.names(doc, "cross_unit_roles", ""),
             "assign_scope": self.choice(doc, "assign_scope", "", AssignScope, AssignScope.UNIT),
             "unit_follows_assignee": self.flag(doc, "unit_follows_assignee", ""),
         }

@@ -159,13 +159,16 @@ class UnknownCase(CaseworkError, LookupError):
 class CaseExists(CaseworkError):
     """A case was opened with an id the store already holds.
 
+    The error says nothing of the case that holds the id (not its unit, workflow or
+    state): the id may belong to another unit's case.
+
     Attributes:
         case_id: The id that is taken.
     """
 
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"a case with id {case_id!r} already exists")
+        super().__init__(f"the case id {case_id!r} is taken; leave the id out to have one made")
 
 
 class UnknownEvent(CaseworkError, LookupError):
