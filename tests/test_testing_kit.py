@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import attrs
 import pytest
 from hypothesis import settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from casework_flow import SQLiteStore, State, Transition, Workflow
+from casework_flow import (
+    AuditEntry,
+    Engine,
+    EntryKind,
+    InMemoryStore,
+    SQLiteStore,
+    State,
+    Timer,
+    Transition,
+    Workflow,
+)
 from casework_flow import seed as demo
+from casework_flow._frozen import FrozenMap
+from casework_flow.exceptions import ReplayError
 from casework_flow.guards import count, fact
 from casework_flow.testing import (
     RuleViolated,
@@ -196,3 +210,74 @@ def test_host_rules_and_invariants_can_be_added():
     run_state_machine_as_test(
         Hosted, settings=settings(max_examples=20, stateful_step_count=20, deadline=None)
     )
+
+
+# --- the machine catches a store that misbehaves --------------------------------------
+
+TIMED = Workflow(
+    name="timed",
+    version=1,
+    initial="waiting",
+    states=[
+        State("waiting", timers=(Timer(timedelta(days=3), "chase", reason="No answer."),)),
+        State("closed", terminal=True),
+    ],
+    transitions=[
+        Transition("chase", source="waiting", dest=None, roles={"system", "worker"}),
+        Transition("close", source="waiting", dest="closed", roles={"worker"}),
+    ],
+)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+QUICK = settings(max_examples=40, stateful_step_count=12, deadline=None, database=None)
+
+
+class _MisremembersAssignee(InMemoryStore):
+    """Returns a stored case whose assignee is not what its trail says."""
+
+    def load(self, case_id, *, history=frozenset()):
+        snap = super().load(case_id, history=history)
+        if snap.case.revision < 2:
+            return snap
+        return attrs.evolve(snap, case=attrs.evolve(snap.case, assignee="someone-else"))
+
+
+class _LosesTimers(InMemoryStore):
+    """Never finds a due timer."""
+
+    def claim_timers(self, now, *, limit, lease):
+        del now, limit, lease
+        return ()
+
+
+def test_the_machine_catches_a_store_whose_case_differs_from_its_trail():
+    with pytest.raises(ReplayError, match="differs from the stored case"):
+        run_state_machine_as_test(
+            workflow_machine(TIMED, store=_MisremembersAssignee), settings=QUICK
+        )
+
+
+def test_the_machine_catches_a_store_that_loses_due_timers():
+    with pytest.raises(AssertionError, match="was due and did not fire"):
+        run_state_machine_as_test(workflow_machine(TIMED, store=_LosesTimers), settings=QUICK)
+
+
+def _entry(seq: int, event: str, timer: str | None, *, moved: bool = False) -> AuditEntry:
+    return AuditEntry(
+        case_id="T-1", seq=seq, kind=EntryKind.TRANSITION, at=START, actor_id="system",
+        actor_roles=("system",), event=event, from_state="waiting",
+        to_state="closed" if moved else "waiting", reason=None, reason_code=None,
+        changes=(), evidence=FrozenMap({}), verdicts=(), workflow="timed", workflow_version=1,
+        assignee=None, prev_hash="0" * 64, timer=timer,
+    )  # fmt: skip
+
+
+def test_a_timer_twice_in_one_stay_or_two_timers_in_one_run_are_caught():
+    from casework_flow._due import Outcome, RunReport, TimerRun  # noqa: PLC0415
+    from casework_flow.testing._machine import _once_per_stay, _timers_ran  # noqa: PLC0415
+
+    _once_per_stay("T-1", [_entry(2, "chase", "chase"), _entry(3, "close", None, moved=True)])
+    with pytest.raises(AssertionError, match="fired twice in one stay"):
+        _once_per_stay("T-1", [_entry(2, "chase", "chase"), _entry(3, "chase", "chase")])
+    twice = RunReport(START, (TimerRun("T-1", "chase", "chase", Outcome.FIRED),) * 2)
+    with pytest.raises(AssertionError, match="ran two timers in one run"):
+        _timers_ran(Engine([TIMED]), [], twice)
