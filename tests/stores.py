@@ -86,6 +86,7 @@ INDEXED_QUERIES = {
     "due": Query(due_before=START),
     "timers": Query(timers_due=START),
     "unit": Query(unit="upt-binjai"),
+    "units": Query(units={"upt-binjai", "dinsos-medan"}),
 }
 """One query of each kind a case system makes, to check index use."""
 Factory = Callable[[], Store]

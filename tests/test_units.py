@@ -121,6 +121,18 @@ def test_a_cross_unit_role_reads_every_units_cases(engine):
         engine.fire("M-1", "visit", actor=AUDITOR)
 
 
+def test_a_query_scoped_to_an_actor_lists_the_cases_of_their_units(engine):
+    def ids(query: Query) -> list[str]:
+        return [c.id for c in engine.store.find(query).cases]
+
+    assert ids(Query().for_actor(SW_BINJAI)) == ["B-1"]
+    assert ids(Query().for_actor(SW_MEDAN)) == ["M-1"]
+    assert ids(Query().for_actor(LINA)) == ["B-1", "M-1"]
+    assert ids(Query(units={MEDAN}).for_actor(LINA)) == ["M-1"]
+    assert ids(Query(units={MEDAN}).for_actor(SW_BINJAI)) == []
+    assert ids(Query().for_actor(Actor("host", {"social_worker"}))) == ["B-1", "M-1"]
+
+
 def test_cross_unit_roles_round_trip_through_a_file_and_must_be_declared():
     assert workflow_from_dict(workflow_to_dict(WORKFLOW)).cross_unit_roles == {"auditor"}
     with pytest.raises(WorkflowError, match="cross_unit_roles: role 'auditr'"):

@@ -251,6 +251,7 @@ class InMemoryStore:
             and (q.states is None or c.state in q.states)
             and (q.assignee is None or c.assignee == q.assignee)
             and (q.unit is None or c.unit == q.unit)
+            and (q.units is None or c.unit in q.units)
             and (q.opened is None or q.opened[0] <= c.opened_at < q.opened[1])
             and (q.changed is None or q.changed[0] <= self._changed(c.id) < q.changed[1])
             and (q.due_before is None or (due is not None and due < q.due_before))

@@ -18,10 +18,11 @@ from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
+import attrs
 from attrs import field, frozen
 
 from .._audit import AuditEntry, ChainHead
-from .._case import Case
+from .._case import Actor, Case
 from .._definition import Workflow
 from .._snapshot import Snapshot
 from ..exceptions import StoreError
@@ -84,6 +85,8 @@ class Query:
         timers_due: Cases whose next timer is due at or before this; ordered by when
             it fell due.
         states: Cases in any of these states (`in_stage` fills it for a stage).
+        units: Cases owned by any of these units (`for_actor` fills it with the units
+            an actor works in).
     """
 
     workflow: str | None = None
@@ -96,6 +99,19 @@ class Query:
     due_before: datetime | None = field(default=None, converter=_due_before)
     timers_due: datetime | None = field(default=None, converter=_timers_due)
     states: frozenset[str] | None = field(default=None, converter=_names)
+    units: frozenset[str] | None = field(default=None, converter=_names)
+
+    def for_actor(self, actor: Actor) -> Query:
+        """This query narrowed to the cases of the units ``actor`` works in.
+
+        An actor who names no units is not scoped, and the query is left as it is; a
+        case reached only through a handover addressed to the actor's unit is not
+        listed (the receiving unit lists its handovers).
+        """
+        if not actor.units:
+            return self
+        units = actor.units if self.units is None else actor.units & self.units
+        return attrs.evolve(self, units=units)
 
     @classmethod
     def in_stage(cls, workflow: Workflow, stage: str) -> Query:

@@ -286,10 +286,11 @@ def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
         if value is not None:
             where.append(f"{column} = {mark}")
             params.append(value)
-    if query.states is not None:
-        names = sorted(query.states)
-        where.append(f"state IN ({', '.join([mark] * len(names))})" if names else "1 = 0")
-        params += names
+    for column, allowed in (("state", query.states), ("unit", query.units)):
+        if allowed is not None:
+            names = sorted(allowed)
+            where.append(f"{column} IN ({', '.join([mark] * len(names))})" if names else "1 = 0")
+            params += names
     for column, window in (("opened_at", query.opened), ("changed_at", query.changed)):
         if window is not None:
             where.append(f"{column} >= {mark} AND {column} < {mark}")
