@@ -11,7 +11,7 @@ import pytest
 import casework_flow
 
 PUBLIC = ["guards", "files", "time", "audit", "checks", "migration", "stores", "exceptions"]
-PUBLIC += ["testing", "seed", "handovers", "checkpoints", "links", "actions", "observe"]
+PUBLIC += ["testing", "seed", "handovers", "checkpoints", "links", "actions", "observe", "keys"]
 CONTRIB = ["contrib.sqlalchemy", "contrib.django"]
 SRC = Path(casework_flow.__file__).parent
 

@@ -281,3 +281,22 @@ def test_a_timer_twice_in_one_stay_or_two_timers_in_one_run_are_caught():
     twice = RunReport(START, (TimerRun("T-1", "chase", "chase", Outcome.FIRED),) * 2)
     with pytest.raises(AssertionError, match="ran two timers in one run"):
         _timers_ran(Engine([TIMED]), [], twice)
+
+
+class _RewordsReasons(InMemoryStore):
+    """Stores every step with another reason than the engine decided (chain kept whole)."""
+
+    def commit(self, case, entries, *, expected_revision):
+        prev = entries[0].prev_hash if entries else None
+        kept = []
+        for given in entries:
+            reworded = attrs.evolve(given, reason="reworded", prev_hash=prev)
+            reworded = attrs.evolve(reworded, hash=reworded.computed_hash())
+            kept.append(reworded)
+            prev = reworded.hash
+        return super().commit(case, kept, expected_revision=expected_revision)
+
+
+def test_the_machine_catches_an_engine_that_commits_other_entries_than_the_core():
+    with pytest.raises(AssertionError, match="committed other entries than the pure core"):
+        run_state_machine_as_test(workflow_machine(SOUND, store=_RewordsReasons), settings=QUICK)

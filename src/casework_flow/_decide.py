@@ -42,6 +42,7 @@ from ._handover_checks import worker_problems
 from ._migration import plan_case
 from ._overrides import consider_override
 from ._privacy import masked_view
+from ._sealing import Sealing
 from ._snapshot import Snapshot
 from ._stages import complete
 from ._step import Entries, Step, StepResult, decide_command, refused_step
@@ -95,18 +96,22 @@ def decide(
     command: Command,
     now: datetime,
     roster: Roster | None = None,
+    *,
+    sealing: Sealing | None = None,
 ) -> StepResult:
     """Decide a command on a loaded case: the entries it appends, or why it is refused.
 
     Pure: the same arguments always give the same outcome, and nothing is read or
     written. A refusal's outcome still carries the refusal's entry, for the shell to
     record. ``roster`` holds the directory's answers for the people the command names
-    (`named_people`); None when the host keeps no directory.
+    (`named_people`); None when the host keeps no directory. With ``sealing``, the
+    snapshot's cases are open (their personal values readable) and the entries come
+    out with their personal values sealed, hashed as sealed; ``after`` stays open.
     """
     case = snap.case
     compiled = catalog.compiled(case.workflow, case.version)
     command = acting_on(compiled.workflow, case, command)
-    return decide_command(command, Step(catalog, compiled, snap, now, roster))
+    return decide_command(command, Step(catalog, compiled, snap, now, roster, sealing))
 
 
 def _fire_extra(step: Step, command: Fire, decision: Decision) -> list[Verdict]:

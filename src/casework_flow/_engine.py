@@ -19,15 +19,17 @@ from ._case import Actor, Case
 from ._commands import Fire, NewCase, Open
 from ._compiled import Decision
 from ._decide import open_case
+from ._definition import Workflow
 from ._engine_audit import Audits
 from ._engine_handovers import Handovers
 from ._engine_ops import Operations
 from ._engine_time import TimeAndVersions
 from ._evolve import evolve
 from ._ids import new_case_id
+from ._sealing import Sealing
 from ._shell import Committed
 from ._verdict import CheckKind
-from .exceptions import InvalidInput
+from .exceptions import CaseExists, CaseworkError, InvalidInput
 
 __all__ = ["Engine"]
 
@@ -116,13 +118,38 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
             unit=_inputs.optional_id(unit, "unit"),
         )
         started = time.perf_counter()
-        entry = open_case(self._catalog, command, now)
+        entry = self._sealed(wf, open_case(self._catalog, command, now))
         case = evolve(None, entry, catalog=self._catalog)
-        self._store.create(case, [entry])
+        try:
+            self._store.create(case, [entry])
+        except CaseworkError:
+            self._forget_key(wf, case.id, entry)
+            raise
+        case = self._shown(case)
         self._observer.committed(case, "open", time.perf_counter() - started, 1)
         if self._listeners:
             self._notify(Committed(None, case, (entry,)))
         return case
+
+    def _sealed(self, wf: Workflow, entry: AuditEntry) -> AuditEntry:
+        """The opening entry with its personal values sealed under a new data key."""
+        if self._keys is None or not wf.personal:
+            return entry
+        if self._keys.data_key(entry.case_id) is not None:
+            raise CaseExists(entry.case_id)
+        key = self._keys.new_data_key(entry.case_id)
+        return Sealing(wf.personal, {entry.case_id: key}).seal_entry(entry)
+
+    def _forget_keys(self, batch: list[tuple[Case, list[AuditEntry]]]) -> None:
+        """Destroy the data keys made for a batch of openings that was not stored."""
+        for case, entries in batch:
+            wf = self._catalog.workflow(case.workflow, case.version)
+            self._forget_key(wf, case.id, entries[0])
+
+    def _forget_key(self, wf: Workflow, case_id: str, entry: AuditEntry) -> None:
+        """Destroy the data key made for an opening that was not stored."""
+        if self._keys is not None and wf.personal and entry.seq == 1:
+            self._keys.destroy(case_id)
 
     def open_many(
         self,
@@ -156,7 +183,11 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
         for place, new in enumerate(cases):
             if not isinstance(new, NewCase):
                 raise InvalidInput(f"cases[{place}]", f"expected a NewCase, got {new!r}")
-            batch.append(self._opening(wf.name, wf.version, who, new, place))
+            try:
+                batch.append(self._opening(wf.name, wf.version, who, new, place))
+            except CaseworkError:
+                self._forget_keys(batch)
+                raise
             if len(batch) == batch_size:
                 opened += self._create(batch)
                 batch = []
@@ -186,17 +217,22 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits):
             )
         except InvalidInput as exc:
             raise InvalidInput(f"{case_id}: {exc.field}", exc.problem) from None
-        entry = open_case(self._catalog, command, self._now())
+        wf = self._catalog.workflow(workflow, version)
+        entry = self._sealed(wf, open_case(self._catalog, command, self._now()))
         return evolve(None, entry, catalog=self._catalog), [entry]
 
     def _create(self, batch: list[tuple[Case, list[AuditEntry]]]) -> int:
         started = time.perf_counter()
-        self._store.create_many(batch)
+        try:
+            self._store.create_many(batch)
+        except CaseworkError:
+            self._forget_keys(batch)
+            raise
         workflow = batch[0][0].workflow if batch else ""
         self._observer.opened_many(workflow, len(batch), time.perf_counter() - started)
         if self._listeners:
             for case, entries in batch:
-                self._notify(Committed(None, case, tuple(entries)))
+                self._notify(Committed(None, self._shown(case), tuple(entries)))
         return len(batch)
 
     def _fire_command(  # noqa: PLR0917 - fire's own arguments, in fire's order

@@ -14,6 +14,7 @@ import attrs
 
 from . import _inputs
 from ._access import as_on
+from ._at_rest import opened_entries
 from ._case import Actor, Case, CaseView
 from ._commands import Approve, Assign, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
@@ -256,5 +257,7 @@ class Operations(Shell):
         view = self.read(case_id, actor=actor, purpose=purpose)
         wf = self.catalog.workflow(view.case.workflow, view.case.version)
         seen_as = as_on(wf, view.case, actor)
-        personal = frozenset() if may_see_personal(wf, seen_as) else wf.personal
-        return tuple(entry_json(e, personal) for e in self.trail(view.case.id))
+        if may_see_personal(wf, seen_as):
+            entries = opened_entries(self._keys, self.catalog, view.case, self.trail(view.case.id))
+            return tuple(entry_json(e, frozenset()) for e in entries)
+        return tuple(entry_json(e, wf.personal) for e in self.trail(view.case.id))

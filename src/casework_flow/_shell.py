@@ -23,6 +23,7 @@ import attrs
 from attrs import frozen
 
 from . import _inputs
+from ._at_rest import opened, sealing_for, shown, stored
 from ._audit import AuditEntry
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Actor, Case
@@ -32,6 +33,7 @@ from ._commands import Command, named_people
 from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
+from ._keys import KeyStore
 from ._links import Closing
 from ._observe import Metrics, Observer, RefusalListener, Refused
 from ._snapshot import Snapshot
@@ -90,6 +92,7 @@ class Shell:
         "_clock",
         "_defer",
         "_directory",
+        "_keys",
         "_listeners",
         "_observer",
         "_record_refusals",
@@ -112,8 +115,12 @@ class Shell:
         directory: Directory | None = None,
         retries: int = 8,
         metrics: Metrics | None = None,
+        keys: KeyStore | None = None,
     ) -> None:
         self._catalog = Catalog(workflows, calendar=calendar)
+        if keys is not None and not isinstance(keys, KeyStore):
+            raise InvalidInput("keys", "must have data_key, new_data_key and destroy methods")
+        self._keys = keys
         if directory is not None and not isinstance(directory, Directory):
             raise InvalidInput("directory", "must have a worker(worker_id) method")
         self._directory = directory
@@ -276,7 +283,7 @@ class Shell:
         Raises:
             UnknownCase: if there is no such case.
         """
-        return self._store.load(_inputs.case_id(case_id)).case
+        return self._shown(self._store.load(_inputs.case_id(case_id)).case)
 
     def trail(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit trail, oldest first."""
@@ -294,7 +301,7 @@ class Shell:
         case = self.get(case_id)
         wanted = _inputs.optional_id(kind, "kind")
         return tuple(
-            self._store.load(link.other).case
+            self._shown(self._store.load(link.other).case)
             for link in case.links
             if wanted is None or link.kind == wanted
         )
@@ -320,12 +327,35 @@ class Shell:
         return attrs.evolve(snap, relatives=relatives)
 
     def _decide(self, snap: Snapshot, command: Command, now: datetime) -> tuple[StepResult, Case]:
-        """What ``command`` decides on ``snap``, and the case folded over its entries."""
+        """What ``command`` decides on ``snap``, and the case folded over its entries.
+
+        The case (and those in ``others``) is as the store keeps it: sealed, where the
+        engine has a key store (`_shown` opens it).
+        """
+        result, after, _ = self._decide_open(snap, command, now)
+        return result, after
+
+    def _decide_open(
+        self, snap: Snapshot, command: Command, now: datetime
+    ) -> tuple[StepResult, Case, tuple[Case, Case] | None]:
+        """`_decide`, and the case before and after open where values are sealed."""
         roster = None
         if self._directory is not None:
             roster = Roster.read(self._directory, named_people(command, snap.case))
-        result = decide(self._catalog, snap, command, now, roster)
-        return result, snap.case if result.after is None else result.after
+        sealing = sealing_for(self._keys, self._catalog, snap)
+        if sealing is None:
+            result = decide(self._catalog, snap, command, now, roster)
+            return result, snap.case if result.after is None else result.after, None
+        open_snap = opened(snap, sealing)
+        result = decide(self._catalog, open_snap, command, now, roster, sealing=sealing)
+        shown_after = open_snap.case if result.after is None else result.after
+        result = stored(self._catalog, snap, result)
+        after = snap.case if result.after is None else result.after
+        return result, after, (open_snap.case, shown_after)
+
+    def _shown(self, case: Case) -> Case:
+        """The case as the engine shows it: open, where personal values are sealed."""
+        return shown(self._keys, self._catalog, case)
 
     def _run(
         self,
@@ -357,7 +387,9 @@ class Shell:
                 case = snap.case
                 if expected_revision is not None and expected_revision != case.revision:
                     raise ConcurrentModification(case.id, expected_revision, case.revision)
-                result, after = self._decide(snap, command, self._now() if now is None else now)
+                result, after, shown = self._decide_open(
+                    snap, command, self._now() if now is None else now
+                )
                 try:
                     recorded = self._commit(case, result, after)
                 except ConcurrentModification as exc:
@@ -370,6 +402,8 @@ class Shell:
                 time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter only
                 continue
             seconds = time.perf_counter() - started
+            if shown is not None:
+                case, after = shown
             self._tell(command, case, result, after, recorded=recorded, seconds=seconds)
             return result, after
         raise AssertionError  # pragma: no cover - the loop returns or raises
@@ -399,7 +433,11 @@ class Shell:
         if self._listeners:
             self._notify(Committed(case, after, result.entries))
             for before, other in result.others:
-                self._notify(Committed(before, other.after or before, other.entries))
+                self._notify(
+                    Committed(
+                        self._shown(before), self._shown(other.after or before), other.entries
+                    )
+                )
 
     def _commit(self, case: Case, result: StepResult, after: Case) -> tuple[AuditEntry, ...]:
         """Write what ``result`` decided; return the entries written."""

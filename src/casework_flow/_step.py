@@ -25,6 +25,7 @@ from ._evolve import evolve
 from ._frozen import EMPTY
 from ._handover import OnTransfer
 from ._parts import OnMove
+from ._sealing import Sealing
 from ._snapshot import Snapshot
 from ._verdict import Verdict
 
@@ -72,6 +73,7 @@ class Step:
     snap: Snapshot
     now: datetime
     roster: Roster | None = None
+    sealing: Sealing | None = None
 
     @property
     def workflow(self) -> Workflow:
@@ -93,10 +95,11 @@ class Step:
 class Entries:
     """The entries of one step, built in order on the case each one leaves behind."""
 
-    __slots__ = ("_case", "_catalog", "_head", "_now", "_tree", "entries")
+    __slots__ = ("_case", "_catalog", "_head", "_now", "_sealing", "_tree", "entries")
 
     def __init__(self, step: Step) -> None:
         self._catalog = step.catalog
+        self._sealing = step.sealing
         wf = step.workflow
         self._tree = wf.tree if wf.staged else None
         self._case = step.case
@@ -164,10 +167,11 @@ class Entries:
             timer=timer,
             details=details,
         )
-        self.entries.append(entry)
-        self._head = ChainHead(entry.seq, entry.hash)
+        kept = entry if self._sealing is None else self._sealing.seal_entry(entry)
+        self.entries.append(kept)
+        self._head = ChainHead(kept.seq, kept.hash)
         self._case = evolve(case, entry, catalog=self._catalog)
-        return entry
+        return kept
 
     def cancel_waiting(self, workflow: Workflow, actor: Actor, before: Case, why: str) -> None:
         """Cancel, each with an entry, what the step just done leaves without a decider.

@@ -38,6 +38,8 @@ __all__ = [
     "ConcurrentModification",
     "FeedPositionConflict",
     "InvalidInput",
+    "KeyMissing",
+    "KeysMismatch",
     "ListenerFailed",
     "Problem",
     "ReplayError",
@@ -335,4 +337,31 @@ class ListenerFailed(CaseworkError):
         names = ", ".join(type(e).__name__ for e in self.errors)
         super().__init__(
             f"case {case.id}: committed at revision {case.revision}, but listeners failed: {names}"
+        )
+
+
+class KeyMissing(CaseworkError):
+    """A personal value could not be sealed or opened with its case's data key.
+
+    Attributes:
+        case_id: The case.
+    """
+
+    def __init__(self, case_id: str, problem: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"{case_id}: {problem}")
+
+
+class KeysMismatch(CaseworkError):
+    """A wrapped data key does not unwrap with the key-encryption key given.
+
+    Attributes:
+        case_id: The case whose key did not unwrap.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"{case_id}: its data key does not unwrap with this key-encryption key"
+            " (a wrong key, or one rotated away); nothing was read"
         )

