@@ -19,6 +19,7 @@ from casework_flow import (
     TransitionRejected,
     replay,
 )
+from casework_flow.keys import InMemoryKeyStore
 from casework_flow.links import LinkRule
 
 from .test_core import START, WF
@@ -64,7 +65,9 @@ commands = st.one_of(
     st.tuples(st.just("wait"), st.integers(0, 20)),
     st.tuples(st.just("migrate"), actors),
     st.tuples(st.just("link"), actors),
+    st.tuples(st.just("erase"), actors, actors, st.booleans()),
 )  # fmt: skip
+KEK = bytes(range(32))
 
 
 def apply(engine: Engine, clock: ManualClock, command: tuple[object, ...]) -> None:
@@ -103,13 +106,16 @@ def apply(engine: Engine, clock: ManualClock, command: tuple[object, ...]) -> No
     elif kind == "migrate":
         plan = engine.plan_migration(V1.name, 1, 2)
         engine.migrate(plan, actor=args[0])  # type: ignore[arg-type]
+    elif kind == "erase":
+        actor, second, override = args
+        engine.erase(case_id, actor=actor, second=second, reason="Asked.", override=override)  # type: ignore[arg-type]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(commands, max_size=25))
 def test_the_stored_case_is_the_fold_of_its_trail_and_refusals_change_nothing(steps):
     clock = ManualClock(START)
-    engine = Engine([V1, V2], clock=clock)
+    engine = Engine([V1, V2], clock=clock, keys=InMemoryKeyStore(KEK))
     engine.open(V1.name, "FW-0", actor=SW, assignee=SW.id, unit="medan", version=1)
     clock.advance(hours=1)
     engine.open(V1.name, "FW-1", actor=SW, assignee=SW.id, unit="medan", version=1)
@@ -124,13 +130,13 @@ def test_the_stored_case_is_the_fold_of_its_trail_and_refusals_change_nothing(st
             assert engine.get("FW-1") == before
         trail = engine.trail("FW-1")
         assert engine.verify("FW-1").ok
-        assert replay([V1, V2], trail) == engine.get("FW-1")
+        assert replay([V1, V2], trail) == engine.store.load("FW-1").case
 
 
 def test_the_random_commands_reach_every_kind_of_entry():
     """The sequences above can produce every entry kind (so the fold is tested on each)."""
     clock = ManualClock(START)
-    engine = Engine([V1, V2], clock=clock)
+    engine = Engine([V1, V2], clock=clock, keys=InMemoryKeyStore(KEK))
     engine.open(V1.name, "FW-0", actor=SW, assignee=SW.id, unit="medan", version=1)
     clock.advance(hours=1)
     engine.open(V1.name, "FW-1", actor=SW, assignee=SW.id, unit="medan", version=1)
@@ -150,11 +156,12 @@ def test_the_random_commands_reach_every_kind_of_entry():
         ("transfer", SPV, "binjai"),
         ("answer", UPT, True),
         ("migrate", UPT),
+        ("erase", UPT, SPV, True),
     ]
     for command in script:
         with contextlib.suppress(TransitionRejected):
             apply(engine, clock, command)
     kinds = {e.kind for e in engine.trail("FW-1")}
     assert kinds == set(EntryKind)
-    assert replay([V1, V2], engine.trail("FW-1")) == engine.get("FW-1")
+    assert replay([V1, V2], engine.trail("FW-1")) == engine.store.load("FW-1").case
     assert engine.get("FW-1").version == 2

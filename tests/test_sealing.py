@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,3 +217,109 @@ def test_a_case_opened_before_the_keys_keeps_its_values_and_refuses_new_personal
     with pytest.raises(KeyMissing, match="C-0: no data key"):
         engine.fire("C-0", "place", actor=SW, data={"child_name": NAME})
     assert engine.get("C-0").state == "reported"
+
+
+# --- erasure ---------------------------------------------------------------------------
+
+SPV2 = Actor("spv-007", {"supervisor"})
+
+
+def _closed(engine: Engine) -> str:
+    case_id = _placed(engine)
+    engine.fire(case_id, "close", actor=SW)
+    return case_id
+
+
+def test_an_erasure_by_two_supervisors_destroys_the_key_and_keeps_the_chain(store):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _closed(engine)
+    case = engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention period over.")
+    assert case.erased_at == START
+    assert case.data["child_name"] == ERASED
+    assert keys.data_key(case_id) is None
+    trail = engine.trail(case_id)
+    assert trail[-1].kind.value == "erased"
+    assert trail[-1].details["second"] == "spv-007"
+    snap = store.load(case_id)
+    verify(trail, head=snap.head).raise_if_broken()
+    assert replay(CHILD, trail, head=snap.head) == snap.case
+    shown = engine.read_trail(case_id, actor=SW)
+    assert {c["after"] for e in shown for c in e["changes"] if c["field"] == "child_name"} == {
+        ERASED
+    }
+
+
+@pytest.mark.parametrize(
+    ("second", "override", "why"),
+    [
+        (SPV, False, "a second person must erase with them"),
+        (SW, False, "sw-017 does not hold supervisor, who may erase"),
+        (SPV2, False, "C-1 is not closed; erase it before closing only by override"),
+    ],
+)
+def test_an_erasure_needs_four_eyes_the_role_and_a_closed_case(store, second, override, why):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _placed(engine)
+    with pytest.raises(TransitionRejected) as refused:
+        engine.erase(case_id, actor=SPV, second=second, reason="Asked by the family.",
+                     override=override)  # fmt: skip
+    assert why in [r.why for r in refused.value.reasons]
+    assert engine.trail(case_id)[-1].kind.value == "refused"
+    assert keys.data_key(case_id) is not None
+    assert engine.get(case_id).data["child_name"] == NAME
+
+
+def test_an_override_erases_before_closing_and_a_second_erasure_is_refused(store):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _placed(engine)
+    engine.erase(case_id, actor=SPV, second=SPV2, reason="The data subject asked.", override=True)
+    assert engine.trail(case_id)[-1].details["override"] == "before closing"
+    with pytest.raises(TransitionRejected) as refused:
+        engine.erase(case_id, actor=SPV, second=SPV2, reason="Again.", override=True)
+    assert any("erased already" in r.why for r in refused.value.reasons)
+    assert [e.kind.value for e in engine.trail(case_id)].count("erased") == 1
+
+
+def test_after_erasure_no_personal_value_is_readable_in_the_raw_database(tmp_path):
+    path = tmp_path / "cases.sqlite3"
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(SQLiteStore(path), keys)
+    case_id = _closed(engine)
+    engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention period over.")
+    engine.store.close()
+    raw = path.read_bytes()
+    assert NAME.encode() not in raw
+    assert b"AKTA-3175-2013-0042" not in raw
+    assert keys.data_key(case_id) is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_engines_erasing_at_once_erase_exactly_once(kind, tmp_path):
+    keys = InMemoryKeyStore(os.urandom(32))
+    with make_store(kind, tmp_path) as shared:
+        first, other = _engine(shared, keys), _engine(shared, keys)
+        case_id = _closed(first)
+        start = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def erase(engine: Engine) -> None:
+            start.wait()
+            try:
+                engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention over.")
+                outcomes.append("erased")
+            except TransitionRejected as err:
+                outcomes.append(" ".join(r.why for r in err.reasons))
+
+        threads = [threading.Thread(target=erase, args=(e,)) for e in (first, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        kinds = [e.kind.value for e in first.trail(case_id)]
+        assert kinds.count("erased") == 1
+        assert "erased" in outcomes
+        assert all(o == "erased" or "erased already" in o for o in outcomes), outcomes
+        assert keys.data_key(case_id) is None

@@ -84,6 +84,8 @@ class EntryKind(StrEnum):
     """One vote on a request that needs several approvers; the request waits on."""
     LINKED = "linked"
     """The case was linked to another case (the other case's trail has the other end)."""
+    ERASED = "erased"
+    """The case's personal values were erased: its data key destroyed, its trail whole."""
 
 
 @frozen

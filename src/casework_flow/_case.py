@@ -218,6 +218,7 @@ class Case:
             a workflow with no stages: ``state_entered_at`` says it).
         links: The case's links to other cases (`Link`), oldest first: the earlier
             cases of a returning client, the family case it is a member of, and so on.
+        erased_at: When its personal values were erased (`Engine.erase`), if they were.
     """
 
     id: str
@@ -243,6 +244,7 @@ class Case:
     history: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
     entered: FrozenMap[datetime] = field(converter=frozen_map, factory=FrozenMap, kw_only=True)
     links: tuple[Link, ...] = field(converter=_links, default=(), kw_only=True)
+    erased_at: datetime | None = field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state} rev={self.revision}>"
@@ -270,6 +272,8 @@ class Case:
             out["entered"] = {k: v.isoformat() for k, v in self.entered.items()}
         if self.links:
             out["links"] = [link.to_json() for link in self.links]
+        if self.erased_at is not None:
+            out["erased_at"] = self.erased_at.isoformat()
         return out
 
     def _json(self) -> dict[str, Any]:
@@ -318,6 +322,7 @@ class Case:
             history=raw.get("history", {}),
             entered={k: datetime.fromisoformat(v) for k, v in raw.get("entered", {}).items()},
             links=[Link.from_json(link) for link in raw.get("links", ())],
+            erased_at=datetime.fromisoformat(raw["erased_at"]) if raw.get("erased_at") else None,
         )
 
 

@@ -214,7 +214,14 @@ def used_roles(wf: Workflow) -> set[str]:
         used |= rule.override.roles if rule.override is not None else set()
     for link in wf.links.values():
         used |= link.roles
-    return used | wf.record_roles | wf.assign_roles | wf.personal_roles | wf.cross_unit_roles
+    return (
+        used
+        | wf.record_roles
+        | wf.assign_roles
+        | wf.personal_roles
+        | wf.cross_unit_roles
+        | (wf.erase_roles if wf.personal else frozenset())
+    )
 
 
 def _roles(wf: Workflow) -> Iterator[Finding]:

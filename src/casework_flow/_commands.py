@@ -22,6 +22,7 @@ __all__ = [
     "Approve",
     "Assign",
     "Command",
+    "Erase",
     "Fire",
     "LinkCases",
     "Migrate",
@@ -166,6 +167,19 @@ class Answer:
 
 
 @frozen
+class Erase:
+    """Erase the case's personal values: two people with an erasing role, and a reason.
+
+    ``override`` allows it before the case is closed (a data subject's request).
+    """
+
+    actor: Actor
+    second: Actor
+    reason: str | None
+    override: bool = False
+
+
+@frozen
 class View:
     """Read the case as ``actor`` may see it (logged where the workflow says so)."""
 
@@ -183,7 +197,7 @@ class Migrate:
     reason: str | None = None
 
 
-Command = Fire | Approve | Reject | Record | Assign | Send | Answer | View | Migrate
+Command = Fire | Approve | Reject | Record | Assign | Send | Answer | View | Migrate | Erase
 """A command on an existing case (`Open` makes one)."""
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from . import _decide_handovers  # noqa: F401 - registers the handover commands
+from . import _decide_erasure, _decide_handovers  # noqa: F401 - register their commands
 from ._access import access_problem, acting_on
 from ._audit import ABSENT, AuditEntry, Change, EntryKind, build_entry, genesis_hash
 from ._case import Actor, Pending

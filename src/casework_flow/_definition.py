@@ -122,6 +122,8 @@ class Workflow:
             personal fields, and when.
         cross_unit_roles: Roles not bound to a unit (an auditor, the system actor): an
             actor holding one acts on a case of any unit, as if it named no units.
+        erase_roles: Who may erase a case's personal values (`Engine.erase`), two of
+            them together; by default ``supervisor``.
         links: The kinds of link a case of this workflow may be given (`LinkRule` by
             kind): a re-entry of the same client, membership of a family's case, the
             case a referral's receiving unit opened.
@@ -149,6 +151,7 @@ class Workflow:
     personal_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     log_personal_reads: bool = False
     cross_unit_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
+    erase_roles: frozenset[str] = field(converter=_roles, factory=lambda: frozenset({"supervisor"}))
     links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)

@@ -16,7 +16,7 @@ from . import _inputs
 from ._access import as_on
 from ._at_rest import opened_entries
 from ._case import Actor, Case, CaseView
-from ._commands import Approve, Assign, LinkCases, Record, Reject, View, named_people
+from ._commands import Approve, Assign, Erase, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
 from ._directory import Roster
 from ._export import entry_json
@@ -261,3 +261,45 @@ class Operations(Shell):
             entries = opened_entries(self._keys, self.catalog, view.case, self.trail(view.case.id))
             return tuple(entry_json(e, frozenset()) for e in entries)
         return tuple(entry_json(e, wf.personal) for e in self.trail(view.case.id))
+
+    def erase(
+        self,
+        case_id: str,
+        *,
+        actor: Actor,
+        second: Actor,
+        reason: str,
+        override: bool = False,
+    ) -> Case:
+        """Erase the case's personal values for good, keeping its trail whole.
+
+        Two people holding one of the workflow's ``erase_roles`` (by default
+        ``supervisor``) decide it together, with a written reason, once the case is
+        closed (``override=True`` before, for a data subject's request). An ``erased``
+        entry is committed, then the case's data key is destroyed: its sealed values
+        read as ``[erased]`` everywhere, and the chain, replay and reports still work.
+        Needs a key store (``Engine(keys=...)``). If the key's destruction fails after
+        the entry is committed, calling `erase` again destroys it.
+
+        Raises:
+            TransitionRejected: naming every reason it may not be erased (not closed,
+                one person, a role missing, erased already, nothing sealed); the
+                refusal is in the trail.
+        """
+        command = Erase(
+            actor=_inputs.actor(actor),
+            second=_inputs.actor(second, "second"),
+            reason=_inputs.reason(reason),
+            override=bool(override),
+        )
+        cid = _inputs.case_id(case_id)
+        keys = self._keys
+        if keys is not None:
+            stored = self._store.load(cid).case
+            if stored.erased_at is not None and keys.data_key(cid) is not None:
+                keys.destroy(cid)
+                return self._shown(stored)
+        self._run(cid, command)
+        if keys is not None:
+            keys.destroy(cid)
+        return self.get(cid)

@@ -381,6 +381,12 @@ def _viewed(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: A
     return case
 
 
+def _erased(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:  # noqa: ARG001 - one shape for every kind
+    if case.erased_at is not None:
+        raise ReplayError(case.id, entry.seq, "a second erasure")
+    return attrs.evolve(case, revision=case.revision + 1, erased_at=entry.at)
+
+
 def _migrated(catalog: Catalog, case: Case, entry: AuditEntry) -> Case:
     try:
         new = catalog.workflow(entry.workflow, entry.workflow_version)
@@ -411,6 +417,7 @@ _BY_KIND: Final[dict[EntryKind, _Evolve]] = {
     EntryKind.MIGRATED: _migrated,
     EntryKind.APPROVAL_VOTED: _voted,
     EntryKind.LINKED: _linked,
+    EntryKind.ERASED: _erased,
 }
 _MOVES: Final = frozenset({EntryKind.TRANSITION, EntryKind.MIGRATED})
 

@@ -54,6 +54,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "record_roles": NAMES, "assign_roles": NAMES, "assign_scope": _choice(AssignScope),
         "unit_follows_assignee": FLAG, "handovers": _ref("handovers"),
         "personal_roles": NAMES, "log_personal_reads": FLAG, "cross_unit_roles": NAMES,
+        "erase_roles": NAMES,
         "links": {"type": "object", "additionalProperties": _ref("link")},
         "states": {"type": "array", "items": _ref("state"), "minItems": 1},
         "transitions": {"type": "array", "items": _ref("transition")},

@@ -33,6 +33,20 @@ __all__ = ["dump_workflow", "workflow_to_dict"]
 _FLOW_MAX: Final = 4
 
 
+def _personal_doc(workflow: Workflow) -> dict[str, Any]:
+    """Who may read, erase and reach across units, where not the defaults."""
+    doc: dict[str, Any] = {}
+    if workflow.personal_roles:
+        doc["personal_roles"] = sorted(workflow.personal_roles)
+    if workflow.log_personal_reads:
+        doc["log_personal_reads"] = True
+    if workflow.cross_unit_roles:
+        doc["cross_unit_roles"] = sorted(workflow.cross_unit_roles)
+    if workflow.erase_roles != frozenset({"supervisor"}):
+        doc["erase_roles"] = sorted(workflow.erase_roles)
+    return doc
+
+
 def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
     """Return the document form of a workflow (defaults left out)."""
     doc: dict[str, Any] = {"name": workflow.name, "version": workflow.version}
@@ -49,12 +63,7 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
     if workflow.assign_roles != frozenset({"supervisor"}):
         doc["assign_roles"] = sorted(workflow.assign_roles)
     doc |= _handing_over_doc(workflow)
-    if workflow.personal_roles:
-        doc["personal_roles"] = sorted(workflow.personal_roles)
-    if workflow.log_personal_reads:
-        doc["log_personal_reads"] = True
-    if workflow.cross_unit_roles:
-        doc["cross_unit_roles"] = sorted(workflow.cross_unit_roles)
+    doc |= _personal_doc(workflow)
     if workflow.links:
         doc["links"] = {k: _link_doc(r) for k, r in workflow.links.items()}
     doc["states"] = [_state_doc(s) for s in workflow.states]

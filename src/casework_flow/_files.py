@@ -332,6 +332,8 @@ class _Builder:
         }
         if "assign_roles" in doc:
             out["assign_roles"] = self.names(doc, "assign_roles", "")
+        if "erase_roles" in doc:
+            out["erase_roles"] = self.names(doc, "erase_roles", "")
         rules = self.handovers(doc.get("handovers"))
         if rules is not None:
             out["handovers"] = rules

@@ -23,6 +23,7 @@ _PREFIX = {
     EntryKind.MIGRATED: "MIGRATED",
     EntryKind.APPROVAL_VOTED: "VOTED",
     EntryKind.LINKED: "LINKED",
+    EntryKind.ERASED: "ERASED",
 }
 
 
