@@ -82,6 +82,10 @@ class Catalog:
         """The definition of a registered version (the latest unless one is given)."""
         return self.compiled(name, version).workflow
 
+    def all(self) -> tuple[Workflow, ...]:
+        """Every registered version of every workflow, by name then version."""
+        return tuple(c.workflow for _, c in sorted(self._compiled.items()))
+
     def versions(self, name: str) -> tuple[Workflow, ...]:
         """Every registered version of ``name``, oldest first."""
         return tuple(c.workflow for (n, _), c in sorted(self._compiled.items()) if n == name)

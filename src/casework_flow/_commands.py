@@ -170,13 +170,15 @@ class Answer:
 class Erase:
     """Erase the case's personal values: two people with an erasing role, and a reason.
 
-    ``override`` allows it before the case is closed (a data subject's request).
+    ``override`` allows it before the case is closed (a data subject's request). An
+    erasure by ``retention`` is the workflow's own, its time up: the system actor alone.
     """
 
     actor: Actor
     second: Actor
     reason: str | None
     override: bool = False
+    retention: bool = False
 
 
 @frozen

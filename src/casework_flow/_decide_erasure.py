@@ -54,8 +54,38 @@ def _problems(command: Erase, step: Step) -> list[Verdict]:
     return problems
 
 
+def _retention_problems(step: Step) -> list[Verdict]:
+    """Why the workflow's own retention does not erase the case now."""
+    wf, case = step.workflow, step.case
+    kept = wf.retention
+    if kept is None or not kept.erase:
+        return [_problem("retention", f"{wf.name} does not erase cases when their time is up")]
+    if not wf.state(case.state).terminal:
+        return [_problem("closed", f"{case.id} is not closed")]
+    due = kept.due(case.state_entered_at)
+    if step.now < due:
+        return [
+            _problem("retention", f"its data is kept until {due.isoformat(timespec='seconds')}")
+        ]
+    if step.sealing is None or step.sealing.key(case.id) is None:
+        return [_problem("sealed", "nothing of it is sealed: erasure needs a key store")]
+    return []
+
+
 @decide_command.register
 def _erase(command: Erase, step: Step) -> StepResult:
+    if command.retention:
+        if step.case.erased_at is not None:
+            return StepResult("erase", ())
+        problems = _retention_problems(step)
+        if problems:
+            return refused_step(step, command.actor, "erase", problems, reason=command.reason)
+        out = Entries(step)
+        kept = step.workflow.retention
+        assert kept is not None  # noqa: S101 - checked above
+        details = {"retention_due": kept.due(step.case.state_entered_at).isoformat()}
+        out.add(EntryKind.ERASED, command.actor, "erase", reason=command.reason, details=details)
+        return out.result("erase")
     problems = _problems(command, step)
     if problems:
         return refused_step(step, command.actor, "erase", problems, reason=command.reason)

@@ -37,7 +37,7 @@ from ._parts import (
     _tuple,
 )
 from ._stage_checks import check_stages
-from ._timing import Timer
+from ._timing import Retention, Timer
 from ._tree import StateTree
 from .exceptions import WorkflowError
 
@@ -124,6 +124,8 @@ class Workflow:
             actor holding one acts on a case of any unit, as if it named no units.
         erase_roles: Who may erase a case's personal values (`Engine.erase`), two of
             them together; by default ``supervisor``.
+        retention: How long personal data is kept after a case closes (`Retention`),
+            and whether it is then erased on its own; None: kept until erased.
         links: The kinds of link a case of this workflow may be given (`LinkRule` by
             kind): a re-entry of the same client, membership of a family's case, the
             case a referral's receiving unit opened.
@@ -152,6 +154,7 @@ class Workflow:
     log_personal_reads: bool = False
     cross_unit_roles: frozenset[str] = field(converter=_roles, factory=frozenset)
     erase_roles: frozenset[str] = field(converter=_roles, factory=lambda: frozenset({"supervisor"}))
+    retention: Retention | None = None
     links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)

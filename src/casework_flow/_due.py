@@ -21,7 +21,16 @@ from .exceptions import InvalidInput
 from .stores import Query, Store
 from .stores._protocol import DEFAULT_LEASE
 
-__all__ = ["Due", "DueTimer", "Outcome", "Overdue", "OverdueReport", "RunReport", "TimerRun"]
+__all__ = [
+    "Due",
+    "DueTimer",
+    "Outcome",
+    "Overdue",
+    "OverdueReport",
+    "RetentionReport",
+    "RunReport",
+    "TimerRun",
+]
 
 _PAGE: Final = 500
 
@@ -110,6 +119,21 @@ class TimerRun:
     from_state: str | None = None
     to_state: str | None = None
     why: tuple[str, ...] = ()
+
+
+@frozen
+class RetentionReport:
+    """What `Engine.run_retention` did.
+
+    Attributes:
+        at: The time it ran for.
+        erased: The cases it erased.
+        due: The cases whose time is up, for two people to erase.
+    """
+
+    at: datetime
+    erased: tuple[str, ...]
+    due: tuple[str, ...]
 
 
 @frozen

@@ -7,7 +7,8 @@ in `_engine_handovers`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -16,14 +17,16 @@ from . import _inputs
 from ._access import as_on
 from ._at_rest import opened_entries
 from ._case import Actor, Case, CaseView
+from ._clock import to_utc
 from ._commands import Approve, Assign, Erase, LinkCases, Record, Reject, View, named_people
 from ._decide_links import decide_link
 from ._directory import Roster
+from ._due import RetentionReport
 from ._export import entry_json
 from ._privacy import may_see_personal
 from ._shell import Committed, Shell
 from .exceptions import InvalidInput, TransitionRejected
-from .stores import Query
+from .stores import Query, Store
 
 __all__ = ["Operations"]
 
@@ -303,3 +306,46 @@ class Operations(Shell):
         if keys is not None:
             keys.destroy(cid)
         return self.get(cid)
+
+    def run_retention(self, now: datetime | None = None) -> RetentionReport:
+        """Erase, or list as due, the closed cases whose retention time is up.
+
+        For each workflow version with a ``retention``: a closed case whose values are
+        kept no longer is erased, as the system actor with an ``erased`` entry naming
+        the retention, where the workflow says ``erase: true``; otherwise it is listed
+        as due, for two people to erase (`erase`). Several schedulers may run it at
+        once: a case is erased once, the others find it erased and leave it.
+        """
+        at = self._now() if now is None else to_utc(now, "now")
+        erased: list[str] = []
+        due: list[str] = []
+        for wf in self.catalog.all():
+            kept = wf.retention
+            if kept is None:
+                continue
+            closed = frozenset(s.id for s in wf.all_states if s.terminal)
+            query = Query(workflow=wf.name, version=wf.version, states=closed)
+            for case in _every(self._store, query):
+                if case.erased_at is not None or kept.due(case.state_entered_at) > at:
+                    continue
+                if not kept.erase:
+                    due.append(case.id)
+                    continue
+                command = Erase(self.system_actor, self.system_actor,
+                                "The retention time is up.", retention=True)  # fmt: skip
+                result, _ = self._run(case.id, command, now=at)
+                if self._keys is not None:
+                    self._keys.destroy(case.id)
+                if result.entries:
+                    erased.append(case.id)
+        return RetentionReport(at, tuple(erased), tuple(due))
+
+
+def _every(store: Store, query: Query) -> Iterator[Case]:
+    after = None
+    while True:
+        page = store.find(query, limit=500, after=after)
+        yield from page.cases
+        if page.cursor is None:
+            return
+        after = page.cursor

@@ -20,14 +20,14 @@ import attrs
 from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
 from ._file_schema import FIELDS, REQUIRED
 from ._links import LinkRule
-from ._timing import Deadline, Timer
+from ._timing import Deadline, Retention, Timer
 
 __all__ = ["file_reference"]
 
 CLASSES: Final[dict[str, type]] = {
     "workflow": Workflow, "state": State, "deadline": Deadline, "timer": Timer,
     "transition": Transition, "approval": Approval, "handover": HandoverRule,
-    "override": ConsentOverride, "link": LinkRule,
+    "override": ConsentOverride, "retention": Retention, "link": LinkRule,
 }  # fmt: skip
 TITLES: Final = {
     "workflow": "The workflow (top level)",
@@ -38,6 +38,7 @@ TITLES: Final = {
     "approval": "An approval (`approval:` of a transition)",
     "handover": "A handover rule (`handovers: {referral|transfer|transfer_request: ...}`)",
     "override": "A consent override (`override:` of a transition or handover rule)",
+    "retention": "How long personal data is kept (`retention:` of the workflow)",
     "link": "A kind of link (`links: {KIND: ...}`)",
 }
 _ARG = re.compile(r"^\s+(\w+): (.*)$")
@@ -46,6 +47,11 @@ FILE_ONLY: Final = {
         "transition",
         "stay",
     ): "`true` for a step that keeps the case in its state, instead of `dest`.",
+    (
+        "retention",
+        "keep",
+    ): "How long after the case closes: calendar years and any ISO 8601 duration"
+    " besides (`P5Y`, `P1Y6W`, `P90D`).",
 }
 
 

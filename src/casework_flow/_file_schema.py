@@ -54,7 +54,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "record_roles": NAMES, "assign_roles": NAMES, "assign_scope": _choice(AssignScope),
         "unit_follows_assignee": FLAG, "handovers": _ref("handovers"),
         "personal_roles": NAMES, "log_personal_reads": FLAG, "cross_unit_roles": NAMES,
-        "erase_roles": NAMES,
+        "erase_roles": NAMES, "retention": _ref("retention"),
         "links": {"type": "object", "additionalProperties": _ref("link")},
         "states": {"type": "array", "items": _ref("state"), "minItems": 1},
         "transitions": {"type": "array", "items": _ref("transition")},
@@ -90,6 +90,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "on_transfer": _choice(OnTransfer),
     },
     "override": {"roles": NAMES, "reason_codes": NAMES},
+    "retention": {"keep": DURATION, "erase": FLAG},
     "link": {
         "type": _choice(LinkType), "roles": NAMES, "on_close": _choice(Closing),
         "close_event": TEXT,
@@ -102,6 +103,7 @@ REQUIRED: Final = {
     "timer": ["after", "event"],
     "transition": ["event", "source"],
     "override": ["roles"],
+    "retention": ["keep"],
 }
 
 

@@ -44,6 +44,11 @@ def _personal_doc(workflow: Workflow) -> dict[str, Any]:
         doc["cross_unit_roles"] = sorted(workflow.cross_unit_roles)
     if workflow.erase_roles != frozenset({"supervisor"}):
         doc["erase_roles"] = sorted(workflow.erase_roles)
+    kept = workflow.retention
+    if kept is not None:
+        more = duration_text(kept.more) if kept.more else ""
+        keep = f"P{kept.years}Y{more[1:]}" if kept.years else more
+        doc["retention"] = {"keep": keep, **({"erase": True} if kept.erase else {})}
     return doc
 
 

@@ -36,6 +36,7 @@ from ._guards import ALWAYS
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._link_files import read_links
 from ._parts import OnMove
+from ._retention_files import read_retention
 from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
 
@@ -334,6 +335,8 @@ class _Builder:
             out["assign_roles"] = self.names(doc, "assign_roles", "")
         if "erase_roles" in doc:
             out["erase_roles"] = self.names(doc, "erase_roles", "")
+        if doc.get("retention") is not None:
+            out["retention"] = read_retention(self, doc["retention"], "retention")
         rules = self.handovers(doc.get("handovers"))
         if rules is not None:
             out["handovers"] = rules

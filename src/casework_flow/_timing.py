@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Deadline",
     "DeadlineClock",
+    "Retention",
     "Timer",
     "Timing",
     "next_active_timer",
@@ -313,3 +314,38 @@ def next_active_timer(
             if timer_at is None or due < timer_at:
                 timer, timer_at = t.name, due
     return timer, timer_at
+
+
+def _plus_years(when: datetime, years: int) -> datetime:
+    """``when`` so many calendar years on (29 February becomes 28 February)."""
+    try:
+        return when.replace(year=when.year + years)
+    except ValueError:
+        return when.replace(year=when.year + years, day=28)
+
+
+@frozen
+class Retention:
+    """How long a case's personal data is kept once it is closed, and what then.
+
+    In a workflow file: ``retention: {keep: P5Y, erase: true}``.
+
+    Attributes:
+        years: Calendar years kept after the case reaches a terminal state.
+        more: Time kept besides the years (``keep: P1Y6W`` is a year and six weeks).
+        erase: Whether `Engine.run_retention` then erases the values itself, as the
+            system actor; otherwise it lists the case as due, for two people with an
+            erasing role to decide (`Engine.erase`).
+    """
+
+    years: int = 0
+    more: timedelta = timedelta(0)
+    erase: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.years < 0 or self.more < timedelta(0) or not (self.years or self.more):
+            raise ValueError("retention must keep data for some positive time")
+
+    def due(self, closed_at: datetime) -> datetime:
+        """When the personal values of a case closed at ``closed_at`` fall due for erasure."""
+        return _plus_years(closed_at, self.years) + self.more

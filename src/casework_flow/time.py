@@ -6,8 +6,17 @@ default, a `ManualClock` in tests), and working-day arithmetic counts on a `Cale
 
 from ._calendar import Calendar, load_holidays
 from ._clock import Clock, ManualClock, system_clock
-from ._due import Due, DueTimer, Outcome, Overdue, OverdueReport, RunReport, TimerRun
-from ._timing import Deadline, DeadlineClock, Timer
+from ._due import (
+    Due,
+    DueTimer,
+    Outcome,
+    Overdue,
+    OverdueReport,
+    RetentionReport,
+    RunReport,
+    TimerRun,
+)
+from ._timing import Deadline, DeadlineClock, Retention, Timer
 
 __all__ = [
     "Calendar",
@@ -20,6 +29,8 @@ __all__ = [
     "Outcome",
     "Overdue",
     "OverdueReport",
+    "Retention",
+    "RetentionReport",
     "RunReport",
     "Timer",
     "TimerRun",
