@@ -37,7 +37,7 @@ from casework_flow import (
 from casework_flow._sealing import Sealing
 from casework_flow.exceptions import CaseExists, InvalidInput, KeyMissing, KeysMismatch
 from casework_flow.guards import fact
-from casework_flow.keys import ERASED, InMemoryKeyStore, is_sealed
+from casework_flow.keys import ERASED, InMemoryKeyStore, SQLiteKeyStore, is_sealed
 from casework_flow.stores import Store
 
 from .conftest import START
@@ -323,3 +323,44 @@ def test_two_engines_erasing_at_once_erase_exactly_once(kind, tmp_path):
         assert "erased" in outcomes
         assert all(o == "erased" or "erased already" in o for o in outcomes), outcomes
         assert keys.data_key(case_id) is None
+
+
+# --- keys kept in the database -----------------------------------------------------------
+
+
+def test_keys_in_the_cases_own_file_leave_no_copy_once_destroyed(tmp_path):
+    path = tmp_path / "cases.sqlite3"
+    store = SQLiteStore(path)
+    keys = SQLiteKeyStore(path, os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _closed(engine)
+    with sqlite3.connect(path) as db:
+        (wrapped,) = db.execute("SELECT wrapped FROM casework_keys").fetchone()
+    assert engine.get(case_id).data["child_name"] == NAME
+    engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention period over.")
+    assert engine.get(case_id).data["child_name"] == ERASED
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert wrapped not in raw
+    assert NAME.encode() not in raw
+
+
+def test_rewrapping_keys_in_the_database_is_all_or_nothing(tmp_path):
+    path = tmp_path / "keys.sqlite3"
+    old = os.urandom(32)
+    keys = SQLiteKeyStore(path, old)
+    engine = _engine(InMemoryStore(), keys)
+    _placed(engine)
+    engine.open(CHILD.name, "C-2", actor=SW, data={"age": 4})
+    assert keys.rewrap(os.urandom(32)) == 2
+    assert engine.get("C-1").data["child_name"] == NAME
+    stranger = SQLiteKeyStore(path, os.urandom(32))
+    stranger.new_data_key("C-3")
+    with sqlite3.connect(path) as db:
+        before = db.execute("SELECT case_id, wrapped FROM casework_keys ORDER BY 1").fetchall()
+    with pytest.raises(KeysMismatch, match="C-1"):
+        stranger.rewrap(os.urandom(32))
+    with sqlite3.connect(path) as db:
+        after = db.execute("SELECT case_id, wrapped FROM casework_keys ORDER BY 1").fetchall()
+    assert after == before
+    assert engine.get("C-2").data["age"] == 4

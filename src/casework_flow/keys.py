@@ -6,7 +6,7 @@ case before they are hashed and stored; destroying a case's key erases them. See
 ``docs/personal-data.md``.
 """
 
-from ._keys import InMemoryKeyStore, KeyStore
+from ._keys import InMemoryKeyStore, KeyStore, SQLiteKeyStore
 from ._sealing import ERASED, is_sealed
 
-__all__ = ["ERASED", "InMemoryKeyStore", "KeyStore", "is_sealed"]
+__all__ = ["ERASED", "InMemoryKeyStore", "KeyStore", "SQLiteKeyStore", "is_sealed"]
