@@ -86,3 +86,26 @@ def test_an_unreadable_or_empty_trail_is_broken_in_node(tmp_path, line):
     trail = tmp_path / "t.jsonl"
     trail.write_text(line, encoding="utf-8")
     assert node.verify(str(trail))["ok"] is False
+
+
+def test_a_sealed_and_erased_trail_verifies_in_node_with_no_key(seed_workflow, tmp_path):
+    import os  # noqa: PLC0415
+
+    from casework_flow import Actor  # noqa: PLC0415
+    from casework_flow.keys import InMemoryKeyStore, is_sealed  # noqa: PLC0415
+
+    clock = ManualClock(START)
+    engine = Engine([seed_workflow], clock=clock, keys=InMemoryKeyStore(os.urandom(32)))
+    engine.open(seed.WORKFLOW, "N-2", actor=seed.OUTREACH, assignee=seed.WORKER.id,
+                data={"client_alias": "Budi", "found_at": "Jl. Gatot Subroto"})  # fmt: skip
+    spv, deputy = Actor("spv-1", {"supervisor"}), Actor("spv-2", {"supervisor"})
+    engine.erase("N-2", actor=spv, second=deputy, reason="Asked to.", override=True)
+    trail = engine.trail("N-2")
+    assert all(is_sealed(c.after) for c in trail[0].changes)
+    out = io.StringIO()
+    export_jsonl(trail, out, workflow=seed_workflow, include_personal=True)
+    path = tmp_path / "erased.jsonl"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    verdict = node.verify(str(path))
+    assert (verdict["ok"], verdict["entries"]) == (True, 2)
+    assert "Budi" not in out.getvalue()
