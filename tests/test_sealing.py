@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from casework_flow import (
     Engine,
     InMemoryStore,
     ManualClock,
+    PostgresStore,
     SQLiteStore,
     State,
     Transition,
@@ -37,11 +39,17 @@ from casework_flow import (
 from casework_flow._sealing import Sealing
 from casework_flow.exceptions import CaseExists, InvalidInput, KeyMissing, KeysMismatch
 from casework_flow.guards import fact
-from casework_flow.keys import ERASED, InMemoryKeyStore, SQLiteKeyStore, is_sealed
+from casework_flow.keys import (
+    ERASED,
+    InMemoryKeyStore,
+    PostgresKeyStore,
+    SQLiteKeyStore,
+    is_sealed,
+)
 from casework_flow.stores import Store
 
 from .conftest import START
-from .stores import KINDS, make_store
+from .stores import KINDS, make_store, pg_schema
 
 NAME, ALIAS = "Siti Rahmawati", "Anak S."
 CHILD = Workflow(
@@ -364,3 +372,27 @@ def test_rewrapping_keys_in_the_database_is_all_or_nothing(tmp_path):
         after = db.execute("SELECT case_id, wrapped FROM casework_keys ORDER BY 1").fetchall()
     assert after == before
     assert engine.get("C-2").data["age"] == 4
+
+
+def test_keys_in_postgresql_beside_the_cases_seal_erase_and_rotate():
+    with pg_schema() as dsn, PostgresStore(dsn) as store:
+        keys = PostgresKeyStore(dsn, os.urandom(32))
+        engine = _engine(store, keys)
+        case_id = _closed(engine)
+        assert engine.get(case_id).data["child_name"] == NAME
+        assert keys.rewrap(os.urandom(32)) == 1
+        assert engine.get(case_id).data["child_name"] == NAME
+        with pytest.raises(InvalidInput, match="already has a data key"):
+            keys.new_data_key(case_id)
+        engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention period over.")
+        assert keys.data_key(case_id) is None
+        assert engine.get(case_id).data["child_name"] == ERASED
+        with psycopg.connect(dsn) as db:
+            rows = db.execute("SELECT body FROM casework_cases").fetchall()
+            rows += db.execute("SELECT body FROM casework_entries").fetchall()
+        assert rows
+        assert all(NAME not in str(row) for row in rows)
+        stranger = PostgresKeyStore(dsn, os.urandom(32))
+        engine.open(CHILD.name, "C-9", actor=SW, data={"age": 2})
+        with pytest.raises(KeysMismatch, match="C-9"):
+            stranger.data_key("C-9")

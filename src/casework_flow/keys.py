@@ -8,5 +8,13 @@ case before they are hashed and stored; destroying a case's key erases them. See
 
 from ._keys import InMemoryKeyStore, KeyStore, SQLiteKeyStore
 from ._sealing import ERASED, is_sealed
+from .stores._postgres_keys import PostgresKeyStore
 
-__all__ = ["ERASED", "InMemoryKeyStore", "KeyStore", "SQLiteKeyStore", "is_sealed"]
+__all__ = [
+    "ERASED",
+    "InMemoryKeyStore",
+    "KeyStore",
+    "PostgresKeyStore",
+    "SQLiteKeyStore",
+    "is_sealed",
+]
