@@ -9,6 +9,7 @@ chain still verifies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import psycopg
 import pytest
 from hypothesis import given, settings
@@ -37,7 +39,20 @@ from casework_flow import (
     verify,
 )
 from casework_flow._sealing import Sealing
-from casework_flow.exceptions import CaseExists, InvalidInput, KeyMissing, KeysMismatch
+from casework_flow.audit import (
+    Access,
+    AccessLog,
+    InMemoryAccessLog,
+    PostgresAccessLog,
+    SQLiteAccessLog,
+)
+from casework_flow.exceptions import (
+    CaseExists,
+    InvalidInput,
+    KeyMissing,
+    KeysMismatch,
+    StoreError,
+)
 from casework_flow.guards import fact
 from casework_flow.keys import (
     ERASED,
@@ -396,3 +411,41 @@ def test_keys_in_postgresql_beside_the_cases_seal_erase_and_rotate():
         engine.open(CHILD.name, "C-9", actor=SW, data={"age": 2})
         with pytest.raises(KeysMismatch, match="C-9"):
             stranger.data_key("C-9")
+
+
+# --- reads logged outside the chain ------------------------------------------------------
+
+LOGGED = attrs.evolve(CHILD, log_personal_reads=True, personal_roles={"social_worker"})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reads_go_to_the_access_log_not_the_trail(kind, tmp_path):
+    with make_store(kind, tmp_path) as store, contextlib.ExitStack() as stack:
+        if kind == "postgres":
+            dsn = stack.enter_context(pg_schema())
+            log: AccessLog = PostgresAccessLog(dsn)
+        elif kind == "sqlite":
+            log = SQLiteAccessLog(tmp_path / "reads.sqlite3")
+        else:
+            log = InMemoryAccessLog()
+        engine = Engine([LOGGED], store=store, clock=ManualClock(START), access_log=log)
+        engine.open(LOGGED.name, "C-1", actor=SW, data={"child_name": NAME, "age": 9})
+        before = len(engine.trail("C-1"))
+        assert engine.read("C-1", actor=SW, purpose="home visit").case.data["age"] == 9
+        engine.read("C-1", actor=SPV)
+        assert len(engine.trail("C-1")) == before
+        assert log.reads("C-1") == (
+            Access("C-1", START, "sw-017", ("social_worker",), ("age", "child_name"), "home visit"),
+        )
+
+
+def test_a_read_whose_record_cannot_be_written_is_not_shown():
+    class Broken(InMemoryAccessLog):
+        def record(self, access):
+            del access
+            raise StoreError("the access log is down")
+
+    engine = Engine([LOGGED], clock=ManualClock(START), access_log=Broken())
+    engine.open(LOGGED.name, "C-1", actor=SW, data={"child_name": NAME})
+    with pytest.raises(StoreError, match="access log is down"):
+        engine.read("C-1", actor=SW)

@@ -183,10 +183,14 @@ class Erase:
 
 @frozen
 class View:
-    """Read the case as ``actor`` may see it (logged where the workflow says so)."""
+    """Read the case as ``actor`` may see it (logged where the workflow says so).
+
+    ``in_trail``: log the read as a ``viewed`` entry (False: the shell logs it apart).
+    """
 
     actor: Actor
     purpose: str | None = None
+    in_trail: bool = True
 
 
 @frozen

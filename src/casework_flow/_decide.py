@@ -367,7 +367,7 @@ def _view(command: View, step: Step) -> StepResult:
     if found is not None:
         return refused_step(step, command.actor, "read", [found])
     view = masked_view(wf, case, command.actor)
-    if not (view.shown and wf.log_personal_reads):
+    if not (view.shown and wf.log_personal_reads and command.in_trail):
         return StepResult("read", (), view=view)
     details = {"fields": ",".join(view.shown)}
     if command.purpose:

@@ -15,6 +15,7 @@ import attrs
 
 from . import _inputs
 from ._access import as_on
+from ._access_log import Access
 from ._at_rest import opened_entries
 from ._case import Actor, Case, CaseView
 from ._clock import to_utc
@@ -238,13 +239,26 @@ class Operations(Shell):
         Personal fields (``workflow.personal``) are masked unless the workflow names no
         ``personal_roles`` or the actor holds one. When the workflow sets
         ``log_personal_reads``, every read that shows personal fields appends a
-        ``viewed`` entry naming the reader, the fields and the ``purpose``; the case
-        itself does not change. (`get` stays the host's unaudited accessor.)
+        ``viewed`` entry naming the reader, the fields and the ``purpose`` (or, where the
+        engine has an ``access_log``, a record there, outside the hash chain; a read
+        whose record cannot be written is not shown); the case itself does not change.
+        (`get` stays the host's unaudited accessor.)
         """
-        command = View(_inputs.actor(actor), _inputs.reason(purpose, "purpose"))
+        log = self._access_log
+        command = View(
+            _inputs.actor(actor), _inputs.reason(purpose, "purpose"), in_trail=log is None
+        )
         result, _ = self._run(_inputs.case_id(case_id), command)
-        assert result.view is not None  # noqa: S101 - a read always has a view
-        return result.view
+        view = result.view
+        assert view is not None  # noqa: S101 - a read always has a view
+        wf = self.catalog.workflow(view.case.workflow, view.case.version)
+        if log is not None and view.shown and wf.log_personal_reads:
+            seen_as = as_on(wf, view.case, command.actor)
+            log.record(
+                Access(view.case.id, self._now(), seen_as.id, seen_as.sorted_roles,
+                       tuple(sorted(view.shown)), command.purpose)
+            )  # fmt: skip
+        return view
 
     def read_trail(
         self, case_id: str, *, actor: Actor, purpose: str | None = None

@@ -23,6 +23,7 @@ import attrs
 from attrs import frozen
 
 from . import _inputs
+from ._access_log import AccessLog
 from ._at_rest import opened, sealing_for, shown, stored
 from ._audit import AuditEntry
 from ._calendar import DEFAULT_CALENDAR, Calendar
@@ -88,6 +89,7 @@ class Shell:
     """What every engine command shares; see `Engine` for the arguments."""
 
     __slots__ = (
+        "_access_log",
         "_catalog",
         "_clock",
         "_defer",
@@ -116,11 +118,15 @@ class Shell:
         retries: int = 8,
         metrics: Metrics | None = None,
         keys: KeyStore | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._catalog = Catalog(workflows, calendar=calendar)
         if keys is not None and not isinstance(keys, KeyStore):
             raise InvalidInput("keys", "must have data_key, new_data_key and destroy methods")
         self._keys = keys
+        if access_log is not None and not isinstance(access_log, AccessLog):
+            raise InvalidInput("access_log", "must have record(access) and reads(case_id)")
+        self._access_log = access_log
         if directory is not None and not isinstance(directory, Directory):
             raise InvalidInput("directory", "must have a worker(worker_id) method")
         self._directory = directory

@@ -3,9 +3,17 @@
 Every step appends an `AuditEntry` chained by SHA-256 to the one before; `verify`
 checks a trail link by link (and against a known head), `replay` rebuilds the case from
 it, and the exports write it for people outside the case system with personal data
-masked by default.
+masked by default. Reads of personal fields are logged in the trail, or, where the
+engine has an `AccessLog`, in a table of their own outside the hash chain.
 """
 
+from ._access_log import (
+    Access,
+    AccessLog,
+    InMemoryAccessLog,
+    PostgresAccessLog,
+    SQLiteAccessLog,
+)
 from ._audit import ABSENT, AuditEntry, ChainHead, Change, EntryKind, Verification, verify
 from ._case import MASK
 from ._export import export_csv, export_jsonl, read_jsonl
@@ -15,10 +23,15 @@ from ._table import format_trail
 __all__ = [
     "ABSENT",
     "MASK",
+    "Access",
+    "AccessLog",
     "AuditEntry",
     "ChainHead",
     "Change",
     "EntryKind",
+    "InMemoryAccessLog",
+    "PostgresAccessLog",
+    "SQLiteAccessLog",
     "Verification",
     "export_csv",
     "export_jsonl",
