@@ -96,6 +96,8 @@ MODULES: dict[str, list[str]] = {
     "_sealing.py": ["tests/test_sealing.py", "tests/test_retention.py"],
     "_at_rest.py": ["tests/test_sealing.py", "tests/test_retention.py"],
     "_keys.py": ["tests/test_sealing.py"],
+    "_access_log.py": ["tests/test_sealing.py"],
+    "stores/_postgres_keys.py": ["tests/test_sealing.py"],
     "_decide_erasure.py": ["tests/test_sealing.py", "tests/test_retention.py"],
     "_ids.py": ["tests/test_units.py"],
     "_overrides.py": [*CORE_TESTS, "tests/test_operations.py"],
