@@ -451,3 +451,19 @@ def test_a_read_whose_record_cannot_be_written_is_not_shown():
     engine.open(LOGGED.name, "C-1", actor=SW, data={"child_name": NAME})
     with pytest.raises(StoreError, match="access log is down"):
         engine.read("C-1", actor=SW)
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "problem"),
+    [
+        (lambda: PostgresKeyStore("", os.urandom(32)), "dsn", "give the database's DSN"),
+        (lambda: PostgresAccessLog(""), "dsn", "give the database's DSN"),
+        (lambda: InMemoryKeyStore(b"short"), "kek", "must be 32 bytes"),
+        (lambda: Engine([CHILD], keys=object()), "keys", "data_key, new_data_key and destroy"),
+        (lambda: Engine([CHILD], access_log=object()), "access_log", r"record\(access\)"),
+    ],
+)
+def test_a_key_store_or_log_given_wrongly_is_named(make, field, problem):
+    with pytest.raises(InvalidInput, match=problem) as info:
+        make()
+    assert info.value.field == field
