@@ -467,3 +467,14 @@ def test_a_key_store_or_log_given_wrongly_is_named(make, field, problem):
     with pytest.raises(InvalidInput, match=problem) as info:
         make()
     assert info.value.field == field
+
+
+def test_text_that_looks_sealed_is_sealed_like_any_other_and_never_taken_for_ciphertext(store):
+    engine = _engine(store, InMemoryKeyStore(os.urandom(32)))
+    fake = "sealed:v1:AAAA"
+    case = engine.open(CHILD.name, "C-5", actor=SW, data={"age": fake, "alias": fake})
+    assert (case.data["age"], case.data["alias"]) == (fake, fake)
+    assert engine.get("C-5").data["age"] == fake
+    kept = store.load("C-5").case
+    assert kept.data["age"] != fake
+    assert kept.data["alias"] == fake

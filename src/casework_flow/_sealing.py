@@ -88,9 +88,11 @@ class Sealing:
     # --- values ------------------------------------------------------------------
 
     def seal(self, case_id: str, field: str, value: object) -> object:
-        """``value`` sealed for ``field`` of the case (as it is, if already sealed)."""
-        if is_sealed(value):
-            return value
+        """``value`` sealed for ``field`` of the case.
+
+        Always sealed, even text that looks sealed: a value given by a person is never
+        taken for ciphertext.
+        """
         key = self._keys.get(case_id)
         if key is None:
             raise KeyMissing(case_id, "no data key to seal its personal fields with")
@@ -109,15 +111,19 @@ class Sealing:
         if key is None:
             return ERASED
         assert isinstance(value, str)  # noqa: S101 - is_sealed said so
-        raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
         from cryptography.exceptions import InvalidTag  # noqa: PLC0415
 
         try:
+            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
             cipher = self._cipher(case_id, key)[0]
             data = cipher.decrypt(raw[:_NONCE], raw[_NONCE:], case_id.encode("utf-8"))
-        except InvalidTag:
+        except (InvalidTag, ValueError):
             raise KeyMissing(case_id, "a sealed value does not open with the case's key") from None
         return freeze(json.loads(data))
+
+    def _opened(self, case_id: str, field: str, value: object) -> object:
+        """A personal field's value opened; any other field's as it is."""
+        return self.open(case_id, value) if field in self.personal else value
 
     # --- entries and cases ---------------------------------------------------------
 
@@ -147,23 +153,27 @@ class Sealing:
         """The entry as it was before sealing (`ERASED` where the key is gone); unhashed."""
         cid = entry.case_id
         changes = tuple(
-            Change(c.field, self.open(cid, c.after), self.open(cid, c.before))
+            Change(c.field, self._opened(cid, c.field, c.after),
+                   self._opened(cid, c.field, c.before))
             for c in entry.changes
-        )
-        evidence = FrozenMap({k: str(self.open(cid, v)) for k, v in entry.evidence.items()})
+        )  # fmt: skip
+        evidence = FrozenMap({k: str(self._opened(cid, k, v)) for k, v in entry.evidence.items()})
         return attrs.evolve(entry, changes=changes, evidence=evidence)
 
     def open_case(self, case: Case) -> Case:
         """The case with its personal values opened (`ERASED` where the key is gone)."""
         cid = case.id
-        data = {k: self.open(cid, v) for k, v in case.data.items()}
-        evidence = {k: str(self.open(cid, v)) for k, v in case.evidence.items()}
+
+        def values(found: FrozenMap[object]) -> dict[str, object]:
+            return {k: self._opened(cid, k, v) for k, v in found.items()}
+
+        def papers(found: FrozenMap[str]) -> dict[str, str]:
+            return {k: str(self._opened(cid, k, v)) for k, v in found.items()}
+
         approvals = {
-            kind: attrs.evolve(
-                p,
-                data={k: self.open(cid, v) for k, v in p.data.items()},
-                evidence={k: str(self.open(cid, v)) for k, v in p.evidence.items()},
-            )
+            kind: attrs.evolve(p, data=values(p.data), evidence=papers(p.evidence))
             for kind, p in case.approvals.items()
         }
-        return attrs.evolve(case, data=data, evidence=evidence, approvals=approvals)
+        return attrs.evolve(
+            case, data=values(case.data), evidence=papers(case.evidence), approvals=approvals
+        )
