@@ -10,6 +10,7 @@ chain still verifies.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sqlite3
@@ -38,13 +39,14 @@ from casework_flow import (
     replay,
     verify,
 )
-from casework_flow._sealing import Sealing
+from casework_flow._sealing import PREFIX, Sealing
 from casework_flow.audit import (
     Access,
     AccessLog,
     InMemoryAccessLog,
     PostgresAccessLog,
     SQLiteAccessLog,
+    export_jsonl,
 )
 from casework_flow.exceptions import (
     CaseExists,
@@ -478,3 +480,23 @@ def test_text_that_looks_sealed_is_sealed_like_any_other_and_never_taken_for_cip
     kept = store.load("C-5").case
     assert kept.data["age"] != fake
     assert kept.data["alias"] == fake
+
+
+def test_after_erasure_no_way_out_shows_a_value(store):
+    keys = InMemoryKeyStore(os.urandom(32))
+    engine = _engine(store, keys)
+    case_id = _closed(engine)
+    engine.erase(case_id, actor=SPV, second=SPV2, reason="Retention period over.")
+    for personal in (False, True):
+        out = io.StringIO()
+        export_jsonl(engine.trail(case_id), out, workflow=CHILD, include_personal=personal)
+        assert NAME not in out.getvalue()
+        assert "AKTA-3175-2013-0042" not in out.getvalue()
+    sealed = io.StringIO()
+    export_jsonl(engine.trail(case_id), sealed, workflow=CHILD, include_personal=True)
+    assert PREFIX in sealed.getvalue()
+    fed = store.feed(limit=1000).items
+    assert fed
+    assert all(NAME not in json.dumps(item.entry.to_json()) for item in fed)
+    assert all(ERASED in e["changes"][0]["after"] for e in engine.read_trail(case_id, actor=SW)
+               if e["changes"] and e["changes"][0]["field"] == "age")  # fmt: skip
