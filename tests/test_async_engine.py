@@ -167,3 +167,41 @@ def test_an_async_store_used_without_the_async_engine_says_so():
 
     with pg_schema() as dsn:
         asyncio.run(story(dsn))
+
+
+def test_every_command_of_the_engine_has_its_coroutine():
+    from casework_flow import Engine  # noqa: PLC0415
+
+    engine = {n for n in dir(Engine) if not n.startswith("_")}
+    awaited = {n for n in dir(AsyncEngine) if not n.startswith("_")}
+    assert engine - awaited == {"calendar", "catalog", "directory", "system_actor", "using"}
+
+
+def test_an_erasure_and_the_retention_run_are_awaited():
+    import os  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from casework_flow import Actor, ManualClock, State, Transition, Workflow  # noqa: PLC0415
+    from casework_flow.keys import ERASED, InMemoryKeyStore  # noqa: PLC0415
+    from casework_flow.time import Retention  # noqa: PLC0415
+
+    wf = Workflow(
+        name="kept", version=1, initial="open", personal={"name"},
+        retention=Retention(years=1, erase=True),
+        states=[State("open"), State("closed", terminal=True)],
+        transitions=[Transition("close", source="open", dest="closed")],
+    )  # fmt: skip
+    clock = ManualClock(datetime(2024, 1, 1, tzinfo=UTC))
+    engine = AsyncEngine([wf], clock=clock, keys=InMemoryKeyStore(os.urandom(32)))
+    worker, spv, deputy = Actor("w"), Actor("s1", {"supervisor"}), Actor("s2", {"supervisor"})
+
+    async def story() -> None:
+        for case_id in ("A", "B"):
+            await engine.open("kept", case_id, actor=worker, data={"name": "Sari"})
+            await engine.fire(case_id, "close", actor=worker)
+        erased = await engine.erase("A", actor=spv, second=deputy, reason="Asked.")
+        assert erased.data["name"] == ERASED
+        clock.set(datetime(2025, 1, 2, tzinfo=UTC))
+        assert (await engine.run_retention()).erased == ("B",)
+
+    asyncio.run(story())

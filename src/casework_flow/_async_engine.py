@@ -162,6 +162,8 @@ class AsyncEngine:
     revoke_handover = _bridged(Engine.revoke_handover)
     run_timer = _bridged(Engine.run_timer)
     run_due = _bridged(Engine.run_due, case_arg=None)
+    run_retention = _bridged(Engine.run_retention, case_arg=None)
+    erase = _bridged(Engine.erase)
     due = _bridged(Engine.due, case_arg=None)
     overdue = _bridged(Engine.overdue, case_arg=None)
     plan_migration = _bridged(Engine.plan_migration, case_arg=None)
