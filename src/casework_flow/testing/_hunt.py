@@ -40,7 +40,8 @@ _PAUSES = (
 )
 
 
-_ANY = 3
+_ANY_STEP = 3
+"""Of four kinds of step the hunt draws, the one that is anything at all."""
 
 
 class Chooser:
@@ -71,8 +72,8 @@ class Chooser:
         actor = data.draw(st.sampled_from(self.crews[event]), label="actor")
         wait = data.draw(st.sampled_from(self.waits), label="wait")
         variants = self.variants[event]
-        full = data.draw(st.booleans(), label="not the full kit")
-        variant = data.draw(st.sampled_from(variants), label="data") if full else variants[0]
+        other_kit = data.draw(st.booleans(), label="not the full kit")
+        variant = data.draw(st.sampled_from(variants), label="data") if other_kit else variants[0]
         now = at + wait
         catalog = self.search.catalog
         ready = _prepared(catalog, self.search.plan, _start(case, trail), event, now)
@@ -85,15 +86,15 @@ class Chooser:
     ) -> Move | None:
         """Any step at all (wrong roles, missing data, unknown events); None: refused."""
         step: Step = data.draw(self.anything, label="any step")
-        command = Fire(
-            event=step.event,
-            actor=step.actor,
-            data=freeze(step.data),
-            evidence=freeze(step.evidence),
-            reason=step.reason,
-            reason_code=step.reason_code,
-        )
         try:
+            command = Fire(
+                event=step.event,
+                actor=step.actor,
+                data=freeze(step.data),
+                evidence=freeze(step.evidence),
+                reason=step.reason,
+                reason_code=step.reason_code,
+            )
             ready = (_start(case, trail), (), ())
             return _fired(self.search.catalog, ready, command, at + step.advance)
         except CaseworkError:
@@ -172,7 +173,7 @@ def _hunt(search: _Search, chooser: Chooser, max_examples: int, max_steps: int) 
         for _ in range(max_steps - data.draw(st.integers(0, max_steps), label="steps fewer")):
             at = trail[-1].at
             possible = chooser.possible(case, off)
-            if possible and data.draw(st.integers(0, 3), label="1 in 4 any step") != _ANY:
+            if possible and data.draw(st.integers(0, 3), label="1 in 4 any step") != _ANY_STEP:
                 event = data.draw(st.sampled_from(possible), label="event")
                 move = chooser.planned(data, case, trail, event, at)
             else:
