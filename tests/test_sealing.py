@@ -394,8 +394,11 @@ def test_rewrapping_keys_in_the_database_is_all_or_nothing(tmp_path):
 
 
 def test_keys_in_postgresql_beside_the_cases_seal_erase_and_rotate():
-    with pg_schema() as dsn, PostgresStore(dsn) as store:
-        keys = PostgresKeyStore(dsn, os.urandom(32))
+    with (
+        pg_schema() as dsn,
+        PostgresStore(dsn) as store,
+        PostgresKeyStore(dsn, os.urandom(32)) as keys,
+    ):
         engine = _engine(store, keys)
         case_id = _closed(engine)
         assert engine.get(case_id).data["child_name"] == NAME
@@ -411,9 +414,11 @@ def test_keys_in_postgresql_beside_the_cases_seal_erase_and_rotate():
             rows += db.execute("SELECT body FROM casework_entries").fetchall()
         assert rows
         assert all(NAME not in str(row) for row in rows)
-        stranger = PostgresKeyStore(dsn, os.urandom(32))
         engine.open(CHILD.name, "C-9", actor=SW, data={"age": 2})
-        with pytest.raises(KeysMismatch, match="C-9"):
+        with (
+            PostgresKeyStore(dsn, os.urandom(32)) as stranger,
+            pytest.raises(KeysMismatch, match="C-9"),
+        ):
             stranger.data_key("C-9")
 
 

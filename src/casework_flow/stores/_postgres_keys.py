@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._keys import KEY_BYTES, _kek, _unwrap, _wrap
 from ..exceptions import InvalidInput, StoreError
@@ -32,27 +32,51 @@ _SCHEMA = (
 class PostgresKeyStore:
     """Data keys wrapped by ``kek``, kept in PostgreSQL (needs the ``postgres`` extra).
 
+    Connections come from a small pool of its own (up to ``pool_size``); close it with
+    `close` or a ``with`` block.
+
     Args:
         dsn: Where the table is (``postgresql://...``); it is made if missing.
         kek: The key-encryption key, 32 bytes, from the host's secret store.
+        pool_size: The most connections it holds open.
     """
 
-    def __init__(self, dsn: str, kek: bytes) -> None:
+    def __init__(self, dsn: str, kek: bytes, *, pool_size: int = 4) -> None:
         if not isinstance(dsn, str) or not dsn:
             raise InvalidInput("dsn", "give the database's DSN (postgresql://...)")
-        self._dsn = dsn
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise InvalidInput("pool_size", "must be a positive integer")
+        import psycopg_pool  # noqa: PLC0415 - the postgres extra
+
         self._kek = _kek(kek)
         self._lock = threading.Lock()
-        self._run(lambda cur: cur.execute(_SCHEMA).rowcount)
+        self._pool = psycopg_pool.ConnectionPool(
+            dsn, min_size=1, max_size=pool_size, open=True, name="casework-keys"
+        )
+        try:
+            self._run(lambda cur: cur.execute(_SCHEMA).rowcount)
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return "<PostgresKeyStore>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._pool.close()
 
     def _run(self, work: Callable[[Cursor[Any]], T]) -> T:
         import psycopg  # noqa: PLC0415 - the postgres extra
 
         try:
-            with psycopg.connect(self._dsn, autocommit=False) as conn, conn.cursor() as cur:
+            with self._pool.connection() as conn, conn.cursor() as cur:
                 out = work(cur)
                 conn.commit()
                 return out
