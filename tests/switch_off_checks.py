@@ -85,6 +85,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_random_tools.py",
         "tests/test_testing_kit.py",
         "tests/test_explore.py",
+        "tests/test_explore_stages.py",
     ],
     "testing/_explore.py": [
         "tests/test_random_tools.py",

@@ -10,6 +10,7 @@ from hypothesis import settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
 from casework_flow import (
+    Actor,
     AuditEntry,
     Engine,
     EntryKind,
@@ -300,3 +301,26 @@ class _RewordsReasons(InMemoryStore):
 def test_the_machine_catches_an_engine_that_commits_other_entries_than_the_core():
     with pytest.raises(AssertionError, match="committed other entries than the pure core"):
         run_state_machine_as_test(workflow_machine(SOUND, store=_RewordsReasons), settings=QUICK)
+
+
+def test_a_recorded_step_in_the_state_is_not_entering_it():
+    wf = Workflow(
+        name="noted", version=1, initial="a",
+        record_roles={"worker"},
+        states=[State("a"), State("b"), State("c", terminal=True)],
+        transitions=[
+            Transition("go", source="a", dest="b", roles={"worker"}),
+            Transition("note", source="b", dest=None, roles={"worker"}),
+            Transition("end", source="b", dest="c", roles={"worker"}),
+        ],
+    )  # fmt: skip
+    rule = never(reach("b"), unless=count("note") == 0)
+    engine = Engine([wf], clock=lambda: START)
+    worker = Actor("w-1", {"worker"})
+    engine.open(wf.name, "N-1", actor=worker)
+    engine.fire("N-1", "go", actor=worker)
+    engine.fire("N-1", "note", actor=worker)
+    engine.record("N-1", "visit", actor=worker, data={"seen": True})
+    trail = engine.trail("N-1")
+    assert trail[-1].kind is EntryKind.RECORDED
+    assert [rule.violation(wf, trail[:end]) for end in range(2, len(trail) + 1)] == [None] * 3
