@@ -393,7 +393,7 @@ class Shell:
                 case = snap.case
                 if expected_revision is not None and expected_revision != case.revision:
                     raise ConcurrentModification(case.id, expected_revision, case.revision)
-                result, after, shown = self._decide_open(
+                result, after, open_pair = self._decide_open(
                     snap, command, self._now() if now is None else now
                 )
                 try:
@@ -408,8 +408,8 @@ class Shell:
                 time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter only
                 continue
             seconds = time.perf_counter() - started
-            if shown is not None:
-                case, after = shown
+            if open_pair is not None:
+                case, after = open_pair
             self._tell(command, case, result, after, recorded=recorded, seconds=seconds)
             return result, after
         raise AssertionError  # pragma: no cover - the loop returns or raises
