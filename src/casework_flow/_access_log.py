@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from attrs import frozen
 
-from .exceptions import InvalidInput, StoreError
+from .exceptions import InvalidInput, StoreError, first_line
 
 if TYPE_CHECKING:
     from psycopg import Cursor
@@ -166,7 +166,7 @@ class PostgresAccessLog:
                 conn.commit()
                 return out
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise StoreError(f"the access log failed: {first}") from None
 
     def record(self, access: Access) -> None:

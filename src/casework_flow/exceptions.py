@@ -365,3 +365,9 @@ class KeysMismatch(CaseworkError):
             f"{case_id}: its data key does not unwrap with this key-encryption key"
             " (a wrong key, or one rotated away); nothing was read"
         )
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error from a driver, or its type's name when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

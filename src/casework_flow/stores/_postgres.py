@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._audit import AuditEntry
-from ..exceptions import CaseworkError, InvalidInput, StoreError
+from ..exceptions import CaseworkError, InvalidInput, StoreError, first_line
 from . import _sql
 from ._protocol import Query
 from ._sqlbase import SqlStore
@@ -185,7 +185,7 @@ class PostgresStore(SqlStore):
             raise
         except psycopg.OperationalError as exc:
             self._sweep_pool()
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             msg = f"{self._where}: could not {doing}: {first}; nothing was written, try again"
             raise StoreError(msg) from None
         except psycopg.Error as exc:

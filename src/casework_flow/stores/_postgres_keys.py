@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._keys import KEY_BYTES, _kek, _unwrap, _wrap
-from ..exceptions import InvalidInput, StoreError
+from ..exceptions import InvalidInput, StoreError, first_line
 
 if TYPE_CHECKING:
     from psycopg import Cursor
@@ -81,7 +81,7 @@ class PostgresKeyStore:
                 conn.commit()
                 return out
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise StoreError(f"the key table failed: {first}") from None
 
     def data_key(self, case_id: str) -> bytes | None:
