@@ -465,6 +465,11 @@ def test_a_read_whose_record_cannot_be_written_is_not_shown():
     [
         (lambda: PostgresKeyStore("", os.urandom(32)), "dsn", "give the database's DSN"),
         (lambda: PostgresAccessLog(""), "dsn", "give the database's DSN"),
+        (
+            lambda: PostgresKeyStore("postgresql://x", os.urandom(32), pool_size=0),
+            "pool_size",
+            "must be a positive integer",
+        ),
         (lambda: InMemoryKeyStore(b"short"), "kek", "must be 32 bytes"),
         (lambda: Engine([CHILD], keys=object()), "keys", "data_key, new_data_key and destroy"),
         (lambda: Engine([CHILD], access_log=object()), "access_log", r"record\(access\)"),
