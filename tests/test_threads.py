@@ -110,3 +110,21 @@ def test_a_host_pool_is_borrowed_from_and_left_open(seed_workflow):
                 assert conn.execute("SELECT count(*) FROM casework_cases").fetchone() == (1,)
         with pytest.raises(Exception, match="give a DSN or a pool"):
             PostgresStore()
+
+
+def test_a_step_on_a_host_pool_without_autocommit_is_committed(seed_workflow):
+    """A step is one statement; on a connection that is not in autocommit it still commits."""
+    from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+    with stores.pg_schema() as dsn:
+        plain = {"autocommit": False}
+        with (
+            ConnectionPool(dsn, min_size=1, max_size=1, kwargs=plain) as pool,
+            PostgresStore(pool=pool) as store,
+        ):
+            engine = Engine([seed_workflow], store=store, clock=ManualClock(START))
+            engine.open(seed.WORKFLOW, "H-2", actor=seed.OUTREACH, assignee=seed.WORKER.id)
+            seed.take(engine, "H-2", seed.HAPPY_PATH[0])
+        with PostgresStore(dsn) as fresh:
+            assert len(fresh.trail("H-2")) == 2
+            assert [i.position for i in fresh.feed().items] == [1, 2]

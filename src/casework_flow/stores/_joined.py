@@ -226,6 +226,11 @@ class JoinedPostgresStore(PostgresStore):
             yield self._usable()
 
     @contextmanager
+    def _step(self, doing: str) -> Iterator[Connection[Any]]:
+        with self._write(doing) as conn:
+            yield conn
+
+    @contextmanager
     def _write(self, doing: str) -> Iterator[Connection[Any]]:
         with self._errors(doing):
             conn = self._usable()

@@ -133,6 +133,7 @@ class PostgresStore(SqlStore):
         return JoinedPostgresStore.on(conn)
 
     _mark = "%s"
+    _one_statement = True
     _lock_row = " FOR UPDATE"
     _skip_locked = " FOR UPDATE SKIP LOCKED"
     _unique = (pg_errors.UniqueViolation,) if psycopg is not None else ()
@@ -201,6 +202,12 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _write(self, doing: str) -> Iterator[Connection[Any]]:
         with self._errors(doing), self._borrow() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def _step(self, doing: str) -> Iterator[Connection[Any]]:
+        """One statement on an autocommit connection is its own transaction: no BEGIN."""
+        with self._read(doing) as conn:
             yield conn
 
     def _migrate(self, conn: Connection[Any]) -> None:

@@ -17,7 +17,7 @@ from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from ..exceptions import StoreError, TrailBroken
 from . import _cursor
-from ._protocol import Query
+from ._protocol import Query, Stored
 
 __all__ = [
     "MIGRATIONS",
@@ -213,6 +213,25 @@ FEED_READ: Final = (
 )
 
 
+def one_step(update: str, count: int, m: str) -> str:
+    """One statement for one case's step: the row's UPDATE, the feed, the entries' INSERT.
+
+    Positions are taken only if the UPDATE matched, and entries inserted only if they
+    were; the entries' rows come as (case id, seq, body, n) with n from 1, after the
+    UPDATE's parameters, the count and the count again.
+    """
+    rows = ", ".join(f"({m}::text, {m}::bigint, {m}::text, {m}::bigint)" for _ in range(count))
+    return (
+        f"WITH u AS ({update} RETURNING 1),"  # noqa: S608 - fixed names
+        f" f AS (INSERT INTO casework_feed (id, position) SELECT 1, {m}::bigint FROM u"
+        " ON CONFLICT (id) DO UPDATE SET position = casework_feed.position"
+        " + excluded.position RETURNING position)"
+        " INSERT INTO casework_entries (case_id, seq, body, position)"
+        f" SELECT v.c, v.s, v.b, f.position - {m}::bigint + v.n FROM f,"
+        f" (VALUES {rows}) AS v (c, s, b, n) RETURNING position"
+    )
+
+
 def entry_row(entry: AuditEntry, position: int) -> tuple[str, int, str, int]:
     """Return the row for an entry: (case_id, seq, body, position)."""
     return (entry.case_id, entry.seq, _dumps(entry.to_json()), position)
@@ -312,3 +331,24 @@ def page_cursor(rows: list[Any], limit: int, *, column: str | None) -> str | Non
     if column is None:
         return _cursor.encode(last[0], None)
     return _cursor.encode(last[0], from_micros(last[11 if column == "due_at" else 12]))
+
+
+def stored(case_id: str, rows: list[Any], where: str) -> Stored:
+    """One case of a scan from its rows: the case's on the first, an entry on each."""
+    _, seq, digest, body, _, _ = rows[0]
+    head = ChainHead(seq, digest)
+    try:
+        case = case_from_body(body, where)
+    except StoreError as exc:
+        return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
+    entries: list[AuditEntry] = []
+    for *_, entry_seq, entry_body in rows:
+        if entry_seq is None:
+            break
+        try:
+            entries.append(entry_from_body(entry_body))
+        except TrailBroken as exc:
+            msg = f"{where}: stored entry {entry_seq} of {case_id} cannot be read: {exc.problem}"
+            problem = StoreError(msg, case_id=case_id, seq=entry_seq)
+            return Stored(case_id, head, case, tuple(entries), problem)
+    return Stored(case_id, head, case, tuple(entries))

@@ -50,6 +50,8 @@ class SqlStore:
     """The driver's exceptions for a primary-key clash."""
     _where: str
     """How errors name this database."""
+    _one_statement: ClassVar[bool] = False
+    """Whether a one-case step is written as one statement (`_commit_one`)."""
 
     def _read(self, doing: str) -> AbstractContextManager[Any]:
         """A connection for one read, inside the dialect's error translation."""
@@ -60,6 +62,10 @@ class SqlStore:
 
     def _write(self, doing: str) -> AbstractContextManager[Any]:
         raise NotImplementedError
+
+    def _step(self, doing: str) -> AbstractContextManager[Any]:
+        """A connection for a write that is one statement (a transaction of its own)."""
+        return self._write(doing)
 
     def _insert_entries(self, conn: Any, entries: Sequence[AuditEntry]) -> None:  # noqa: ANN401
         raise NotImplementedError
@@ -203,6 +209,9 @@ class SqlStore:
         """
         for case, entries, _ in changes:
             _same_case(case, entries)
+        if self._one_statement and len(changes) == 1 and changes[0][1]:
+            self._commit_one(*changes[0])
+            return
         written = []
         ordered = sorted(changes, key=lambda c: c[0].id)
         with self._write("commit a step") as conn:
@@ -218,6 +227,32 @@ class SqlStore:
         for case, entries, body in written:
             trails.extend(case.id, tuple(entries))
             cases.put(body, case)
+
+    def _commit_one(
+        self, case: Case, entries: Sequence[AuditEntry], expected_revision: int
+    ) -> None:
+        """One case's step in one statement: one round trip on a networked database.
+
+        The conditional UPDATE of the row, the feed's positions (taken only if the
+        UPDATE matched) and the entries' INSERT are one statement, so nothing is written
+        unless all of it is, and the feed's row stays locked until the commit as in
+        `commit_many`. The row is read again only to say why the UPDATE missed.
+        """
+        sql, params, body = self._update(case, entries, expected_revision)
+        one = _sql.one_step(sql, len(entries), self._mark)
+        values = [x for i, e in enumerate(entries, 1) for x in (*_sql.entry_row(e, i)[:3], i)]
+        with self._step("commit a step") as conn:
+            try:
+                written = conn.execute(one, (*params, len(entries), len(entries), *values))
+                done = len(written.fetchall())
+            except self._unique:
+                raise ConcurrentModification(
+                    case.id, expected_revision, expected_revision
+                ) from None
+            if done != len(entries):
+                self._missed(conn, case.id, expected_revision)
+        self._trails().extend(case.id, tuple(entries))
+        self._cases().put(body, case)
 
     def _commit_in(
         self,
@@ -401,32 +436,9 @@ class SqlStore:
             "read cases and trails", _sql.SCAN.format(m=self._mark), (after or "", limit)
         )
         return [
-            self._stored(case_id, list(group))
+            _sql.stored(case_id, list(group), self._where)
             for case_id, group in itertools.groupby(rows, key=lambda r: r[0])
         ]
-
-    def _stored(self, case_id: str, rows: list[Any]) -> Stored:
-        """One case of a scan from its rows: the case's on the first, an entry on each."""
-        _, seq, digest, body, _, _ = rows[0]
-        head = ChainHead(seq, digest)
-        try:
-            case = _sql.case_from_body(body, self._where)
-        except StoreError as exc:
-            return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
-        entries: list[AuditEntry] = []
-        for *_, entry_seq, entry_body in rows:
-            if entry_seq is None:
-                break
-            try:
-                entries.append(_sql.entry_from_body(entry_body))
-            except TrailBroken as exc:
-                msg = (
-                    f"{self._where}: stored entry {entry_seq} of {case_id} cannot be read:"
-                    f" {exc.problem}"
-                )
-                problem = StoreError(msg, case_id=case_id, seq=entry_seq)
-                return Stored(case_id, head, case, tuple(entries), problem)
-        return Stored(case_id, head, case, tuple(entries))
 
     def stray_trails(self) -> Sequence[str]:
         """The case ids that have entries but no case row."""
