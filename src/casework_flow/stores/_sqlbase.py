@@ -240,7 +240,7 @@ class SqlStore:
         """
         sql, params, body = self._update(case, entries, expected_revision)
         one = _sql.one_step(sql, len(entries), self._mark)
-        values = [x for i, e in enumerate(entries, 1) for x in (*_sql.entry_row(e, i)[:3], i)]
+        values = [x for i, e in enumerate(entries, 1) for x in _sql.entry_row(e, i)]
         with self._step("commit a step") as conn:
             try:
                 written = conn.execute(one, (*params, len(entries), len(entries), *values))
