@@ -138,6 +138,7 @@ def test_a_consumers_position_moves_only_from_where_it_is(store):
         store.track("relay", 4, expected=9)
     with pytest.raises(InvalidInput):
         store.track(" ", 4, expected=0)
+
     for position, expected, field in (
         (-1, 0, "position"),
         (3, True, "expected"),
@@ -148,6 +149,13 @@ def test_a_consumers_position_moves_only_from_where_it_is(store):
         assert bad.value.field == field
     assert store.tracked("relay") == 9
     assert store.tracked("projection") == 0
+
+
+def test_a_consumer_never_tracked_is_not_moved_from_a_later_position(store):
+    with pytest.raises(FeedPositionConflict) as info:
+        store.track("new-relay", 10, expected=5)
+    assert (info.value.expected, info.value.stored) == (5, 0)
+    assert store.tracked("new-relay") == 0
 
 
 @st.composite
