@@ -6,6 +6,7 @@
     casework-flow verify DB          verify every case of a database (with checkpoints)
     casework-flow keygen PRIV PUB    make a key pair for signing checkpoints
     casework-flow checkpoint DB      sign every case's head into a checkpoint file
+    casework-flow export DB          every case as XES, OCEL 2.0 or JSON Lines
     casework-flow overdue DB         cases past their deadline, by state and assignee
     casework-flow run-due DB         fire the timers due (for cron), given the workflows
     casework-flow demo [--staged]    play the seed case's happy path on SQLite
@@ -24,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from . import _cli_audit
+from . import _cli_audit, _cli_export
 from ._audit import ChainHead, verify
 from ._calendar import Calendar, load_holidays
 from ._check import Finding, check_workflow
@@ -124,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
     _cli_audit.add_parsers(sub)
+    _cli_export.add_parser(sub)
 
     p = sub.add_parser(
         "overdue",
@@ -412,6 +414,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": _verify,
     "keygen": _cli_audit.keygen,
     "checkpoint": _cli_audit.checkpoint,
+    "export": _cli_export.export,
     "overdue": _overdue,
     "run-due": _run_due,
 }
