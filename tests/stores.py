@@ -87,6 +87,9 @@ INDEXED_QUERIES = {
     "timers": Query(timers_due=START),
     "unit": Query(unit="upt-binjai"),
     "units": Query(units={"upt-binjai", "dinsos-medan"}),
+    "due soon": Query(due=(START, START + timedelta(days=3))),
+    "idle": Query(idle_since=START, states={"reported", "engaged", "assessment"}),
+    "awaiting": Query(awaiting_roles={"supervisor"}, not_requested_by="spv-002"),
 }
 """One query of each kind a case system makes, to check index use."""
 Factory = Callable[[], Store]

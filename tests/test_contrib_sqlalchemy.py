@@ -130,7 +130,7 @@ def test_the_metadata_is_the_schema_the_stores_make(kind, tmp_path):
         cw_sa.metadata.create_all(sa.create_engine(f"sqlite:///{tmp_path / 'meta.sqlite3'}"))
         by_metadata = described(f"sqlite:///{tmp_path / 'meta.sqlite3'}")
         with SQLiteStore(tmp_path / "meta.sqlite3") as store:
-            assert store.schema_version == 5
+            assert store.schema_version == 6
     else:
         with pg_schema() as first, pg_schema() as second:
             PostgresStore(first).close()
@@ -140,9 +140,9 @@ def test_the_metadata_is_the_schema_the_stores_make(kind, tmp_path):
             made.dispose()
             by_metadata = described(_url(kind, tmp_path, second))
             with PostgresStore(second) as store:
-                assert store.schema_version == 5
+                assert store.schema_version == 6
     assert by_metadata["alembic"] == [], "Alembic sees nothing to migrate"
-    assert by_metadata["version"] == [("schema_version", "5")]
+    assert by_metadata["version"] == [("schema_version", "6")]
     if kind == "sqlite":
         # SQLite does not make a TEXT primary key NOT NULL; the metadata declares it.
         stricter = {("casework_cases", "id"), ("casework_meta", "key")}
@@ -265,7 +265,7 @@ def test_what_cannot_be_joined_is_refused_in_words(kind, tmp_path, seed_workflow
         cw_sa.joining("sqlite:///cases.db")  # type: ignore[arg-type]
     with _database(kind, tmp_path, tables=False) as db, Session(db) as session:
         engine = cw_sa.engine_on(_app(seed_workflow), session)
-        with pytest.raises(StoreError, match="schema version 0, this library needs 5"):
+        with pytest.raises(StoreError, match="schema version 0, this library needs 6"):
             engine.open(seed.WORKFLOW, "S-9", actor=seed.OUTREACH)
     if kind == "postgres":
         with pg_schema() as dsn:

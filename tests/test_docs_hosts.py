@@ -66,7 +66,7 @@ def test_the_alembic_path_on_the_page_makes_tables_a_store_accepts(tmp_path):
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     db.dispose()
     with SQLiteStore(path) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == 6
         engine = Engine([seed.build_workflow()], store=store)
         engine.open(seed.WORKFLOW, "AL-1", actor=seed.OUTREACH)
         assert engine.verify("AL-1").ok

@@ -23,6 +23,7 @@ from ._definition import Workflow
 from ._engine_audit import Audits
 from ._engine_handovers import Handovers
 from ._engine_ops import Operations
+from ._engine_queues import Queues
 from ._engine_time import TimeAndVersions
 from ._evolve import evolve
 from ._ids import new_case_id
@@ -37,7 +38,7 @@ _SUPPLIED: Final = frozenset({CheckKind.DATA, CheckKind.REASON})
 _TO_BE_GIVEN: Final = "(reason to be given)"
 
 
-class Engine(Operations, Handovers, TimeAndVersions, Audits):
+class Engine(Operations, Handovers, TimeAndVersions, Audits, Queues):
     """Opens and moves cases through their workflows, recording every step.
 
     Args:

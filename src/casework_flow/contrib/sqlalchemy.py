@@ -126,6 +126,18 @@ Table(
     Column("position", _BIG, nullable=False),
 )
 
+Table(
+    "casework_waiting",
+    metadata,
+    Column("case_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_at", _BIG, nullable=False),
+    PrimaryKeyConstraint("case_id", "kind", "role"),
+    Index("casework_waiting_role", "role", "case_id"),
+)
+
 
 def version_row() -> dict[str, str]:
     """The row of `casework_meta` that records the schema version the tables are at."""

@@ -16,14 +16,14 @@ makes a projection exactly once.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from attrs import frozen
 
 from .._audit import AuditEntry, EntryKind
 from ..exceptions import InvalidInput
 
-__all__ = ["FEED_PAGE", "FeedItem", "FeedPage", "check_consumer", "check_page"]
+__all__ = ["FEED_PAGE", "FeedItem", "FeedPage", "check_consumer", "check_page", "move_position"]
 
 FEED_PAGE: Final = 500
 """Entries a feed read returns unless told otherwise."""
@@ -84,3 +84,22 @@ def check_consumer(consumer: object, position: object, expected: object) -> str:
     if moved_to < moved_from:
         raise InvalidInput("position", f"must not go back from {expected} to {position}")
     return consumer
+
+
+def move_position(conn: Any, m: str, consumer: str, position: int, expected: int) -> bool:  # noqa: ANN401 - a DB-API connection
+    """Move an SQL store's row for ``consumer`` from ``expected`` (a new row from 0).
+
+    False when it was not there. ``m`` is the dialect's parameter mark.
+    """
+    moved = conn.execute(
+        f"UPDATE casework_feed_positions SET position = {m}"  # noqa: S608 - fixed names
+        f" WHERE consumer = {m} AND position = {m}",
+        (position, consumer, expected),
+    ).rowcount
+    if moved == 1:
+        return True
+    if expected != 0:
+        return False
+    insert = "INSERT INTO casework_feed_positions (consumer, position) VALUES ({m}, {m})"
+    conn.execute(insert.format(m=m), (consumer, position))
+    return True

@@ -25,7 +25,7 @@ from ..exceptions import (
 )
 from . import _cursor
 from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page
-from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored, check_group
 
 __all__ = ["InMemoryStore"]
 
@@ -200,7 +200,7 @@ class InMemoryStore:
         """Return one page of matching cases, ordered by id (by due time for due queries)."""
         q = query or Query()
         _cursor.check_limit(limit)
-        by_due = q.due_before is not None or q.timers_due is not None
+        by_due = q.by_due or q.timers_due is not None
         when = _timer_at if q.timers_due is not None else _due_at
         with self._lock:
             rows = [(when(c), c) for c in self._cases.values() if self._matches(q, c)]
@@ -224,6 +224,14 @@ class InMemoryStore:
         q = query or Query()
         with self._lock:
             return dict(Counter(c.state for c in self._cases.values() if self._matches(q, c)))
+
+    def count_by(self, query: Query | None = None, *, by: str) -> Mapping[str | None, int]:
+        """Return how many matching cases have each value of ``by`` (see `GROUPS`)."""
+        column = check_group(by)
+        q = query or Query()
+        with self._lock:
+            matching = [c for c in self._cases.values() if self._matches(q, c)]
+        return dict(Counter(getattr(c, column) for c in matching))
 
     def claim_timers(
         self, now: datetime, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
@@ -256,6 +264,9 @@ class InMemoryStore:
             and (q.changed is None or q.changed[0] <= self._changed(c.id) < q.changed[1])
             and (q.due_before is None or (due is not None and due < q.due_before))
             and (q.timers_due is None or (c.timer_at is not None and c.timer_at <= q.timers_due))
+            and (q.due is None or (due is not None and q.due[0] <= due < q.due[1]))
+            and (q.idle_since is None or self._changed(c.id) < q.idle_since)
+            and (q.awaiting_roles is None or _awaits(q.awaiting_roles, q.not_requested_by, c))
         )
 
     def _changed(self, case_id: str) -> datetime:
@@ -263,6 +274,13 @@ class InMemoryStore:
         return next(
             e.at for e in reversed(self._trails[case_id]) if e.kind is not EntryKind.REFUSED
         )
+
+
+def _awaits(roles: frozenset[str], not_by: str | None, case: Case) -> bool:
+    return any(
+        not p.approvers.isdisjoint(roles) and p.requested_by != not_by
+        for p in case.approvals.values()
+    )
 
 
 def _due_at(case: Case) -> datetime | None:

@@ -28,9 +28,35 @@ from .._snapshot import Snapshot
 from ..exceptions import StoreError
 from ._feed import FEED_PAGE, FeedPage
 
-__all__ = ["DEFAULT_LEASE", "Change", "Page", "Query", "Snapshot", "Store", "Stored"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "GROUPS",
+    "Change",
+    "Page",
+    "Query",
+    "Snapshot",
+    "Store",
+    "Stored",
+    "check_group",
+]
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
+
+GROUPS: Final = ("state", "unit", "assignee", "workflow")
+"""What `Store.count_by` groups by: columns every store keeps for its queries."""
+
+
+def check_group(by: str) -> str:
+    """``by`` if it is one of `GROUPS`.
+
+    Raises:
+        InvalidInput: naming the groups there are.
+    """
+    if by not in GROUPS:
+        from ..exceptions import InvalidInput  # noqa: PLC0415 - keeps the protocol module light
+
+        raise InvalidInput("by", f"cannot count by {by!r}; by one of {', '.join(GROUPS)}")
+    return by
 
 
 Change = tuple[Case, Sequence[AuditEntry], int]
@@ -60,6 +86,10 @@ def _timers_due(value: datetime | None) -> datetime | None:
     return _moment(value, "timers_due")
 
 
+def _idle_since(value: datetime | None) -> datetime | None:
+    return _moment(value, "idle_since")
+
+
 def _names(value: Iterable[str] | str | None) -> frozenset[str] | None:
     if value is None:
         return None
@@ -87,6 +117,14 @@ class Query:
         states: Cases in any of these states (`in_stage` fills it for a stage).
         units: Cases owned by any of these units (`for_actor` fills it with the units
             an actor works in).
+        due: Cases whose running deadline falls due in ``[start, end)`` (due soon,
+            when ``start`` is now); ordered by due time.
+        idle_since: Cases with no committed step since this time (refusals do not
+            count): the stale ones.
+        awaiting_roles: Cases with a request waiting for approval that one of these
+            roles may decide.
+        not_requested_by: With ``awaiting_roles``: such a request made by someone
+            else than this person (an approver's queue leaves out their own).
     """
 
     workflow: str | None = None
@@ -100,6 +138,22 @@ class Query:
     timers_due: datetime | None = field(default=None, converter=_timers_due)
     states: frozenset[str] | None = field(default=None, converter=_names)
     units: frozenset[str] | None = field(default=None, converter=_names)
+    due: tuple[datetime, datetime] | None = field(default=None, converter=_window)
+    idle_since: datetime | None = field(default=None, converter=_idle_since)
+    awaiting_roles: frozenset[str] | None = field(default=None, converter=_names)
+    not_requested_by: str | None = field(default=None)
+
+    @not_requested_by.validator
+    def _check_requester(self, _: object, value: str | None) -> None:
+        if value is not None and self.awaiting_roles is None:
+            from ..exceptions import InvalidInput  # noqa: PLC0415 - keeps the protocol module light
+
+            raise InvalidInput("not_requested_by", "means something only with awaiting_roles")
+
+    @property
+    def by_due(self) -> bool:
+        """Whether pages are ordered by the deadline's due time (then case id)."""
+        return self.due_before is not None or self.due is not None
 
     def for_actor(self, actor: Actor) -> Query:
         """This query narrowed to the cases of the units ``actor`` works in.
@@ -142,7 +196,7 @@ class Page:
     """One page of a query's results, in a stable order.
 
     The order is by case id; for ``timers_due`` by the timer's time, for ``due_before``
-    by the deadline's, and then by case id.
+    and ``due`` by the deadline's, and then by case id.
 
     Attributes:
         cases: The cases on this page.
@@ -243,6 +297,16 @@ class Store(Protocol):
 
     def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
         """Return how many cases matching ``query`` are in each state."""
+
+    def count_by(self, query: Query | None = None, *, by: str) -> Mapping[str | None, int]:
+        """Return how many cases matching ``query`` have each value of ``by``.
+
+        ``by`` is one of `GROUPS`: ``state``, ``unit``, ``assignee`` or ``workflow``;
+        cases with no unit or no assignee are counted under None.
+
+        Raises:
+            InvalidInput: if ``by`` is not one of them.
+        """
 
     def claim_timers(
         self, now: datetime, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE

@@ -16,7 +16,7 @@ from typing import Any, Final
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from ..exceptions import StoreError, TrailBroken
-from . import _cursor
+from . import _cursor, _waiting
 from ._protocol import Query, Stored
 
 __all__ = [
@@ -94,8 +94,28 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             " (consumer TEXT NOT NULL PRIMARY KEY, position {big} NOT NULL)"
         ),
     ),
+    # Requests waiting for approval, by role (filled from the cases by `_backfill`).
+    _waiting.SCHEMA,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+_WAITING_VERSION: Final = 6
+
+
+WAITING_CASES: Final = "SELECT id, body FROM casework_cases WHERE body LIKE {m}"
+"""The cases stored before the waiting table that may wait for approval (`WAITING_LIKE`)."""
+WAITING_LIKE: Final = '%"approvals":{"%'
+
+
+def waiting_rows(found: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str, int]]:
+    """The waiting table's rows for the (id, body) rows of `WAITING_CASES`."""
+    return [r for case_id, body in found for r in _waiting.rows(case_from_body(body, case_id))]
+
+
+def _backfill(conn: Any, mark: str) -> None:  # noqa: ANN401 - a DB-API connection
+    """Fill the waiting table from the cases stored before it."""
+    rows = waiting_rows(conn.execute(WAITING_CASES.format(m=mark), (WAITING_LIKE,)).fetchall())
+    if rows:
+        conn.cursor().executemany(_waiting.INSERT.format(m=mark), rows)
 
 
 def migrate(conn: Any, version: int, *, where: str, big: str, mark: str) -> None:  # noqa: ANN401
@@ -110,9 +130,11 @@ def migrate(conn: Any, version: int, *, where: str, big: str, mark: str) -> None
             f" understands ({SCHEMA_VERSION}); upgrade the library"
         )
         raise StoreError(msg)
-    for steps in MIGRATIONS[version:]:
+    for number, steps in enumerate(MIGRATIONS[version:], version + 1):
         for statement in steps:
             conn.execute(statement.format(big=big))
+        if number == _WAITING_VERSION:
+            _backfill(conn, mark)
     conn.execute(
         f"INSERT INTO casework_meta (key, value) VALUES ('schema_version', {mark})"  # noqa: S608 - mark is ? or %s
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -286,7 +308,7 @@ def order_column(query: Query) -> str | None:
     """The time column a query's pages are ordered by (then id), or None for id alone."""
     if query.timers_due is not None:
         return "timer_at"
-    if query.due_before is not None:
+    if query.by_due:
         return "due_at"
     return None
 
@@ -314,13 +336,28 @@ def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
         if window is not None:
             where.append(f"{column} >= {mark} AND {column} < {mark}")
             params += [micros(window[0]), micros(window[1])]
+    _time_filters(query, mark, where, params)
+    if query.awaiting_roles is not None:
+        term, values = _waiting.term(query.awaiting_roles, query.not_requested_by, mark)
+        where.append(term)
+        params += values
+    return where, params
+
+
+def _time_filters(query: Query, mark: str, where: list[str], params: list[Any]) -> None:
+    """Add the terms on deadlines, timers and the last step's time."""
     if query.due_before is not None:
         where.append(f"due_at IS NOT NULL AND due_at < {mark}")
         params.append(micros(query.due_before))
     if query.timers_due is not None:
         where.append(f"timer_at IS NOT NULL AND timer_at <= {mark}")
         params.append(micros(query.timers_due))
-    return where, params
+    if query.due is not None:
+        where.append(f"due_at IS NOT NULL AND due_at >= {mark} AND due_at < {mark}")
+        params += [micros(query.due[0]), micros(query.due[1])]
+    if query.idle_since is not None:
+        where.append(f"changed_at < {mark}")
+        params.append(micros(query.idle_since))
 
 
 def page_cursor(rows: list[Any], limit: int, *, column: str | None) -> str | None:

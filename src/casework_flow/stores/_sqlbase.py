@@ -24,10 +24,10 @@ from ..exceptions import (
     TrailBroken,
     UnknownCase,
 )
-from . import _cursor, _sql
-from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page
+from . import _cursor, _sql, _waiting
+from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page, move_position
 from ._memory import _new_ids, _same_case
-from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored
+from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored, check_group
 from ._remembered import Lru, Trails
 
 __all__ = ["SqlStore"]
@@ -135,6 +135,7 @@ class SqlStore:
             except self._unique:
                 raise CaseExists(case.id) from None
             self._insert_entries(conn, entries)
+            _waiting.insert(conn, [case], self._mark)
         self._trails().extend(case.id, tuple(entries))
 
     def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
@@ -149,6 +150,7 @@ class SqlStore:
                     rows,
                 )
                 self._insert_entries(conn, [e for _, trail in cases for e in trail])
+                _waiting.insert(conn, [c for c, _ in cases], self._mark)
         except StoreError as exc:
             if not isinstance(exc.__cause__, self._unique):
                 raise
@@ -209,7 +211,8 @@ class SqlStore:
         """
         for case, entries, _ in changes:
             _same_case(case, entries)
-        if self._one_statement and len(changes) == 1 and changes[0][1]:
+        one = len(changes) == 1 and changes[0][1] and not _waiting.touches(*changes[0][:2])
+        if self._one_statement and one:
             self._commit_one(*changes[0])
             return
         written = []
@@ -270,6 +273,8 @@ class SqlStore:
         sql, params, body = self._update(case, entries, expected_revision)
         if conn.execute(sql, params).rowcount != 1:
             self._missed(conn, case.id, expected_revision)
+        if _waiting.touches(case, entries):
+            _waiting.replace(conn, case, self._mark)
         return body
 
     def _numbered(
@@ -316,29 +321,13 @@ class SqlStore:
         name = check_consumer(consumer, position, expected)
         try:
             with self._write("store a feed position") as conn:
-                moved = self._move(conn, name, position, expected)
+                moved = move_position(conn, self._mark, name, position, expected)
         except StoreError as exc:
             if not isinstance(exc.__cause__, self._unique):
                 raise
             moved = False
         if not moved:
             raise FeedPositionConflict(name, expected, self.tracked(name))
-
-    def _move(self, conn: Any, consumer: str, position: int, expected: int) -> bool:  # noqa: ANN401
-        """Move the consumer's row from ``expected`` (a new row from 0); False: it was not there."""
-        m = self._mark
-        moved = conn.execute(
-            f"UPDATE casework_feed_positions SET position = {m}"  # noqa: S608 - fixed names
-            f" WHERE consumer = {m} AND position = {m}",
-            (position, consumer, expected),
-        ).rowcount
-        if moved == 1:
-            return True
-        if expected != 0:
-            return False
-        insert = "INSERT INTO casework_feed_positions (consumer, position) VALUES ({m}, {m})"
-        conn.execute(insert.format(m=m), (consumer, position))
-        return True
 
     def _update(
         self, case: Case, entries: Sequence[AuditEntry], expected_revision: int
@@ -478,12 +467,17 @@ class SqlStore:
 
     def count_by_state(self, query: Query | None = None) -> Mapping[str, int]:
         """Return how many matching cases are in each state."""
+        return {str(k): n for k, n in self.count_by(query, by="state").items()}
+
+    def count_by(self, query: Query | None = None, *, by: str) -> Mapping[str | None, int]:
+        """Return how many matching cases have each value of ``by`` (see `GROUPS`)."""
+        column = check_group(by)
         where, params = _sql.filters(query or Query(), self._mark)
-        sql = "SELECT state, COUNT(*) FROM casework_cases"  # pragma: no mutate - SQL ignores case
+        sql = f"SELECT {column}, COUNT(*) FROM casework_cases"  # noqa: S608 - one of GROUPS
         if where:
             sql += " WHERE " + " AND ".join(where)  # pragma: no mutate - SQL ignores case
-        grouped = sql + " GROUP BY state"  # pragma: no mutate - SQL ignores case
-        return dict(self._rows("count cases", grouped, params))
+        grouped = sql + f" GROUP BY {column}"  # pragma: no mutate - SQL ignores case
+        return {k: int(n) for k, n in self._rows("count cases", grouped, params)}
 
     def __len__(self) -> int:
         count = "SELECT COUNT(*) FROM casework_cases"  # pragma: no mutate - SQL ignores case

@@ -6,9 +6,16 @@ from typing import Any, Final
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ...stores import _sql
+from ...stores import _sql, _waiting
 
-__all__ = ["add_feed", "create_tables", "drop_feed", "drop_tables"]
+__all__ = [
+    "add_feed",
+    "add_waiting",
+    "create_tables",
+    "drop_feed",
+    "drop_tables",
+    "drop_waiting",
+]
 
 _BIG: Final = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
 _INITIAL: Final = 4
@@ -66,3 +73,27 @@ def drop_tables(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 
     _big(schema_editor)
     for table in ("casework_entries", "casework_cases", "casework_meta"):
         schema_editor.execute(f"DROP TABLE {table}")
+
+
+def add_waiting(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Take the tables from schema version 5 to 6: requests waiting for approval, by role."""
+    big = _big(schema_editor)
+    for statement in _sql.MIGRATIONS[5]:
+        schema_editor.execute(statement.format(big=big))
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(_sql.WAITING_CASES.format(m="%s"), [_sql.WAITING_LIKE])
+        rows = _sql.waiting_rows(cursor.fetchall())
+        if rows:
+            cursor.executemany(_waiting.INSERT.format(m="%s"), rows)
+    schema_editor.execute(
+        "UPDATE casework_meta SET value = %s WHERE key = %s", ["6", "schema_version"]
+    )
+
+
+def drop_waiting(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001 - RunPython's signature
+    """Take the tables back to schema version 5."""
+    _big(schema_editor)
+    schema_editor.execute("DROP TABLE casework_waiting")
+    schema_editor.execute(
+        "UPDATE casework_meta SET value = %s WHERE key = %s", ["5", "schema_version"]
+    )

@@ -1,0 +1,202 @@
+"""Engine calls for supervisors' work queues: awaiting my decision, due soon, idle, caseload.
+
+A supervisor's first screen lists the approvals waiting for them, the deadlines passed or
+coming in the next working days, the cases nobody has touched for a month, and their
+team's caseload. Each queue is one store query through an index, then, where the store
+can only narrow (who may decide a request depends on the workflow's approval rule and
+the actor's units), the same checks `approve` makes, on the cases the query found.
+Pages use the stores' keyset cursors.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Final
+
+import attrs
+
+from ._access import as_on
+from ._case import Actor, Case
+from ._checks import approval_checks
+from ._due import moment
+from ._shell import Shell
+from .exceptions import InvalidInput
+from .stores import Page, Query, _cursor
+from .stores._protocol import GROUPS
+
+__all__ = ["CASELOAD_GROUPS", "Queues"]
+
+CASELOAD_GROUPS: Final = (*GROUPS, "stage")
+"""What `Queues.caseload` counts by: the stores' groups, and the stage."""
+
+_BATCH: Final = 200
+
+
+def _positive(value: float, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidInput(name, f"must be a positive number, not {value!r}")
+
+
+class Queues(Shell):
+    """Work queues and caseload counts (part of `Engine`)."""
+
+    __slots__ = ()
+
+    def _exact(
+        self, query: Query, keep: Callable[[Case], bool], limit: int, after: str | None
+    ) -> Page:
+        """One page of the cases ``query`` finds that ``keep`` keeps, in the query's order."""
+        _cursor.check_limit(limit)
+        found: list[Case] = []
+        cursor = after
+        while len(found) <= limit:
+            page = self._store.find(query, limit=max(limit + 1, _BATCH), after=cursor)
+            found.extend(c for c in page.cases if keep(c))
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+        if len(found) <= limit:
+            return Page(tuple(found), None)
+        last = found[limit - 1]
+        when = None
+        if query.timers_due is not None:
+            when = last.timer_at
+        elif query.by_due and last.deadline is not None:
+            when = last.deadline.due_at
+        return Page(tuple(found[:limit]), _cursor.encode(last.id, when))
+
+    def _decidable(self, actor: Actor) -> tuple[Query, Callable[[Case], bool]]:
+        roles = actor.roles.union(*actor.unit_roles.values())
+        own = any(
+            t.approval is not None and not t.approval.self_approve.isdisjoint(roles)
+            for wf in self._catalog.all()
+            for t in wf.transitions
+        )
+        query = Query(awaiting_roles=roles, not_requested_by=None if own else actor.id)
+
+        def keep(case: Case) -> bool:
+            wf = self._catalog.workflow(case.workflow, case.version)
+            seen = as_on(wf, case, actor)
+            return any(
+                not approval_checks(wf, case, seen, pending, deciding="approve")
+                for pending in case.approvals.values()
+            )
+
+        return query, keep
+
+    def awaiting_decision(self, actor: Actor, *, limit: int = 50, after: str | None = None) -> Page:
+        """Cases with a request waiting that ``actor`` may approve or reject now, by id.
+
+        The same checks `approve` makes: one of the request's approver roles held on
+        the case (in its unit), a vote not cast yet, not the actor's own request (unless
+        the approval lets them approve their own), not their own case where the approval
+        says so, and the case on their side. The store's waiting table narrows the
+        search to the requests of the actor's roles first.
+        """
+        query, keep = self._decidable(actor)
+        return self._exact(query, keep, limit, after)
+
+    def count_awaiting(self, actor: Actor) -> int:
+        """How many cases `awaiting_decision` lists for ``actor`` (over every page)."""
+        query, keep = self._decidable(actor)
+        total, cursor = 0, None
+        while True:
+            page = self._store.find(query, limit=_BATCH * 5, after=cursor)
+            total += sum(1 for c in page.cases if keep(c))
+            if page.cursor is None:
+                return total
+            cursor = page.cursor
+
+    def due_soon(
+        self,
+        actor: Actor | None = None,
+        *,
+        working_days: float = 3,
+        now: datetime | None = None,
+        query: Query | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """Cases whose deadline falls due within ``working_days`` of ``now``, soonest first.
+
+        Working days are the engine's calendar's (Monday to Friday in UTC unless given).
+        ``actor`` scopes it to the units they work in; ``query`` narrows it further.
+        """
+        _positive(working_days, "working_days")
+        start = moment(now, self._clock)
+        end = self._catalog.calendar.add(start, timedelta(days=working_days))
+        base = attrs.evolve(query or Query(), due=(start, end))
+        scoped = base.for_actor(actor) if actor is not None else base
+        return self._store.find(scoped, limit=limit, after=after)
+
+    def overdue_cases(
+        self,
+        actor: Actor | None = None,
+        *,
+        now: datetime | None = None,
+        query: Query | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """Cases past their deadline at ``now``, the longest overdue first."""
+        base = attrs.evolve(query or Query(), due_before=moment(now, self._clock))
+        scoped = base.for_actor(actor) if actor is not None else base
+        return self._store.find(scoped, limit=limit, after=after)
+
+    def idle(
+        self,
+        actor: Actor | None = None,
+        *,
+        days: float = 30,
+        now: datetime | None = None,
+        query: Query | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """Open cases with no committed step for ``days`` calendar days, by case id.
+
+        Refusals are not steps; closed cases (in a terminal state) are left out, by
+        the states the store is asked for (the open states of the registered workflows).
+        """
+        _positive(days, "days")
+        since = moment(now, self._clock) - timedelta(days=days)
+        base = query or Query()
+        open_states = frozenset(
+            s.id for wf in self._catalog.all() for s in wf.all_states if not s.terminal
+        )
+        states = open_states if base.states is None else open_states & base.states
+        base = attrs.evolve(base, idle_since=since, states=states)
+        scoped = base.for_actor(actor) if actor is not None else base
+
+        def keep(case: Case) -> bool:
+            wf = self._catalog.workflow(case.workflow, case.version)
+            return not wf.state(case.state).terminal
+
+        return self._exact(scoped, keep, limit, after)
+
+    def caseload(
+        self, query: Query | None = None, *, by: str = "state", actor: Actor | None = None
+    ) -> Mapping[str | None, int]:
+        """How many cases ``query`` finds, counted by state, stage, unit, assignee or workflow.
+
+        ``stage`` counts a case under the outermost stage it is in (its state, in a
+        workflow without stages). ``actor`` scopes it to the units they work in.
+        """
+        if by not in CASELOAD_GROUPS:
+            groups = ", ".join(CASELOAD_GROUPS)
+            raise InvalidInput("by", f"cannot count by {by!r}; by one of {groups}")
+        base = query or Query()
+        scoped = base.for_actor(actor) if actor is not None else base
+        if by != "stage":
+            return dict(self._store.count_by(scoped, by=by))
+        counts: Counter[str | None] = Counter()
+        for wf in self._catalog.all():
+            if scoped.workflow not in {None, wf.name} or scoped.version not in {None, wf.version}:
+                continue
+            narrowed = attrs.evolve(scoped, workflow=wf.name, version=wf.version)
+            for state, n in self._store.count_by(narrowed, by="state").items():
+                ancestors = wf.tree.ancestors(str(state))
+                counts[ancestors[-1] if ancestors else state] += n
+        return dict(counts)
