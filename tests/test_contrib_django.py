@@ -13,6 +13,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,23 @@ def _app(heard: list[str] | None = None) -> Engine:
 
 def _id() -> str:
     return f"DJ-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_request_waits_in_the_supervisors_queue_on_the_hosts_connection(using):
+    clock = ManualClock(START)
+    app = Engine([seed.build_workflow()], clock=clock, calendar=seed.CALENDAR)
+    engine = engine_on(app, using=using)
+    case_id = _id()
+    engine.open(seed.WORKFLOW, case_id, actor=seed.OUTREACH, unit=seed.MEDAN,
+                assignee=seed.WORKER.id, version=1)  # fmt: skip
+    for step in seed.HAPPY_PATH[:10]:
+        clock.advance(timedelta(days=step[-1], hours=1))
+        seed.take(engine, case_id, step)
+    assert [c.id for c in engine.awaiting_decision(seed.SUPERVISOR).cases] == [case_id]
+    assert _count(using, "casework_waiting") == 1
+    engine.approve(case_id, actor=seed.SUPERVISOR)
+    assert engine.count_awaiting(seed.SUPERVISOR) == 0
+    assert _count(using, "casework_waiting") == 0
 
 
 def test_the_migrations_made_the_tables_inside_the_test_database(using):

@@ -175,6 +175,17 @@ def check_store_filters(store: Store, cases: list[Case], now: datetime) -> None:
         if c.deadline is not None and window[0] <= c.deadline.due_at < window[1]
     )
     assert everything(store.find, query=Query(due=window)) == [i for _, i in due]
+    for units in ({MEDAN, None}, {None}, {BINJAI}):
+        query = Query(units=units, awaiting_roles={"supervisor"})
+        expected = sorted(
+            c.id
+            for c in cases
+            if c.unit in units and any("supervisor" in p.approvers for p in c.approvals.values())
+        )
+        assert everything(store.find, query=query) == expected
+        assert store.count_by(Query(units=units), by="unit") == Counter(
+            c.unit for c in cases if c.unit in units
+        )
 
 
 def waiting_table(store: Store) -> list[tuple[object, ...]] | None:
@@ -183,7 +194,7 @@ def waiting_table(store: Store) -> list[tuple[object, ...]] | None:
     if rows is None:
         return None
     found = rows(
-        "read", "SELECT case_id, kind, role, requested_by, requested_at FROM casework_waiting"
+        "read", "SELECT case_id, kind, role, requested_by, requested_at, unit FROM casework_waiting"
     )
     return sorted(tuple(r) for r in found)
 

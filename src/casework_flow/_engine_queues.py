@@ -69,12 +69,15 @@ class Queues(Shell):
 
     def _decidable(self, actor: Actor) -> tuple[Query, Callable[[Case], bool]]:
         roles = actor.roles.union(*actor.unit_roles.values())
+        workflows = self._catalog.all()
         own = any(
             t.approval is not None and not t.approval.self_approve.isdisjoint(roles)
-            for wf in self._catalog.all()
+            for wf in workflows
             for t in wf.transitions
         )
-        query = Query(awaiting_roles=roles, not_requested_by=None if own else actor.id)
+        anywhere = any(not wf.cross_unit_roles.isdisjoint(roles) for wf in workflows)
+        units = None if anywhere or not actor.units else frozenset({*actor.units, None})
+        query = Query(awaiting_roles=roles, not_requested_by=None if own else actor.id, units=units)
 
         def keep(case: Case) -> bool:
             wf = self._catalog.workflow(case.workflow, case.version)

@@ -20,7 +20,6 @@ import re
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, Any, Final
-from xml.sax.saxutils import quoteattr
 
 import attrs
 
@@ -125,8 +124,24 @@ def _value(value: object, field: str, hidden: frozenset[str]) -> object:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+_ATTR: Final = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as an XML attribute value in double quotes; characters XML forbids replaced."""
+    if _NOT_XML.search(text):
+        text = _NOT_XML.sub("\ufffd", text)
+    return '"' + text.translate(_ATTR) + '"'
 
 
 def _xes_attribute(key: str, value: object) -> str:
@@ -138,7 +153,7 @@ def _xes_attribute(key: str, value: object) -> str:
         tag, text = "float", repr(value)
     else:
         tag, text = "string", "" if value is None else str(value)
-    return f"<{tag} key={quoteattr(_clean(key))} value={quoteattr(_clean(text))}/>"
+    return f"<{tag} key={_quoted(key)} value={_quoted(text)}/>"
 
 
 _XES_HEAD: Final = """<?xml version="1.0" encoding="UTF-8"?>

@@ -134,8 +134,9 @@ Table(
     Column("role", Text, nullable=False),
     Column("requested_by", Text, nullable=False),
     Column("requested_at", _BIG, nullable=False),
+    Column("unit", Text),
     PrimaryKeyConstraint("case_id", "kind", "role"),
-    Index("casework_waiting_role", "role", "case_id"),
+    Index("casework_waiting_role", "role", "unit", "case_id"),
 )
 
 

@@ -98,6 +98,14 @@ def _names(value: Iterable[str] | str | None) -> frozenset[str] | None:
     return frozenset(value)
 
 
+def _units(value: Iterable[str | None] | str | None) -> frozenset[str | None] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
+
+
 @frozen
 class Query:
     """Which cases to find. Every filter given must hold; none given means all cases.
@@ -116,7 +124,7 @@ class Query:
             it fell due.
         states: Cases in any of these states (`in_stage` fills it for a stage).
         units: Cases owned by any of these units (`for_actor` fills it with the units
-            an actor works in).
+            an actor works in); None among them stands for cases of no unit.
         due: Cases whose running deadline falls due in ``[start, end)`` (due soon,
             when ``start`` is now); ordered by due time.
         idle_since: Cases with no committed step since this time (refusals do not
@@ -137,7 +145,7 @@ class Query:
     due_before: datetime | None = field(default=None, converter=_due_before)
     timers_due: datetime | None = field(default=None, converter=_timers_due)
     states: frozenset[str] | None = field(default=None, converter=_names)
-    units: frozenset[str] | None = field(default=None, converter=_names)
+    units: frozenset[str | None] | None = field(default=None, converter=_units)
     due: tuple[datetime, datetime] | None = field(default=None, converter=_window)
     idle_since: datetime | None = field(default=None, converter=_idle_since)
     awaiting_roles: frozenset[str] | None = field(default=None, converter=_names)

@@ -106,7 +106,9 @@ WAITING_CASES: Final = "SELECT id, body FROM casework_cases WHERE body LIKE {m}"
 WAITING_LIKE: Final = '%"approvals":{"%'
 
 
-def waiting_rows(found: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str, int]]:
+def waiting_rows(
+    found: Sequence[tuple[str, str]],
+) -> list[tuple[str, str, str, str, int, str | None]]:
     """The waiting table's rows for the (id, body) rows of `WAITING_CASES`."""
     return [r for case_id, body in found for r in _waiting.rows(case_from_body(body, case_id))]
 
@@ -327,18 +329,22 @@ def filters(query: Query, mark: str) -> tuple[list[str], list[Any]]:
         if value is not None:
             where.append(f"{column} = {mark}")
             params.append(value)
-    for column, allowed in (("state", query.states), ("unit", query.units)):
-        if allowed is not None:
-            names = sorted(allowed)
-            where.append(f"{column} IN ({', '.join([mark] * len(names))})" if names else "1 = 0")
-            params += names
+    if query.states is not None:
+        names = sorted(query.states)
+        where.append(f"state IN ({', '.join([mark] * len(names))})" if names else "1 = 0")
+        params += names
+    if query.units is not None:
+        term, values = _waiting.unit_filter(query.units, mark)
+        where.append(term)
+        params += values
     for column, window in (("opened_at", query.opened), ("changed_at", query.changed)):
         if window is not None:
             where.append(f"{column} >= {mark} AND {column} < {mark}")
             params += [micros(window[0]), micros(window[1])]
     _time_filters(query, mark, where, params)
     if query.awaiting_roles is not None:
-        term, values = _waiting.term(query.awaiting_roles, query.not_requested_by, mark)
+        roles, not_by = query.awaiting_roles, query.not_requested_by
+        term, values = _waiting.term(roles, not_by, query.units, mark)
         where.append(term)
         params += values
     return where, params

@@ -16,7 +16,17 @@ from typing import Any, Final
 from .._audit import AuditEntry, EntryKind
 from .._case import Case
 
-__all__ = ["DELETE", "INSERT", "SCHEMA", "insert", "replace", "rows", "term", "touches"]
+__all__ = [
+    "DELETE",
+    "INSERT",
+    "SCHEMA",
+    "insert",
+    "replace",
+    "rows",
+    "term",
+    "touches",
+    "unit_filter",
+]
 
 SCHEMA: Final = (
     (
@@ -26,16 +36,17 @@ SCHEMA: Final = (
         " role TEXT NOT NULL,"
         " requested_by TEXT NOT NULL,"
         " requested_at {big} NOT NULL,"
+        " unit TEXT,"
         " PRIMARY KEY (case_id, kind, role))"
     ),
-    "CREATE INDEX casework_waiting_role ON casework_waiting (role, case_id)",
+    "CREATE INDEX casework_waiting_role ON casework_waiting (role, unit, case_id)",
 )
 """The table and its index, as one schema migration's statements."""
 
 DELETE: Final = "DELETE FROM casework_waiting WHERE case_id = {m}"
 INSERT: Final = (
-    "INSERT INTO casework_waiting (case_id, kind, role, requested_by, requested_at)"
-    " VALUES ({m}, {m}, {m}, {m}, {m})"
+    "INSERT INTO casework_waiting (case_id, kind, role, requested_by, requested_at, unit)"
+    " VALUES ({m}, {m}, {m}, {m}, {m}, {m})"
 )
 
 _ENDS: Final = frozenset(
@@ -50,12 +61,12 @@ _ENDS: Final = frozenset(
 rejection, a cancellation (by a move or a transfer), a migration."""
 
 
-def rows(case: Case) -> list[tuple[str, str, str, str, int]]:
-    """The case's rows: (case id, kind, role, requested by, requested at in µs)."""
+def rows(case: Case) -> list[tuple[str, str, str, str, int, str | None]]:
+    """The case's rows: (case id, kind, role, requested by, requested at in µs, unit)."""
     from ._sql import micros  # noqa: PLC0415 - _sql imports this module for its schema
 
     return [
-        (case.id, kind, role, pending.requested_by, micros(pending.requested_at))
+        (case.id, kind, role, pending.requested_by, micros(pending.requested_at), case.unit)
         for kind, pending in sorted(case.approvals.items())
         for role in sorted(pending.approvers)
     ]
@@ -66,8 +77,17 @@ def touches(case: Case, entries: Sequence[AuditEntry]) -> bool:
     return bool(case.approvals) or any(e.kind in _ENDS for e in entries)
 
 
-def term(roles: frozenset[str], not_by: str | None, mark: str) -> tuple[str, list[Any]]:
-    """The WHERE term (on ``casework_cases``) for ``awaiting_roles`` and ``not_requested_by``."""
+def term(
+    roles: frozenset[str],
+    not_by: str | None,
+    units: frozenset[str | None] | None,
+    mark: str,
+) -> tuple[str, list[Any]]:
+    """The WHERE term (on ``casework_cases``) for ``awaiting_roles`` and ``not_requested_by``.
+
+    ``units`` (the query's) narrows the waiting rows too, so that an approver's queue in
+    one unit reads only that unit's rows of the index.
+    """
     if not roles:
         return "1 = 0", []
     names = sorted(roles)
@@ -76,6 +96,10 @@ def term(roles: frozenset[str], not_by: str | None, mark: str) -> tuple[str, lis
         f" WHERE role IN ({', '.join([mark] * len(names))})"
     )
     params: list[Any] = list(names)
+    if units is not None:
+        unit_term, unit_params = unit_filter(units, mark)
+        sql += f" AND {unit_term}"
+        params += unit_params
     if not_by is not None:
         sql += f" AND requested_by <> {mark}"
         params.append(not_by)
@@ -93,3 +117,14 @@ def replace(conn: Any, case: Case, mark: str) -> None:  # noqa: ANN401 - a DB-AP
     """Put the case's rows in place of those it had, inside the step's transaction."""
     conn.execute(DELETE.format(m=mark), (case.id,))
     insert(conn, [case], mark)
+
+
+def unit_filter(units: frozenset[str | None], mark: str) -> tuple[str, list[Any]]:
+    """``unit`` in ``units``, where None stands for no unit."""
+    names = sorted(u for u in units if u is not None)
+    terms = [f"unit IN ({', '.join([mark] * len(names))})"] if names else []
+    if None in units:
+        terms.append("unit IS NULL")
+    if not terms:
+        return "1 = 0", []
+    return "(" + " OR ".join(terms) + ")", list(names)
