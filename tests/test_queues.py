@@ -27,6 +27,7 @@ from casework_flow._catalog import Catalog
 from casework_flow._checks import approval_checks
 from casework_flow._evolve import fold
 from casework_flow.audit import EntryKind
+from casework_flow.exceptions import OutOfScope
 from casework_flow.stores import Page, Query, Store, _waiting
 
 from .conftest import START
@@ -297,3 +298,22 @@ def test_a_stage_counts_every_case_inside_it_on_a_staged_workflow(tmp_path):  # 
     assert counts == expected
     moved = attrs.evolve(Query(), workflow=staged.name)
     assert sum(engine.caseload(by="state", query=moved).values()) == 2
+
+
+def test_a_queue_for_a_unit_not_the_actors_is_refused_in_words_and_logged(caplog):
+    engine, _ = engine_on(make_memory())
+    with pytest.raises(OutOfScope) as refused:
+        engine.overdue_cases(seed.SUPERVISOR, query=Query(unit=BINJAI))
+    assert refused.value.units == (BINJAI,)
+    assert refused.value.allowed == (MEDAN,)
+    assert str(refused.value) == (
+        f"spv-002 asked for the queue of overdue cases of {BINJAI}; they work in {MEDAN} only"
+    )
+    assert any(r.levelname == "WARNING" and BINJAI in r.getMessage() for r in caplog.records)
+    for call in (engine.due_soon, engine.idle):
+        with pytest.raises(OutOfScope):
+            call(seed.SUPERVISOR, query=Query(units={MEDAN, BINJAI}))
+    with pytest.raises(OutOfScope, match="the caseload by assignee"):
+        engine.caseload(Query(unit=BINJAI), by="assignee", actor=seed.SUPERVISOR)
+    assert engine.caseload(Query(unit=MEDAN), by="unit", actor=seed.SUPERVISOR) == {}
+    assert engine.caseload(Query(unit=BINJAI), by="unit", actor=CHECKERS[2]) == {}

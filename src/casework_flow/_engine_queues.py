@@ -5,7 +5,8 @@ coming in the next working days, the cases nobody has touched for a month, and t
 team's caseload. Each queue is one store query through an index, then, where the store
 can only narrow (who may decide a request depends on the workflow's approval rule and
 the actor's units), the same checks `approve` makes, on the cases the query found.
-Pages use the stores' keyset cursors.
+Pages use the stores' keyset cursors. A queue asked of an actor for units they do not
+work in is refused with `OutOfScope` (and a warning in the log), never silently emptied.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from ._access import as_on
 from ._case import Actor, Case
 from ._checks import approval_checks
 from ._due import moment
+from ._observe import out_of_scope
 from ._shell import Shell
-from .exceptions import InvalidInput
+from .exceptions import InvalidInput, OutOfScope
 from .stores import Page, Query, _cursor
 from .stores._protocol import GROUPS
 
@@ -32,6 +34,25 @@ CASELOAD_GROUPS: Final = (*GROUPS, "stage")
 """What `Queues.caseload` counts by: the stores' groups, and the stage."""
 
 _BATCH: Final = 200
+
+
+def _scoped(actor: Actor | None, query: Query, what: str) -> Query:
+    """``query`` narrowed to ``actor``'s units; refused if it names units not theirs.
+
+    Raises:
+        OutOfScope: naming the units asked for that the actor does not work in (the
+            refusal is logged as a warning, with the actor and the units).
+    """
+    if actor is None:
+        return query
+    asked = {u for u in (query.units or ()) if u is not None}
+    if query.unit is not None:
+        asked.add(query.unit)
+    foreign = asked - actor.units if actor.units else set()
+    if foreign:
+        out_of_scope(actor.id, what, tuple(sorted(foreign)))
+        raise OutOfScope(actor.id, what, foreign, actor.units)
+    return query.for_actor(actor)
 
 
 def _positive(value: float, name: str) -> None:
@@ -131,7 +152,7 @@ class Queues(Shell):
         start = moment(now, self._clock)
         end = self._catalog.calendar.add(start, timedelta(days=working_days))
         base = attrs.evolve(query or Query(), due=(start, end))
-        scoped = base.for_actor(actor) if actor is not None else base
+        scoped = _scoped(actor, base, "the queue of deadlines due soon")
         return self._store.find(scoped, limit=limit, after=after)
 
     def overdue_cases(
@@ -145,7 +166,7 @@ class Queues(Shell):
     ) -> Page:
         """Cases past their deadline at ``now``, the longest overdue first."""
         base = attrs.evolve(query or Query(), due_before=moment(now, self._clock))
-        scoped = base.for_actor(actor) if actor is not None else base
+        scoped = _scoped(actor, base, "the queue of overdue cases")
         return self._store.find(scoped, limit=limit, after=after)
 
     def idle(
@@ -171,7 +192,7 @@ class Queues(Shell):
         )
         states = open_states if base.states is None else open_states & base.states
         base = attrs.evolve(base, idle_since=since, states=states)
-        scoped = base.for_actor(actor) if actor is not None else base
+        scoped = _scoped(actor, base, "the queue of idle cases")
 
         def keep(case: Case) -> bool:
             wf = self._catalog.workflow(case.workflow, case.version)
@@ -190,8 +211,7 @@ class Queues(Shell):
         if by not in CASELOAD_GROUPS:
             groups = ", ".join(CASELOAD_GROUPS)
             raise InvalidInput("by", f"cannot count by {by!r}; by one of {groups}")
-        base = query or Query()
-        scoped = base.for_actor(actor) if actor is not None else base
+        scoped = _scoped(actor, query or Query(), f"the caseload by {by}")
         if by != "stage":
             return dict(self._store.count_by(scoped, by=by))
         counts: Counter[str | None] = Counter()

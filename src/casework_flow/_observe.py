@@ -142,6 +142,14 @@ class Observer:
         self._measure("conflict", case.workflow, event, None)
 
 
+def out_of_scope(actor_id: str, what: str, units: tuple[str, ...]) -> None:
+    """A queue or count for units the actor does not work in was refused."""
+    LOGGER.warning(
+        "%s was refused %s of %s: not their units", actor_id, what, ", ".join(units),
+        extra={"actor_id": actor_id, "event": what, "outcome": "refused", "units": list(units)},
+    )  # fmt: skip
+
+
 def _fields(
     case: Case, event: str, outcome: str, seconds: float | None, **more: object
 ) -> dict[str, object]:

@@ -22,7 +22,7 @@ the public API: they are translated into one of these at the boundary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -41,6 +41,7 @@ __all__ = [
     "KeyMissing",
     "KeysMismatch",
     "ListenerFailed",
+    "OutOfScope",
     "Problem",
     "ReplayError",
     "StoreError",
@@ -318,6 +319,29 @@ class StoreError(CaseworkError):
         super().__init__(message)
         self.case_id = case_id
         self.seq = seq
+
+
+class OutOfScope(CaseworkError, PermissionError):
+    """A queue or count was asked for units the actor does not work in; nothing was read.
+
+    Attributes:
+        actor_id: Who asked.
+        what: The queue or count asked for.
+        units: The units asked for that are not the actor's.
+        allowed: The units the actor works in.
+    """
+
+    def __init__(
+        self, actor_id: str, what: str, units: Iterable[str], allowed: Iterable[str]
+    ) -> None:
+        self.actor_id = actor_id
+        self.what = what
+        self.units = tuple(sorted(units))
+        self.allowed = tuple(sorted(allowed))
+        super().__init__(
+            f"{actor_id} asked for {what} of {', '.join(self.units)};"
+            f" they work in {', '.join(self.allowed)} only"
+        )
 
 
 class ListenerFailed(CaseworkError):
