@@ -256,6 +256,8 @@ def test_a_database_from_before_the_waiting_table_is_filled_when_opened(tmp_path
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("DROP TABLE casework_waiting")
+        for index in ("unit_due", "unit_state", "unit_assignee"):
+            conn.execute(f"DROP INDEX casework_cases_{index}")
         conn.execute("UPDATE casework_meta SET value = '5' WHERE key = 'schema_version'")
     conn.close()
     with SQLiteStore(path) as store:

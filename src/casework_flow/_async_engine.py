@@ -172,6 +172,7 @@ class AsyncEngine:
     overdue_cases = _bridged(Engine.overdue_cases, case_arg=None)
     idle = _bridged(Engine.idle, case_arg=None)
     caseload = _bridged(Engine.caseload, case_arg=None)
+    report = _bridged(Engine.report, case_arg=None)
     plan_migration = _bridged(Engine.plan_migration, case_arg=None)
     migrate = _bridged(Engine.migrate, case_arg=None)
     import_trail = _bridged(Engine.import_trail, case_arg=None)

@@ -12,7 +12,7 @@ work in is refused with `OutOfScope` (and a warning in the log), never silently 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -21,11 +21,13 @@ import attrs
 from ._access import as_on
 from ._case import Actor, Case
 from ._checks import approval_checks
+from ._clock import to_utc
 from ._due import moment
 from ._observe import out_of_scope
+from ._reports import Report, figures
 from ._shell import Shell
 from .exceptions import InvalidInput, OutOfScope
-from .stores import Page, Query, _cursor
+from .stores import Page, Query, Store, Stored, _cursor
 from .stores._protocol import GROUPS
 
 __all__ = ["CASELOAD_GROUPS", "Queues"]
@@ -71,9 +73,10 @@ class Queues(Shell):
         """One page of the cases ``query`` finds that ``keep`` keeps, in the query's order."""
         _cursor.check_limit(limit)
         found: list[Case] = []
-        cursor = after
+        cursor, batch = after, limit + 1
         while len(found) <= limit:
-            page = self._store.find(query, limit=max(limit + 1, _BATCH), after=cursor)
+            page = self._store.find(query, limit=batch, after=cursor)
+            batch = max(batch, _BATCH)
             found.extend(c for c in page.cases if keep(c))
             if page.cursor is None:
                 break
@@ -223,3 +226,56 @@ class Queues(Shell):
                 ancestors = wf.tree.ancestors(str(state))
                 counts[ancestors[-1] if ancestors else state] += n
         return dict(counts)
+
+    def report(
+        self,
+        actor: Actor | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        units: Iterable[str | None] | None = None,
+    ) -> Report:
+        """Time in each state, cases opened and closed per month, and rates, by unit.
+
+        Computed by the store (in the database, on the SQL stores) over what happened in
+        ``[since, until)``: entries in it, and state visits that began in it. ``actor``
+        scopes it to the units they work in; ``units`` narrows it (None among them for
+        cases of no unit). A case counts under the workflow version and unit it has now.
+        No personal value is read.
+
+        Raises:
+            InvalidInput: if ``until`` is not after ``since``.
+            OutOfScope: if ``units`` names a unit the actor does not work in.
+        """
+        start = None if since is None else to_utc(since, "since")
+        end = None if until is None else to_utc(until, "until")
+        if start is not None and end is not None and end <= start:
+            raise InvalidInput(
+                "until", f"{end.isoformat()} is not after since ({start.isoformat()})"
+            )
+        query = _scoped(actor, Query(units=units), "the report")
+        terminal = {
+            (wf.name, wf.version): frozenset(s.id for s in wf.all_states if s.terminal)
+            for wf in self._catalog.all()
+        }
+        computed = getattr(self._store, "report", None)
+        if callable(computed):
+            found: Report = computed(terminal, since=start, until=end, units=query.units)
+            return found
+        pairs = (
+            (stored.case.unit if stored.case else None, stored.trail)
+            for stored in _every(self._store)
+            if query.units is None or (stored.case and stored.case.unit in query.units)
+        )
+        return figures(pairs, terminal, since=start, until=end)
+
+
+def _every(store: Store) -> Iterator[Stored]:
+    """Every stored case, a page at a time."""
+    after: str | None = None
+    while True:
+        page = store.scan(after=after, limit=_BATCH)
+        yield from page
+        if len(page) < _BATCH:
+            return
+        after = page[-1].case_id

@@ -99,6 +99,16 @@ Table(
         postgresql_where=text("timer_at IS NOT NULL"),
     ),
     Index("casework_cases_unit", "unit", "id"),
+    Index(
+        "casework_cases_unit_due",
+        "unit",
+        "due_at",
+        "id",
+        sqlite_where=text("due_at IS NOT NULL"),
+        postgresql_where=text("due_at IS NOT NULL"),
+    ),
+    Index("casework_cases_unit_state", "unit", "state", "changed_at"),
+    Index("casework_cases_unit_assignee", "unit", "assignee"),
 )
 
 Table(

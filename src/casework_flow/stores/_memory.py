@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from .._history import History
+from .._reports import Report, Terminal, figures
 from ..exceptions import (
     CaseExists,
     ConcurrentModification,
@@ -224,6 +225,23 @@ class InMemoryStore:
         q = query or Query()
         with self._lock:
             return dict(Counter(c.state for c in self._cases.values() if self._matches(q, c)))
+
+    def report(
+        self,
+        terminal: Terminal,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        units: frozenset[str | None] | None = None,
+    ) -> Report:
+        """The oversight report, folded from the trails in Python (see `Engine.report`)."""
+        with self._lock:
+            pairs = [
+                (c.unit, tuple(self._trails[c.id]))
+                for c in self._cases.values()
+                if units is None or c.unit in units
+            ]
+        return figures(pairs, terminal, since=since, until=until)
 
     def count_by(self, query: Query | None = None, *, by: str) -> Mapping[str | None, int]:
         """Return how many matching cases have each value of ``by`` (see `GROUPS`)."""

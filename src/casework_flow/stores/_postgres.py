@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._audit import AuditEntry
 from ..exceptions import CaseworkError, InvalidInput, StoreError, first_line
-from . import _sql
+from . import _reports_sql, _sql
 from ._protocol import Query
 from ._sqlbase import SqlStore
 
@@ -133,6 +133,7 @@ class PostgresStore(SqlStore):
         return JoinedPostgresStore.on(conn)
 
     _mark = "%s"
+    _report_dialect = _reports_sql.POSTGRES
     _one_statement = True
     _lock_row = " FOR UPDATE"
     _skip_locked = " FOR UPDATE SKIP LOCKED"

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 from .._audit import AuditEntry, ChainHead
 from .._case import Case
 from .._history import History
+from .._reports import Report, Terminal
 from ..exceptions import (
     CaseExists,
     ConcurrentModification,
@@ -24,7 +25,7 @@ from ..exceptions import (
     TrailBroken,
     UnknownCase,
 )
-from . import _cursor, _sql, _waiting
+from . import _cursor, _reports_sql, _sql, _waiting
 from ._feed import FEED_PAGE, FeedItem, FeedPage, check_consumer, check_page, move_position
 from ._memory import _new_ids, _same_case
 from ._protocol import DEFAULT_LEASE, Change, Page, Query, Snapshot, Stored, check_group
@@ -50,6 +51,8 @@ class SqlStore:
     """The driver's exceptions for a primary-key clash."""
     _where: str
     """How errors name this database."""
+    _report_dialect: ClassVar[_reports_sql.Dialect] = _reports_sql.SQLITE
+    """How the report's SQL reads an entry's JSON and a time."""
     _one_statement: ClassVar[bool] = False
     """Whether a one-case step is written as one statement (`_commit_one`)."""
 
@@ -478,6 +481,11 @@ class SqlStore:
             sql += " WHERE " + " AND ".join(where)  # pragma: no mutate - SQL ignores case
         grouped = sql + f" GROUP BY {column}"  # pragma: no mutate - SQL ignores case
         return {k: int(n) for k, n in self._rows("count cases", grouped, params)}
+
+    def report(self, terminal: Terminal, **window: Any) -> Report:  # noqa: ANN401 - as Engine.report
+        """The oversight report, computed in the database (see `Engine.report`)."""
+        run, dialect = functools.partial(self._rows, "compute a report"), self._report_dialect
+        return _reports_sql.report(run, dialect, terminal, mark=self._mark, **window)
 
     def __len__(self) -> int:
         count = "SELECT COUNT(*) FROM casework_cases"  # pragma: no mutate - SQL ignores case

@@ -40,8 +40,15 @@ SCHEMA: Final = (
         " PRIMARY KEY (case_id, kind, role))"
     ),
     "CREATE INDEX casework_waiting_role ON casework_waiting (role, unit, case_id)",
+    (
+        "CREATE INDEX casework_cases_unit_due ON casework_cases (unit, due_at, id)"
+        " WHERE due_at IS NOT NULL"
+    ),
+    "CREATE INDEX casework_cases_unit_state ON casework_cases (unit, state, changed_at)",
+    "CREATE INDEX casework_cases_unit_assignee ON casework_cases (unit, assignee)",
 )
-"""The table and its index, as one schema migration's statements."""
+"""The table and its index, and the case indexes of one unit's queues (deadlines, idle
+cases, caseload by state and by assignee), as one schema migration's statements."""
 
 DELETE: Final = "DELETE FROM casework_waiting WHERE case_id = {m}"
 INSERT: Final = (

@@ -94,6 +94,8 @@ def drop_waiting(apps: Any, schema_editor: Any) -> None:  # noqa: ANN401, ARG001
     """Take the tables back to schema version 5."""
     _big(schema_editor)
     schema_editor.execute("DROP TABLE casework_waiting")
+    for index in ("unit_due", "unit_state", "unit_assignee"):
+        schema_editor.execute(f"DROP INDEX casework_cases_{index}")
     schema_editor.execute(
         "UPDATE casework_meta SET value = %s WHERE key = %s", ["5", "schema_version"]
     )

@@ -1,0 +1,250 @@
+"""Managers' and auditors' figures: where cases wait, what comes in and goes out, how often.
+
+Three tables, each by workflow, version and the unit that owns the case:
+
+- time in each state: how many visits ended, and the median and 90th percentile of
+  how long they lasted (nearest rank: the value at rank ⌈p·n⌉ of the sorted durations);
+- per calendar month (UTC): cases opened, and cases closed (moved into a terminal
+  state from an open one);
+- rates: refusals among attempted steps, consent overrides among transitions, reopenings
+  among closings.
+
+The SQL stores compute them in the database, over the stored trails; `figures` here is
+the same arithmetic over trails in Python, for the in-memory store and as the reference
+the SQL is tested against. No personal value is read or written: states, units, counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import IO, Any, Final
+
+from attrs import frozen
+
+from ._audit import AuditEntry, EntryKind
+
+__all__ = ["PeriodCount", "Rates", "Report", "StateTime", "figures", "rank"]
+
+Key = tuple[str, int, str | None]
+"""(workflow, version, unit)."""
+
+Terminal = Mapping[tuple[str, int], frozenset[str]]
+"""The terminal states of each (workflow, version)."""
+
+_Window = tuple[datetime | None, datetime | None]
+
+
+def rank(n: int, percent: int) -> int:
+    """The nearest rank (1-based) of the ``percent``-th percentile of ``n`` values."""
+    return (percent * n + 99) // 100
+
+
+@frozen
+class StateTime:
+    """How long cases stayed in one state (visits that ended only)."""
+
+    workflow: str
+    version: int
+    unit: str | None
+    state: str
+    visits: int
+    median: timedelta
+    p90: timedelta
+
+
+@frozen
+class PeriodCount:
+    """Cases opened and closed in one calendar month (UTC), ``period`` as ``2024-03``."""
+
+    period: str
+    workflow: str
+    version: int
+    unit: str | None
+    opened: int
+    closed: int
+
+
+@frozen
+class Rates:
+    """How often steps were refused, consent overridden and closed cases reopened."""
+
+    workflow: str
+    version: int
+    unit: str | None
+    transitions: int
+    refusals: int
+    overrides: int
+    closings: int
+    reopenings: int
+
+    @property
+    def refusal_rate(self) -> float | None:
+        """Refusals among attempted steps (refused or committed transitions)."""
+        attempts = self.transitions + self.refusals
+        return self.refusals / attempts if attempts else None
+
+    @property
+    def override_rate(self) -> float | None:
+        """Transitions that needed a consent override, among transitions."""
+        return self.overrides / self.transitions if self.transitions else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        """Reopenings among closings."""
+        return self.reopenings / self.closings if self.closings else None
+
+
+_TABLES: Final = ("time_in_state", "periods", "rates")
+
+
+@frozen
+class Report:
+    """The three tables, each sorted by its key."""
+
+    time_in_state: tuple[StateTime, ...]
+    periods: tuple[PeriodCount, ...]
+    rates: tuple[Rates, ...]
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """One table as rows of plain values (durations in seconds, rates as fractions).
+
+        Raises:
+            KeyError: if ``table`` is not ``time_in_state``, ``periods`` or ``rates``.
+        """
+        if table == "time_in_state":
+            return [
+                {"workflow": t.workflow, "version": t.version, "unit": t.unit,
+                 "state": t.state, "visits": t.visits,
+                 "median_seconds": t.median.total_seconds(),
+                 "p90_seconds": t.p90.total_seconds()}
+                for t in self.time_in_state
+            ]  # fmt: skip
+        if table == "periods":
+            return [
+                {"period": p.period, "workflow": p.workflow, "version": p.version,
+                 "unit": p.unit, "opened": p.opened, "closed": p.closed}
+                for p in self.periods
+            ]  # fmt: skip
+        if table == "rates":
+            return [
+                {"workflow": r.workflow, "version": r.version, "unit": r.unit,
+                 "transitions": r.transitions, "refusals": r.refusals,
+                 "overrides": r.overrides, "closings": r.closings,
+                 "reopenings": r.reopenings, "refusal_rate": r.refusal_rate,
+                 "override_rate": r.override_rate, "reopen_rate": r.reopen_rate}
+                for r in self.rates
+            ]  # fmt: skip
+        raise KeyError(table)
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        """The report as JSON-ready tables."""
+        return {table: self.rows(table) for table in _TABLES}
+
+    def write_csv(self, out: IO[str]) -> None:
+        """Write the three tables as CSV, each headed by a ``# table`` line and its header."""
+        for table in _TABLES:
+            rows = self.rows(table)
+            out.write(f"# {table}\n")
+            if rows:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+            out.write("\n")
+
+
+class _Tally:
+    """The counts and durations of one (workflow, version, unit)."""
+
+    def __init__(self) -> None:
+        self.durations: defaultdict[str, list[timedelta]] = defaultdict(list)
+        self.opened: Counter[str] = Counter()
+        self.closed: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+        self.seen = False
+
+
+def _within(at: datetime, since: datetime | None, until: datetime | None) -> bool:
+    return (since is None or at >= since) and (until is None or at < until)
+
+
+def _visits(tally: _Tally, trail: Sequence[AuditEntry], window: _Window) -> None:
+    steps = [e for e in trail if e.kind is not EntryKind.REFUSED]
+    changes = [e for i, e in enumerate(steps) if i == 0 or steps[i - 1].to_state != e.to_state]
+    for entered, left in itertools.pairwise(changes):
+        if _within(entered.at, *window):
+            tally.durations[entered.to_state].append(left.at - entered.at)
+
+
+def _counts(
+    tally: _Tally, trail: Sequence[AuditEntry], ends: frozenset[str], window: _Window
+) -> None:
+    for e in trail:
+        if not _within(e.at, *window):
+            continue
+        tally.seen = True
+        month = e.at.strftime("%Y-%m")
+        if e.kind is EntryKind.OPENED:
+            tally.opened[month] += 1
+        elif e.kind is EntryKind.REFUSED:
+            tally.counts["refusals"] += 1
+        elif e.kind is EntryKind.TRANSITION:
+            tally.counts["transitions"] += 1
+            tally.counts["overrides"] += "overridden_by" in e.details
+            was, now = e.from_state in ends, e.to_state in ends
+            if now and not was:
+                tally.closed[month] += 1
+                tally.counts["closings"] += 1
+            tally.counts["reopenings"] += was and not now
+
+
+def figures(
+    trails: Iterable[tuple[str | None, Sequence[AuditEntry]]],
+    terminal: Terminal,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Report:
+    """The report over ``(unit, trail)`` pairs, in Python (for any store; the reference).
+
+    Only what happened in ``[since, until)`` counts: entries in it, and visits that
+    began in it.
+    """
+    tallies: defaultdict[Key, _Tally] = defaultdict(_Tally)
+    for unit, trail in trails:
+        if not trail:
+            continue
+        key = (trail[0].workflow, trail[-1].workflow_version, unit)
+        ends = terminal.get((key[0], key[1]), frozenset())
+        _visits(tallies[key], trail, (since, until))
+        _counts(tallies[key], trail, ends, (since, until))
+    return _report(tallies)
+
+
+def _report(tallies: Mapping[Key, _Tally]) -> Report:
+    times: list[StateTime] = []
+    periods: list[PeriodCount] = []
+    rates: list[Rates] = []
+    for (wf, version, unit), t in tallies.items():
+        for state, found in t.durations.items():
+            ordered = sorted(found)
+            n = len(ordered)
+            times.append(StateTime(wf, version, unit, state, n, ordered[rank(n, 50) - 1],
+                                   ordered[rank(n, 90) - 1]))  # fmt: skip
+        periods.extend(
+            PeriodCount(month, wf, version, unit, t.opened[month], t.closed[month])
+            for month in sorted(set(t.opened) | set(t.closed))
+        )
+        if not t.seen:
+            continue
+        c = t.counts
+        rates.append(Rates(wf, version, unit, c["transitions"], c["refusals"], c["overrides"],
+                           c["closings"], c["reopenings"]))  # fmt: skip
+    return Report(
+        tuple(sorted(times, key=lambda x: (x.workflow, x.version, x.unit or "", x.state))),
+        tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
+        tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
+    )

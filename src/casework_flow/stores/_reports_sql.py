@@ -1,0 +1,151 @@
+"""The report's three tables as SQL over the stored trails (see `casework_flow._reports`).
+
+One statement per table, each reading the entries' JSON with the dialect's functions and
+joining the case rows for workflow, version and unit. Window functions order each case's
+steps; the percentiles are taken at their nearest rank with integer arithmetic, so
+SQLite and PostgreSQL give the figures the Python reference gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .._reports import PeriodCount, Rates, Report, StateTime, Terminal
+from . import _waiting
+from ._sql import micros
+
+__all__ = ["Dialect", "report"]
+
+Dialect = tuple[str, str]
+"""(the entries' fields as a SELECT over ``casework_entries``, an epoch-seconds template)."""
+
+SQLITE: Final[Dialect] = (
+    (
+        "SELECT case_id, seq, json_extract(body, '$.kind') AS kind,"
+        " json_extract(body, '$.from') AS from_state, json_extract(body, '$.to') AS to_state,"
+        " json_extract(body, '$.at') AS at,"
+        " json_extract(body, '$.details.overridden_by') AS overridden FROM casework_entries"
+    ),
+    "((julianday({x}) - 2440587.5) * 86400.0)",
+)
+POSTGRES: Final[Dialect] = (
+    (
+        "SELECT case_id, seq, j->>'kind' AS kind, j->>'from' AS from_state,"
+        " j->>'to' AS to_state, j->>'at' AS at, j->'details'->>'overridden_by' AS overridden"
+        " FROM (SELECT case_id, seq, body::jsonb AS j FROM casework_entries) AS raw"
+    ),
+    "EXTRACT(EPOCH FROM ({x})::timestamptz)",
+)
+
+
+def _base(
+    dialect: Dialect,
+    terminal: Terminal,
+    units: frozenset[str | None] | None,
+    mark: str,
+) -> tuple[str, list[Any]]:
+    fields, epoch = dialect
+    params: list[Any] = []
+    triples = [(w, v, s) for (w, v), states in sorted(terminal.items()) for s in sorted(states)]
+    if triples:
+        values = ", ".join(f"({mark}, {mark}, {mark})" for _ in triples)
+        ends = f"ends (w, v, s) AS (VALUES {values})"
+        params += [x for t in triples for x in t]
+    else:
+        ends = "ends (w, v, s) AS (SELECT 'none', 0, 'none' WHERE 1 = 0)"
+    where = ""
+    if units is not None:
+        term, values_ = _waiting.unit_filter(units, mark)
+        where = f" WHERE {term.replace('unit', 'c.unit')}"
+        params += values_
+    sql = (
+        f"WITH {ends}, e AS ({fields}),"  # noqa: S608 - fixed names; values are parameters
+        f" ec AS (SELECT e.*, c.workflow, c.version, c.unit, {epoch.format(x='e.at')} AS t,"
+        " EXISTS (SELECT 1 FROM ends WHERE w = c.workflow AND v = c.version AND s = e.to_state)"
+        " AS into_end,"
+        " EXISTS (SELECT 1 FROM ends WHERE w = c.workflow AND v = c.version AND s = e.from_state)"
+        " AS from_end"
+        f" FROM e JOIN casework_cases c ON c.id = e.case_id{where})"
+    )
+    return sql, params
+
+
+def _window(
+    column: str, since: datetime | None, until: datetime | None, mark: str
+) -> tuple[str, list[Any]]:
+    terms, params = [], []
+    if since is not None:
+        terms.append(f"{column} >= {mark}")
+        params.append(micros(since) / 1_000_000)
+    if until is not None:
+        terms.append(f"{column} < {mark}")
+        params.append(micros(until) / 1_000_000)
+    return (" WHERE " + " AND ".join(terms) if terms else ""), params
+
+
+_TIMES: Final = (
+    ", s AS (SELECT case_id, seq, to_state, t, workflow, version, unit,"
+    " LAG(to_state) OVER (PARTITION BY case_id ORDER BY seq) AS before"
+    " FROM ec WHERE kind <> 'refused'),"
+    " v AS (SELECT workflow, version, unit, to_state AS state, t,"
+    " LEAD(t) OVER (PARTITION BY case_id ORDER BY seq) AS left_t"
+    " FROM s WHERE before IS NULL OR before <> to_state),"
+    " d AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v{window}),"
+    " r AS (SELECT workflow, version, unit, state, secs,"
+    " ROW_NUMBER() OVER (PARTITION BY workflow, version, unit, state ORDER BY secs) AS rn,"
+    " COUNT(*) OVER (PARTITION BY workflow, version, unit, state) AS n FROM d)"
+    " SELECT workflow, version, unit, state, MAX(n),"
+    " MAX(CASE WHEN rn = (50 * n + 99) / 100 THEN secs END),"
+    " MAX(CASE WHEN rn = (90 * n + 99) / 100 THEN secs END)"
+    " FROM r GROUP BY workflow, version, unit, state"
+)
+_PERIODS: Final = (
+    " SELECT substr(at, 1, 7) AS period, workflow, version, unit,"
+    " SUM(CASE WHEN kind = 'opened' THEN 1 ELSE 0 END) AS opened,"
+    " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END)"
+    " AS closed FROM ec{window} GROUP BY substr(at, 1, 7), workflow, version, unit"
+)
+_RATES: Final = (
+    " SELECT workflow, version, unit,"
+    " SUM(CASE WHEN kind = 'transition' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'refused' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'transition' AND overridden IS NOT NULL THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'transition' AND from_end AND NOT into_end THEN 1 ELSE 0 END)"
+    " FROM ec{window} GROUP BY workflow, version, unit"
+)
+
+
+def report(
+    rows: Callable[[str, Sequence[Any]], list[Any]],
+    dialect: Dialect,
+    terminal: Terminal,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    units: frozenset[str | None] | None,
+    mark: str,
+) -> Report:
+    """The report, three statements through ``rows`` (which runs one and fetches all)."""
+    base, params = _base(dialect, terminal, units, mark)
+    window, bounds = _window("t", since, until, mark)
+    times = [
+        StateTime(w, int(v), u, s, int(n), timedelta(seconds=float(m)), timedelta(seconds=float(p)))
+        for w, v, u, s, n, m, p in rows(base + _TIMES.format(window=window), [*params, *bounds])
+    ]
+    periods = [
+        PeriodCount(period, w, int(v), u, int(o), int(c))
+        for period, w, v, u, o, c in rows(base + _PERIODS.format(window=window), [*params, *bounds])
+        if int(o) or int(c)
+    ]
+    rates = [
+        Rates(w, int(v), u, *(int(x) for x in counts))
+        for w, v, u, *counts in rows(base + _RATES.format(window=window), [*params, *bounds])
+    ]
+    return Report(
+        tuple(sorted(times, key=lambda x: (x.workflow, x.version, x.unit or "", x.state))),
+        tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
+        tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
+    )
