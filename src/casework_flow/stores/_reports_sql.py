@@ -19,7 +19,8 @@ from ._sql import micros
 __all__ = ["Dialect", "report"]
 
 Dialect = tuple[str, str]
-"""(the entries' fields as a SELECT over ``casework_entries``, an epoch-seconds template)."""
+"""(the entries' fields as a SELECT over ``casework_entries``, the template of a time
+in exact integer microseconds since the epoch)."""
 
 SQLITE: Final[Dialect] = (
     (
@@ -28,7 +29,10 @@ SQLITE: Final[Dialect] = (
         " json_extract(body, '$.at') AS at,"
         " json_extract(body, '$.details.overridden_by') AS overridden FROM casework_entries"
     ),
-    "((julianday({x}) - 2440587.5) * 86400.0)",
+    (
+        "(CAST(strftime('%s', {x}) AS INTEGER) * 1000000 + CASE WHEN substr({x}, 20, 1) = '.'"
+        " THEN CAST(substr({x}, 21, 6) AS INTEGER) ELSE 0 END)"
+    ),
 )
 POSTGRES: Final[Dialect] = (
     (
@@ -36,7 +40,7 @@ POSTGRES: Final[Dialect] = (
         " j->>'to' AS to_state, j->>'at' AS at, j->'details'->>'overridden_by' AS overridden"
         " FROM (SELECT case_id, seq, body::jsonb AS j FROM casework_entries) AS raw"
     ),
-    "EXTRACT(EPOCH FROM ({x})::timestamptz)",
+    "(EXTRACT(EPOCH FROM ({x})::timestamptz) * 1000000)::bigint",
 )
 
 
@@ -78,10 +82,10 @@ def _window(
     terms, params = [], []
     if since is not None:
         terms.append(f"{column} >= {mark}")
-        params.append(micros(since) / 1_000_000)
+        params.append(micros(since))
     if until is not None:
         terms.append(f"{column} < {mark}")
-        params.append(micros(until) / 1_000_000)
+        params.append(micros(until))
     return (" WHERE " + " AND ".join(terms) if terms else ""), params
 
 
@@ -92,7 +96,8 @@ _TIMES: Final = (
     " v AS (SELECT workflow, version, unit, to_state AS state, t,"
     " LEAD(t) OVER (PARTITION BY case_id ORDER BY seq) AS left_t"
     " FROM s WHERE before IS NULL OR before <> to_state),"
-    " d AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v{window}),"
+    " d AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v"
+    " WHERE left_t IS NOT NULL{also}),"
     " r AS (SELECT workflow, version, unit, state, secs,"
     " ROW_NUMBER() OVER (PARTITION BY workflow, version, unit, state ORDER BY secs) AS rn,"
     " COUNT(*) OVER (PARTITION BY workflow, version, unit, state) AS n FROM d)"
@@ -132,8 +137,12 @@ def report(
     base, params = _base(dialect, terminal, units, mark)
     window, bounds = _window("t", since, until, mark)
     times = [
-        StateTime(w, int(v), u, s, int(n), timedelta(seconds=float(m)), timedelta(seconds=float(p)))
-        for w, v, u, s, n, m, p in rows(base + _TIMES.format(window=window), [*params, *bounds])
+        StateTime(
+            w, int(v), u, s, int(n), timedelta(microseconds=int(m)), timedelta(microseconds=int(p))
+        )
+        for w, v, u, s, n, m, p in rows(
+            base + _TIMES.format(also=window.replace(" WHERE ", " AND ")), [*params, *bounds]
+        )
     ]
     periods = [
         PeriodCount(period, w, int(v), u, int(o), int(c))

@@ -1,0 +1,177 @@
+"""Reports: the SQL stores' figures equal the Python fold over the same trails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casework_flow import (
+    Actor,
+    ConsentOverride,
+    Engine,
+    InMemoryStore,
+    InvalidInput,
+    ManualClock,
+    State,
+    Transition,
+    TransitionRejected,
+    Workflow,
+)
+from casework_flow._reports import figures, rank
+from casework_flow.exceptions import OutOfScope
+from casework_flow.guards import consent, fact
+from casework_flow.stores import Store
+
+from .conftest import START
+from .stores import KINDS, make_store
+
+WORKER = Actor("sw-1", {"social_worker"})
+SENIOR = Actor("spv-1", {"supervisor"})
+WORKFLOW = Workflow(
+    name="report-check",
+    version=1,
+    initial="reported",
+    states=[
+        State("reported"),
+        State("assessment"),
+        State("review"),
+        State("closed", terminal=True),
+    ],
+    transitions=[
+        Transition("assess", source="reported", dest="assessment", roles={"social_worker"}),
+        Transition("send_back", source="review", dest="assessment", roles={"social_worker"}),
+        Transition("review", source="assessment", dest="review", roles={"social_worker"},
+                   guard=fact("ready") == True),  # noqa: E712 - a guard, not a comparison
+        Transition("close", source="review", dest="closed", roles={"social_worker"},
+                   guard=consent("closure"),
+                   override=ConsentOverride(roles={"supervisor"}, reason_codes=("URGENT",))),
+        Transition("reopen", source="closed", dest="assessment", roles={"social_worker"},
+                   reopens=True, reason_required=True),
+    ],
+)  # fmt: skip
+UNITS = ("medan", "binjai", None)
+MOVES = ("assess", "review", "review!", "send_back", "close", "close!", "close?", "reopen")
+"""``review!`` gives what review needs; ``close!`` the consent; ``close?`` an override."""
+
+
+def take(engine: Engine, case_id: str, move: str) -> None:
+    """One attempted step; refusals are recorded, and that is all they do."""
+    event = move.rstrip("!?")
+    data = {"ready": True} if move == "review!" else {}
+    evidence = {"consent:closure": "C-1"} if move == "close!" else {}
+    override = {"override_by": SENIOR, "reason_code": "URGENT"} if move == "close?" else {}
+    reason = {"reopen": "Found begging again.", "close?": "Risk of harm tonight."}.get(
+        event if event == "reopen" else move
+    )
+    with contextlib.suppress(TransitionRejected):
+        engine.fire(case_id, event, actor=WORKER, data=data, evidence=evidence, reason=reason,
+                    **override)  # type: ignore[arg-type]  # fmt: skip
+
+
+CASES = st.lists(
+    st.tuples(
+        st.sampled_from(UNITS),
+        st.lists(st.tuples(st.sampled_from(MOVES), st.integers(0, 40 * 24)), max_size=12),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def play(engine: Engine, clock: ManualClock, prefix: str, cases: list) -> None:  # type: ignore[type-arg]
+    for n, (unit, moves) in enumerate(cases):
+        case_id = f"{prefix}-{n}"
+        engine.open(WORKFLOW.name, case_id, actor=WORKER, unit=unit)
+        for move, hours in moves:
+            clock.advance(timedelta(hours=hours, minutes=7))
+            take(engine, case_id, move)
+
+
+TERMINAL = {(WORKFLOW.name, WORKFLOW.version): frozenset({"closed"})}
+
+
+def reference(store: Store, units: set[str | None] | None = None, **window: datetime):  # type: ignore[no-untyped-def]
+    pairs = [
+        (s.case.unit, s.trail)
+        for s in store.scan(limit=1000)
+        if s.case is not None and (units is None or s.case.unit in units)
+    ]
+    return figures(pairs, TERMINAL, **window)
+
+
+@pytest.fixture(params=KINDS, scope="module")
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    with make_store(request.param, tmp_path_factory.mktemp("reports")) as store:
+        yield store
+
+
+_RUN = iter(range(10**6))
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                   HealthCheck.too_slow])  # fmt: skip
+@given(cases=CASES, cut=st.integers(0, 30 * 24))
+def test_every_figure_equals_the_python_fold_of_the_trails(shared, cases, cut):
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW], store=shared, clock=clock)
+    play(engine, clock, f"R{next(_RUN):05}", cases)
+    assert engine.report() == reference(shared)
+    since = START + timedelta(hours=cut)
+    assert engine.report(since=since) == reference(shared, since=since)
+    until = since + timedelta(days=10)
+    assert engine.report(since=since, until=until) == reference(shared, since=since, until=until)
+    scoped = Actor("spv-medan", {"supervisor"}, units={"medan"})
+    assert engine.report(scoped) == reference(shared, units={"medan"})
+    assert engine.report(units={None, "binjai"}) == reference(shared, units={None, "binjai"})
+
+
+def test_the_figures_of_a_known_story():
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW], clock=clock)
+    plan = [("assess", 24), ("review", 1), ("review!", 47), ("close", 2), ("close!", 22),
+            ("reopen", 24 * 31), ("review!", 5), ("close", 1)]  # fmt: skip
+    play(engine, clock, "K", [("medan", plan)])
+    play(engine, clock, "L", [("medan", [("assess", 10), ("review!", 2), ("close?", 1)])])
+    report = engine.report()
+    h = lambda hours, minutes: timedelta(hours=hours, minutes=minutes)  # noqa: E731 - short
+    times = {t.state: (t.visits, t.median, t.p90) for t in report.time_in_state}
+    assert times == {
+        "reported": (2, h(10, 7), h(24, 7)),
+        "assessment": (3, h(5, 7), h(48, 14)),
+        "review": (3, h(1, 7), h(24, 14)),
+        "closed": (1, h(31 * 24, 7), h(31 * 24, 7)),
+    }
+    assert [(p.period, p.opened, p.closed) for p in report.periods] == [
+        ("2024-03", 1, 1), ("2024-04", 1, 2)]  # fmt: skip
+    (rates,) = report.rates
+    assert (rates.transitions, rates.refusals, rates.overrides) == (9, 2, 1)
+    assert (rates.closings, rates.reopenings) == (3, 1)
+    assert (rates.refusal_rate, rates.override_rate, rates.reopen_rate) == (2 / 11, 1 / 9, 1 / 3)
+    assert report.to_json()["rates"][0]["override_rate"] == 1 / 9
+    april = engine.report(since=datetime(2024, 4, 1, tzinfo=UTC))
+    assert [(p.period, p.opened, p.closed) for p in april.periods] == [("2024-04", 1, 2)]
+    assert {t.state: t.visits for t in april.time_in_state} == {
+        "reported": 1, "assessment": 2, "review": 2}  # fmt: skip
+
+
+def test_nearest_rank_percentiles():
+    assert [rank(n, 50) for n in (1, 2, 3, 4, 10)] == [1, 1, 2, 2, 5]
+    assert [rank(n, 90) for n in (1, 2, 9, 10, 11)] == [1, 2, 9, 9, 10]
+
+
+def test_a_report_out_of_range_or_scope_is_refused():
+    engine = Engine([WORKFLOW], store=InMemoryStore(), clock=ManualClock(START))
+    with pytest.raises(InvalidInput, match="is not after since"):
+        engine.report(since=START, until=START)
+    with pytest.raises(InvalidInput, match="since"):
+        engine.report(since=datetime(2024, 3, 4))  # noqa: DTZ001 - a naive time is the error
+    medan = Actor("spv-medan", {"supervisor"}, units={"medan"})
+    with pytest.raises(OutOfScope, match="the report of binjai"):
+        engine.report(medan, units={"binjai"})
