@@ -9,7 +9,9 @@
 2. For one unit's supervisor: each queue's first page (50 cases) and its count, the
    median of five warm runs, in milliseconds, with the database's plan for the page
    (``ANALYZE`` run after the load; PostgreSQL's plan as it would really run).
-3. Export of M cases (default 100,000) with whole trails (the seed's happy path, 24
+3. The report (time in state, opened and closed per month, rates) over M cases (default
+   100,000) with whole trails, in SQL beside a fold of the same trails in Python; then the
+   export of those cases with whole trails (the seed's happy path, 24
    entries each) as XES and as OCEL 2.0, from SQLite: time, and the peak resident
    memory of a process that exports beside one that does nothing, and the file's size.
 
@@ -37,6 +39,7 @@ from urllib.parse import quote
 import attrs
 
 from casework_flow import Actor, AuditEntry, Case, Engine, InMemoryStore, ManualClock, seed
+from casework_flow._reports import figures
 from casework_flow.audit import export_ocel, export_xes, stored_trails
 from casework_flow.stores import PostgresStore, Query, SQLiteStore, _sql, _waiting
 from casework_flow.time import DeadlineClock
@@ -269,6 +272,20 @@ def export_bench(m: int) -> None:
                 conn.executemany(CASE_INSERT.format(m="?"), cases)
                 conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
         conn.close()
+        terminal = {(WORKFLOW.name, WORKFLOW.version): frozenset(
+            s.id for s in WORKFLOW.all_states if s.terminal)}  # fmt: skip
+        with SQLiteStore(path) as store:
+            t0 = time.perf_counter()
+            in_sql = store.report(terminal)
+            sql_seconds = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pairs = ((closed.unit, t) for t in stored_trails(store))
+            folded = figures(pairs, terminal)
+            fold_seconds = time.perf_counter() - t0
+        same = "the same figures" if folded == in_sql else "DIFFERENT figures"
+        print(f"\nreport over {m:,} cases ({m * len(trail):,} entries) on SQLite:"
+              f" {sql_seconds:.1f} s in SQL, {fold_seconds:.1f} s folding the trails in"
+              f" Python ({fold_seconds / sql_seconds:.1f}x), {same}")  # fmt: skip
         print(f"\nexport of {m:,} cases ({m * len(trail):,} entries) from SQLite")
         context = multiprocessing.get_context("fork")
         with context.Pool(1) as pool:

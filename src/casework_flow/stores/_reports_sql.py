@@ -128,10 +128,10 @@ def report(
     dialect: Dialect,
     terminal: Terminal,
     *,
-    since: datetime | None,
-    until: datetime | None,
-    units: frozenset[str | None] | None,
     mark: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    units: frozenset[str | None] | None = None,
 ) -> Report:
     """The report, three statements through ``rows`` (which runs one and fetches all)."""
     base, params = _base(dialect, terminal, units, mark)
