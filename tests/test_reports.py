@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,13 +18,16 @@ from casework_flow import (
     InMemoryStore,
     InvalidInput,
     ManualClock,
+    SQLiteStore,
     State,
     Transition,
     TransitionRejected,
     Workflow,
 )
 from casework_flow._reports import figures, rank
+from casework_flow.cli import main
 from casework_flow.exceptions import OutOfScope
+from casework_flow.files import workflow_to_dict
 from casework_flow.guards import consent, fact
 from casework_flow.stores import Store
 
@@ -175,3 +179,34 @@ def test_a_report_out_of_range_or_scope_is_refused():
     medan = Actor("spv-medan", {"supervisor"}, units={"medan"})
     with pytest.raises(OutOfScope, match="the report of binjai"):
         engine.report(medan, units={"binjai"})
+
+
+def test_the_cli_writes_the_report_as_csv_json_or_a_page(tmp_path, capsys):
+    db = tmp_path / "cases.db"
+    clock = ManualClock(START)
+    with SQLiteStore(db) as store:
+        engine = Engine([WORKFLOW], store=store, clock=clock)
+        play(engine, clock, "C", [("medan", [("assess", 3), ("review!", 30)]), (None, [])])
+        expected = engine.report()
+    wf_file = tmp_path / "report-check.json"
+    wf_file.write_text(json.dumps(workflow_to_dict(WORKFLOW)))
+    base = ["report", str(db), "--workflow", str(wf_file)]
+    assert main([*base, "--format", "json", "--out", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(
+        json.dumps(expected.to_json())
+    )
+    assert main(base) == 0
+    csv_text = capsys.readouterr().out
+    assert csv_text.startswith("# time_in_state\nworkflow,version,unit,state,visits,")
+    assert "report-check,1,medan,reported,1,11220.0,11220.0" in csv_text
+    page = tmp_path / "r.html"
+    assert main([*base, "--format", "html", "--out", str(page)]) == 0
+    html = page.read_text()
+    assert html.count('class="bar"') == 2 * 2 + 2 * 1 + 3 * 2
+    assert "<script" not in html
+
+
+def test_the_cli_refuses_a_time_without_a_zone(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "x.db"), "--workflow", "w.json", "--since", "2024-03-04"])
+    assert "has no time zone" in capsys.readouterr().err

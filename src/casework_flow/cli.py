@@ -7,6 +7,7 @@
     casework-flow keygen PRIV PUB    make a key pair for signing checkpoints
     casework-flow checkpoint DB      sign every case's head into a checkpoint file
     casework-flow export DB          every case as XES, OCEL 2.0 or JSON Lines
+    casework-flow report DB          time in state, opened and closed, rates: CSV/JSON/HTML
     casework-flow overdue DB         cases past their deadline, by state and assignee
     casework-flow run-due DB         fire the timers due (for cron), given the workflows
     casework-flow demo [--staged]    play the seed case's happy path on SQLite
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     _cli_audit.add_parsers(sub)
     _cli_export.add_parser(sub)
+    _cli_export.add_report_parser(sub)
 
     p = sub.add_parser(
         "overdue",
@@ -415,6 +417,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "keygen": _cli_audit.keygen,
     "checkpoint": _cli_audit.checkpoint,
     "export": _cli_export.export,
+    "report": _cli_export.report,
     "overdue": _overdue,
     "run-due": _run_due,
 }
