@@ -12,6 +12,7 @@ import casework_flow
 
 PUBLIC = ["guards", "files", "time", "audit", "checks", "migration", "stores", "exceptions"]
 PUBLIC += ["testing", "seed", "handovers", "checkpoints", "links", "actions", "observe", "keys"]
+PUBLIC += ["reports"]
 CONTRIB = ["contrib.sqlalchemy", "contrib.django"]
 SRC = Path(casework_flow.__file__).parent
 
