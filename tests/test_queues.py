@@ -46,9 +46,11 @@ CHECKERS = (
     seed.WORKER,
     Actor("sw-017", {"social_worker", "supervisor"}, units={MEDAN}),
     Actor("lina", {"social_worker"}, unit_roles={MEDAN: {"supervisor"}}),
+    Actor("sw-021", {"social_worker", "supervisor"}, units={MEDAN}),
 )
 """Who asks for their queues: supervisors of each unit and of none, the requester, the
-requester holding the approver's role too, and one who supervises in one unit only."""
+requester holding the approver's role too, one who supervises in one unit only, and a
+supervisor who is the worker of some of the cases (the approval keeps them out)."""
 
 Plan = tuple[int, str | None, str | None, int, str]
 PLANS = st.lists(
