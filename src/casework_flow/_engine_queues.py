@@ -242,7 +242,9 @@ class Queues(Shell):
         """How many cases ``query`` finds, counted by state, stage, unit, assignee or workflow.
 
         ``stage`` counts a case under the outermost stage it is in (its state, in a
-        workflow without stages). ``actor`` scopes it to the units they work in.
+        workflow without stages), for the registered workflow versions (when only one
+        is registered, a stored case of another counts under its state).
+        ``actor`` scopes it to the units they work in.
         """
         if by not in CASELOAD_GROUPS:
             groups = ", ".join(CASELOAD_GROUPS)
@@ -251,12 +253,21 @@ class Queues(Shell):
         if by != "stage":
             return dict(self._store.count_by(scoped, by=by))
         counts: Counter[str | None] = Counter()
-        for wf in self._catalog.all():
-            if scoped.workflow not in {None, wf.name} or scoped.version not in {None, wf.version}:
-                continue
-            narrowed = attrs.evolve(scoped, workflow=wf.name, version=wf.version)
+        versions = [
+            wf
+            for wf in self._catalog.all()
+            if scoped.workflow in {None, wf.name} and scoped.version in {None, wf.version}
+        ]
+        for wf in versions:
+            # One version registered: its states need no workflow terms, which lets the
+            # database count through the unit's index rather than the workflow's.
+            alone = len(versions) == 1 and scoped.workflow is None and len(self._catalog) == 1
+            narrowed = (
+                scoped if alone else attrs.evolve(scoped, workflow=wf.name, version=wf.version)
+            )
             for state, n in self._store.count_by(narrowed, by="state").items():
-                ancestors = wf.tree.ancestors(str(state))
+                name = str(state)
+                ancestors = wf.tree.ancestors(name) if wf.has_state(name) else ()
                 counts[ancestors[-1] if ancestors else state] += n
         return dict(counts)
 
