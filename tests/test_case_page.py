@@ -128,5 +128,6 @@ def test_the_report_page_draws_its_charts_in_a_browser(chromium, tmp_path):
     box = page.locator("#time-in-state").bounding_box()
     assert box is not None
     assert 0 < widest <= box["width"]
-    assert page.locator("table").count() == 3
+    assert page.locator("table").count() == 4
+    assert page.locator("#time-in-stage rect.bar").count() == 2 * len(report.time_in_stage)
     assert errors == []

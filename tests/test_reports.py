@@ -202,7 +202,7 @@ def test_the_cli_writes_the_report_as_csv_json_or_a_page(tmp_path, capsys):
     page = tmp_path / "r.html"
     assert main([*base, "--format", "html", "--out", str(page)]) == 0
     html = page.read_text()
-    assert html.count('class="bar"') == 2 * 2 + 2 * 1 + 3 * 2
+    assert html.count('class="bar"') == 2 * 2 + 2 * 2 + 2 * 1 + 3 * 2
     assert "<script" not in html
 
 
@@ -210,3 +210,33 @@ def test_the_cli_refuses_a_time_without_a_zone(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["report", str(tmp_path / "x.db"), "--workflow", "w.json", "--since", "2024-03-04"])
     assert "has no time zone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_time_in_a_stage_runs_from_entering_it_to_leaving_it_on_every_store(kind, tmp_path):
+    from casework_flow import seed  # noqa: PLC0415 - the staged story
+
+    staged = seed.build_staged_workflow()
+    flat = seed.build_workflow()
+    with make_store(kind, tmp_path) as store:
+        clock = ManualClock(START)
+        engine = Engine([flat, staged], store=store, clock=clock, calendar=seed.CALENDAR)
+        seed.play_staged_path(engine, clock)
+        report = engine.report()
+        pairs = [(s.case.unit, s.trail) for s in store.scan(limit=100) if s.case]
+    terminal = {
+        (wf.name, wf.version): frozenset(st.id for st in wf.all_states if st.terminal)
+        for wf in (flat, staged)
+    }
+    stages = {
+        (wf.name, wf.version): {
+            st.id: (wf.tree.ancestors(st.id) or (st.id,))[-1] for st in wf.all_states
+        }
+        for wf in (flat, staged)
+    }
+    assert report == figures(pairs, terminal, stages=stages)
+    in_stage = {t.state for t in report.time_in_stage}
+    in_state = {t.state for t in report.time_in_state}
+    assert "intervention" in in_stage
+    assert "intervention" not in in_state or in_stage != in_state
+    assert in_stage <= {st.id for st in staged.states}

@@ -279,7 +279,7 @@ class Queues(Shell):
         until: datetime | None = None,
         units: Iterable[str | None] | None = None,
     ) -> Report:
-        """Time in each state, cases opened and closed per month, and rates, by unit.
+        """Time in each state and stage, cases opened and closed per month, rates, by unit.
 
         Computed by the store (in the database, on the SQL stores) over what happened in
         ``[since, until)``: entries in it, and state visits that began in it. ``actor``
@@ -302,16 +302,24 @@ class Queues(Shell):
             (wf.name, wf.version): frozenset(s.id for s in wf.all_states if s.terminal)
             for wf in self._catalog.all()
         }
+        stages = {
+            (wf.name, wf.version): {
+                st.id: (wf.tree.ancestors(st.id) or (st.id,))[-1] for st in wf.all_states
+            }
+            for wf in self._catalog.all()
+        }
         computed = getattr(self._store, "report", None)
         if callable(computed):
-            found: Report = computed(terminal, since=start, until=end, units=query.units)
+            found: Report = computed(
+                terminal, since=start, until=end, units=query.units, stages=stages
+            )
             return found
         pairs = (
             (stored.case.unit if stored.case else None, stored.trail)
             for stored in _every(self._store)
             if query.units is None or (stored.case and stored.case.unit in query.units)
         )
-        return figures(pairs, terminal, since=start, until=end)
+        return figures(pairs, terminal, stages=stages, since=start, until=end)
 
 
 def _every(store: Store) -> Iterator[Stored]:

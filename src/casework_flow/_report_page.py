@@ -1,9 +1,9 @@
 """The report as one HTML page with charts, for a supervisor who would rather look than read.
 
 Self-contained: no script, no stylesheet or font from elsewhere, the charts drawn as
-inline SVG. Three charts (median and 90th percentile days in each state, cases opened
-and closed per month, refusal, override and reopen rates by unit), each followed by its
-table. Every text is escaped; the report holds no personal value to begin with.
+inline SVG. Four charts (median and 90th percentile days in each state and in each
+stage, cases opened and closed per month, refusal, override and reopen rates by unit),
+each followed by its table. Every text is escaped; the report holds no personal value to begin with.
 """
 
 from __future__ import annotations
@@ -86,11 +86,14 @@ def _where(workflow: str, version: int, unit: str | None) -> str:
 
 def report_page(report: Report, *, title: str = "Casework report") -> str:
     """The report as a complete HTML page."""
-    times = [
-        (f"{t.state} ({_where(t.workflow, t.version, t.unit)})",
-         (t.median.total_seconds() / _DAY, t.p90.total_seconds() / _DAY))
-        for t in report.time_in_state
-    ]  # fmt: skip
+    times, stages = (
+        [
+            (f"{t.state} ({_where(t.workflow, t.version, t.unit)})",
+             (t.median.total_seconds() / _DAY, t.p90.total_seconds() / _DAY))
+            for t in table
+        ]
+        for table in (report.time_in_state, report.time_in_stage)
+    )  # fmt: skip
     months: defaultdict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for p in report.periods:
         months[p.period][0] += p.opened
@@ -103,6 +106,9 @@ def report_page(report: Report, *, title: str = "Casework report") -> str:
     sections = [
         ("Time in each state", _bars("time-in-state", times, "days", ("median", "90th percentile")),
          report.rows("time_in_state")),
+        ("Time in each stage",
+         _bars("time-in-stage", stages, "days", ("median", "90th percentile")),
+         report.rows("time_in_stage")),
         ("Cases opened and closed per month",
          _bars("per-month", sorted(months.items()), "cases", ("opened", "closed")),
          report.rows("periods")),

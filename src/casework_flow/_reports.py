@@ -1,9 +1,10 @@
 """Managers' and auditors' figures: where cases wait, what comes in and goes out, how often.
 
-Three tables, each by workflow, version and the unit that owns the case:
+Four tables, each by workflow, version and the unit that owns the case:
 
-- time in each state: how many visits ended, and the median and 90th percentile of
-  how long they lasted (nearest rank: the value at rank ⌈p·n⌉ of the sorted durations);
+- time in each state, and in each (outermost) stage: how many visits ended, and the
+  median and 90th percentile of how long they lasted (nearest rank: the value at rank
+  ⌈p·n⌉ of the sorted durations);
 - per calendar month (UTC): cases opened, and cases closed (moved into a terminal
   state from an open one);
 - rates: refusals among attempted steps, consent overrides among transitions, reopenings
@@ -27,13 +28,16 @@ from attrs import frozen
 
 from ._audit import AuditEntry, EntryKind
 
-__all__ = ["PeriodCount", "Rates", "Report", "StateTime", "figures", "rank"]
+__all__ = ["PeriodCount", "Rates", "Report", "Stages", "StateTime", "figures", "rank"]
 
 Key = tuple[str, int, str | None]
 """(workflow, version, unit)."""
 
 Terminal = Mapping[tuple[str, int], frozenset[str]]
 """The terminal states of each (workflow, version)."""
+
+Stages = Mapping[tuple[str, int], Mapping[str, str]]
+"""The outermost stage of each state of each (workflow, version)."""
 
 _Window = tuple[datetime | None, datetime | None]
 
@@ -98,14 +102,20 @@ class Rates:
         return self.reopenings / self.closings if self.closings else None
 
 
-_TABLES: Final = ("time_in_state", "periods", "rates")
+_TABLES: Final = ("time_in_state", "time_in_stage", "periods", "rates")
 
 
 @frozen
 class Report:
-    """The three tables, each sorted by its key."""
+    """The four tables, each sorted by its key.
+
+    ``time_in_stage`` is ``time_in_state`` with each state counted as the outermost
+    stage it lies in (a visit lasts while the case stays anywhere inside the stage);
+    in a workflow without stages the two are the same. Its rows' ``state`` is the stage.
+    """
 
     time_in_state: tuple[StateTime, ...]
+    time_in_stage: tuple[StateTime, ...]
     periods: tuple[PeriodCount, ...]
     rates: tuple[Rates, ...]
 
@@ -113,15 +123,16 @@ class Report:
         """One table as rows of plain values (durations in seconds, rates as fractions).
 
         Raises:
-            KeyError: if ``table`` is not ``time_in_state``, ``periods`` or ``rates``.
+            KeyError: if ``table`` is not one of the four.
         """
-        if table == "time_in_state":
+        if table in {"time_in_state", "time_in_stage"}:
+            place = "state" if table == "time_in_state" else "stage"
             return [
                 {"workflow": t.workflow, "version": t.version, "unit": t.unit,
-                 "state": t.state, "visits": t.visits,
+                 place: t.state, "visits": t.visits,
                  "median_seconds": t.median.total_seconds(),
                  "p90_seconds": t.p90.total_seconds()}
-                for t in self.time_in_state
+                for t in getattr(self, table)
             ]  # fmt: skip
         if table == "periods":
             return [
@@ -161,6 +172,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.durations: defaultdict[str, list[timedelta]] = defaultdict(list)
+        self.stage_durations: defaultdict[str, list[timedelta]] = defaultdict(list)
         self.opened: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -171,12 +183,15 @@ def _within(at: datetime, since: datetime | None, until: datetime | None) -> boo
     return (since is None or at >= since) and (until is None or at < until)
 
 
-def _visits(tally: _Tally, trail: Sequence[AuditEntry], window: _Window) -> None:
-    steps = [e for e in trail if e.kind is not EntryKind.REFUSED]
-    changes = [e for i, e in enumerate(steps) if i == 0 or steps[i - 1].to_state != e.to_state]
-    for entered, left in itertools.pairwise(changes):
-        if _within(entered.at, *window):
-            tally.durations[entered.to_state].append(left.at - entered.at)
+def _visits(
+    durations: defaultdict[str, list[timedelta]],
+    places: Sequence[tuple[str, datetime]],
+    window: _Window,
+) -> None:
+    changes = [p for i, p in enumerate(places) if i == 0 or places[i - 1][0] != p[0]]
+    for (place, entered), (_, left) in itertools.pairwise(changes):
+        if _within(entered, *window):
+            durations[place].append(left - entered)
 
 
 def _counts(
@@ -205,13 +220,14 @@ def figures(
     trails: Iterable[tuple[str | None, Sequence[AuditEntry]]],
     terminal: Terminal,
     *,
+    stages: Stages | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Report:
     """The report over ``(unit, trail)`` pairs, in Python (for any store; the reference).
 
     Only what happened in ``[since, until)`` counts: entries in it, and visits that
-    began in it.
+    began in it. A state ``stages`` does not map is its own stage.
     """
     tallies: defaultdict[Key, _Tally] = defaultdict(_Tally)
     for unit, trail in trails:
@@ -219,21 +235,27 @@ def figures(
             continue
         key = (trail[0].workflow, trail[-1].workflow_version, unit)
         ends = terminal.get((key[0], key[1]), frozenset())
-        _visits(tallies[key], trail, (since, until))
+        outer = (stages or {}).get((key[0], key[1]), {})
+        steps = [(e.to_state, e.at) for e in trail if e.kind is not EntryKind.REFUSED]
+        _visits(tallies[key].durations, steps, (since, until))
+        at_stage = [(outer.get(state, state), at) for state, at in steps]
+        _visits(tallies[key].stage_durations, at_stage, (since, until))
         _counts(tallies[key], trail, ends, (since, until))
     return _report(tallies)
 
 
 def _report(tallies: Mapping[Key, _Tally]) -> Report:
     times: list[StateTime] = []
+    in_stages: list[StateTime] = []
     periods: list[PeriodCount] = []
     rates: list[Rates] = []
     for (wf, version, unit), t in tallies.items():
-        for state, found in t.durations.items():
-            ordered = sorted(found)
-            n = len(ordered)
-            times.append(StateTime(wf, version, unit, state, n, ordered[rank(n, 50) - 1],
-                                   ordered[rank(n, 90) - 1]))  # fmt: skip
+        for out, durations in ((times, t.durations), (in_stages, t.stage_durations)):
+            for state, found in durations.items():
+                ordered = sorted(found)
+                n = len(ordered)
+                out.append(StateTime(wf, version, unit, state, n, ordered[rank(n, 50) - 1],
+                                     ordered[rank(n, 90) - 1]))  # fmt: skip
         periods.extend(
             PeriodCount(month, wf, version, unit, t.opened[month], t.closed[month])
             for month in sorted(set(t.opened) | set(t.closed))
@@ -243,8 +265,10 @@ def _report(tallies: Mapping[Key, _Tally]) -> Report:
         c = t.counts
         rates.append(Rates(wf, version, unit, c["transitions"], c["refusals"], c["overrides"],
                            c["closings"], c["reopenings"]))  # fmt: skip
+    by_place = lambda x: (x.workflow, x.version, x.unit or "", x.state)  # noqa: E731 - a key
     return Report(
-        tuple(sorted(times, key=lambda x: (x.workflow, x.version, x.unit or "", x.state))),
+        tuple(sorted(times, key=by_place)),
+        tuple(sorted(in_stages, key=by_place)),
         tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
         tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
     )

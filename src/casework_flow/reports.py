@@ -1,7 +1,7 @@
 """Oversight: the report's tables and its HTML page, for managers and auditors.
 
 `Engine.report` computes a `Report` in the store (in the database, on the SQL stores):
-time in each state (median and 90th percentile), cases opened and closed per month, and
+time in each state and stage (median and 90th percentile), cases opened and closed per month, and
 refusal, override and reopen rates, by workflow version and unit. `report_page` draws
 it as one self-contained HTML page with charts; ``casework-flow report`` writes it as
 CSV, JSON or that page. The work queues are engine calls (`Engine.awaiting_decision`,

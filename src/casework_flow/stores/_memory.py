@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from .._audit import AuditEntry, ChainHead, EntryKind
 from .._case import Case
 from .._history import History
-from .._reports import Report, Terminal, figures
+from .._reports import Report, Stages, Terminal, figures
 from ..exceptions import (
     CaseExists,
     ConcurrentModification,
@@ -233,6 +233,7 @@ class InMemoryStore:
         since: datetime | None = None,
         until: datetime | None = None,
         units: frozenset[str | None] | None = None,
+        stages: Stages | None = None,
     ) -> Report:
         """The oversight report, folded from the trails in Python (see `Engine.report`)."""
         with self._lock:
@@ -241,7 +242,7 @@ class InMemoryStore:
                 for c in self._cases.values()
                 if units is None or c.unit in units
             ]
-        return figures(pairs, terminal, since=since, until=until)
+        return figures(pairs, terminal, stages=stages, since=since, until=until)
 
     def count_by(self, query: Query | None = None, *, by: str) -> Mapping[str | None, int]:
         """Return how many matching cases have each value of ``by`` (see `GROUPS`)."""

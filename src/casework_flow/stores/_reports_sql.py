@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from .._reports import PeriodCount, Rates, Report, StateTime, Terminal
+from .._reports import PeriodCount, Rates, Report, Stages, StateTime, Terminal
 from . import _waiting
 from ._sql import micros
 
@@ -44,21 +44,33 @@ POSTGRES: Final[Dialect] = (
 )
 
 
+def _values(
+    name: str, columns: str, rows: list[tuple[Any, ...]], mark: str
+) -> tuple[str, list[Any]]:
+    """A CTE of literal rows (given as parameters), empty when there are none."""
+    if not rows:
+        empty = ", ".join(["'none'", "0", *["'none'"] * (len(columns.split(",")) - 2)])
+        return f"{name} ({columns}) AS (SELECT {empty} WHERE 1 = 0)", []
+    marks = "(" + ", ".join([mark] * len(rows[0])) + ")"
+    return f"{name} ({columns}) AS (VALUES {', '.join([marks] * len(rows))})", [
+        x for row in rows for x in row
+    ]
+
+
 def _base(
     dialect: Dialect,
     terminal: Terminal,
+    stages: Stages,
     units: frozenset[str | None] | None,
     mark: str,
 ) -> tuple[str, list[Any]]:
     fields, epoch = dialect
-    params: list[Any] = []
     triples = [(w, v, s) for (w, v), states in sorted(terminal.items()) for s in sorted(states)]
-    if triples:
-        values = ", ".join(f"({mark}, {mark}, {mark})" for _ in triples)
-        ends = f"ends (w, v, s) AS (VALUES {values})"
-        params += [x for t in triples for x in t]
-    else:
-        ends = "ends (w, v, s) AS (SELECT 'none', 0, 'none' WHERE 1 = 0)"
+    ends, params = _values("ends", "w, v, s", triples, mark)
+    outer = [(w, v, s, g) for (w, v), m in sorted(stages.items()) for s, g in sorted(m.items())]
+    grouped, more = _values("stages", "w, v, s, g", outer, mark)
+    ends += ", " + grouped
+    params += more
     where = ""
     if units is not None:
         term, values_ = _waiting.unit_filter(units, mark)
@@ -67,6 +79,8 @@ def _base(
     sql = (
         f"WITH {ends}, e AS ({fields}),"  # noqa: S608 - fixed names; values are parameters
         f" ec AS (SELECT e.*, c.workflow, c.version, c.unit, {epoch.format(x='e.at')} AS t,"
+        " COALESCE((SELECT g FROM stages WHERE w = c.workflow AND v = c.version"
+        " AND s = e.to_state), e.to_state) AS stage,"
         " EXISTS (SELECT 1 FROM ends WHERE w = c.workflow AND v = c.version AND s = e.to_state)"
         " AS into_end,"
         " EXISTS (SELECT 1 FROM ends WHERE w = c.workflow AND v = c.version AND s = e.from_state)"
@@ -90,12 +104,12 @@ def _window(
 
 
 _TIMES: Final = (
-    ", s AS (SELECT case_id, seq, to_state, t, workflow, version, unit,"
-    " LAG(to_state) OVER (PARTITION BY case_id ORDER BY seq) AS before"
+    ", s AS (SELECT case_id, seq, {place} AS place, t, workflow, version, unit,"
+    " LAG({place}) OVER (PARTITION BY case_id ORDER BY seq) AS before"
     " FROM ec WHERE kind <> 'refused'),"
-    " v AS (SELECT workflow, version, unit, to_state AS state, t,"
+    " v AS (SELECT workflow, version, unit, place AS state, t,"
     " LEAD(t) OVER (PARTITION BY case_id ORDER BY seq) AS left_t"
-    " FROM s WHERE before IS NULL OR before <> to_state),"
+    " FROM s WHERE before IS NULL OR before <> place),"
     " d AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v"
     " WHERE left_t IS NOT NULL{also}),"
     " r AS (SELECT workflow, version, unit, state, secs,"
@@ -132,18 +146,21 @@ def report(
     since: datetime | None = None,
     until: datetime | None = None,
     units: frozenset[str | None] | None = None,
+    stages: Stages | None = None,
 ) -> Report:
-    """The report, three statements through ``rows`` (which runs one and fetches all)."""
-    base, params = _base(dialect, terminal, units, mark)
+    """The report, four statements through ``rows`` (which runs one and fetches all)."""
+    base, params = _base(dialect, terminal, stages or {}, units, mark)
     window, bounds = _window("t", since, until, mark)
-    times = [
-        StateTime(
-            w, int(v), u, s, int(n), timedelta(microseconds=int(m)), timedelta(microseconds=int(p))
-        )
-        for w, v, u, s, n, m, p in rows(
-            base + _TIMES.format(also=window.replace(" WHERE ", " AND ")), [*params, *bounds]
-        )
-    ]
+    also = window.replace(" WHERE ", " AND ")
+
+    def times(place: str) -> list[StateTime]:
+        found = rows(base + _TIMES.format(also=also, place=place), [*params, *bounds])
+        return [
+            StateTime(w, int(v), u, s, int(n), timedelta(microseconds=int(m)),
+                      timedelta(microseconds=int(p)))
+            for w, v, u, s, n, m, p in found
+        ]  # fmt: skip
+
     periods = [
         PeriodCount(period, w, int(v), u, int(o), int(c))
         for period, w, v, u, o, c in rows(base + _PERIODS.format(window=window), [*params, *bounds])
@@ -153,8 +170,10 @@ def report(
         Rates(w, int(v), u, *(int(x) for x in counts))
         for w, v, u, *counts in rows(base + _RATES.format(window=window), [*params, *bounds])
     ]
+    by_place = lambda x: (x.workflow, x.version, x.unit or "", x.state)  # noqa: E731 - a key
     return Report(
-        tuple(sorted(times, key=lambda x: (x.workflow, x.version, x.unit or "", x.state))),
+        tuple(sorted(times("to_state"), key=by_place)),
+        tuple(sorted(times("stage"), key=by_place)),
         tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
         tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
     )
