@@ -59,7 +59,7 @@ PLANS = st.lists(
         st.sampled_from([MEDAN, BINJAI, None]),
         st.sampled_from([seed.WORKER.id, "sw-021", None]),
         st.one_of(st.integers(0, 2), st.integers(0, 45)),
-        st.sampled_from(["none", "reject", "reassign"]),
+        st.sampled_from(["none", "reject", "reassign", "transfer"]),
     ),
     min_size=1,
     max_size=6,
@@ -71,7 +71,9 @@ def on_unit(actor: Actor, unit: str | None) -> Actor:
 
 
 def play(engine: Engine, clock: ManualClock, case_id: str, plan: Plan) -> None:
-    """One case: open, take its steps (stopping at a refusal), then what happens next."""
+    """One case: open, take its steps (stopping at a refusal), then what happens next:
+    a rejection, a reassignment or a transfer to the other unit, days passing, and the
+    timers that fell due in them."""
     steps, unit, assignee, idle_days, extra = plan
     engine.open(WORKFLOW.name, case_id, actor=on_unit(seed.OUTREACH, unit), unit=unit,
                 assignee=assignee, version=1)  # fmt: skip
@@ -85,9 +87,14 @@ def play(engine: Engine, clock: ManualClock, case_id: str, plan: Plan) -> None:
             engine.reject(case_id, actor=supervisor, reason="The conference minutes are missing.")
         if extra == "reassign":
             engine.assign(case_id, "sw-033", actor=supervisor, reason="Caseload balanced.")
+        if extra == "transfer" and unit is not None:
+            to = BINJAI if unit == MEDAN else MEDAN
+            engine.transfer(case_id, to, actor=supervisor, reason="The family lives there.")
+            engine.accept_transfer(case_id, actor=on_unit(seed.SUPERVISOR, to))
     except TransitionRejected:
         pass
     clock.advance(timedelta(days=idle_days))
+    engine.run_due()
 
 
 def stored_cases(store: Store) -> list[Case]:

@@ -30,6 +30,7 @@ from casework_flow.exceptions import OutOfScope
 from casework_flow.files import workflow_to_dict
 from casework_flow.guards import consent, fact
 from casework_flow.stores import Store
+from casework_flow.time import Timer
 
 from .conftest import START
 from .stores import KINDS, make_store
@@ -43,7 +44,7 @@ WORKFLOW = Workflow(
     states=[
         State("reported"),
         State("assessment"),
-        State("review"),
+        State("review", timers=[Timer(timedelta(days=20), "send_back", reason="No decision.")]),
         State("closed", terminal=True),
     ],
     transitions=[
@@ -87,12 +88,16 @@ CASES = st.lists(
 )
 
 
-def play(engine: Engine, clock: ManualClock, prefix: str, cases: list) -> None:  # type: ignore[type-arg]
+def play(
+    engine: Engine, clock: ManualClock, prefix: str, cases: list, *, timers: bool = False
+) -> None:  # type: ignore[type-arg]
     for n, (unit, moves) in enumerate(cases):
         case_id = f"{prefix}-{n}"
         engine.open(WORKFLOW.name, case_id, actor=WORKER, unit=unit)
         for move, hours in moves:
             clock.advance(timedelta(hours=hours, minutes=7))
+            if timers:
+                engine.run_due()
             take(engine, case_id, move)
 
 
@@ -125,7 +130,7 @@ _RUN = iter(range(10**6))
 def test_every_figure_equals_the_python_fold_of_the_trails(shared, cases, cut):
     clock = ManualClock(START)
     engine = Engine([WORKFLOW], store=shared, clock=clock)
-    play(engine, clock, f"R{next(_RUN):05}", cases)
+    play(engine, clock, f"R{next(_RUN):05}", cases, timers=True)
     assert engine.report() == reference(shared)
     since = START + timedelta(hours=cut)
     assert engine.report(since=since) == reference(shared, since=since)
