@@ -49,7 +49,7 @@ WORKFLOW = Workflow(
     ],
     transitions=[
         Transition("assess", source="reported", dest="assessment", roles={"social_worker"}),
-        Transition("send_back", source="review", dest="assessment", roles={"social_worker"}),
+        Transition("send_back", source="review", dest="assessment"),
         Transition("review", source="assessment", dest="review", roles={"social_worker"},
                    guard=fact("ready") == True),  # noqa: E712 - a guard, not a comparison
         Transition("close", source="review", dest="closed", roles={"social_worker"},
@@ -62,6 +62,8 @@ WORKFLOW = Workflow(
 UNITS = ("medan", "binjai", None)
 MOVES = ("assess", "review", "review!", "send_back", "close", "close!", "close?", "reopen")
 """``review!`` gives what review needs; ``close!`` the consent; ``close?`` an override."""
+LIKELY = (*MOVES, "assess", "review!", "review!", "close!", "close?", "reopen")
+"""The moves drawn, those that usually go through twice as often."""
 
 
 def take(engine: Engine, case_id: str, move: str) -> None:
@@ -81,7 +83,7 @@ def take(engine: Engine, case_id: str, move: str) -> None:
 CASES = st.lists(
     st.tuples(
         st.sampled_from(UNITS),
-        st.lists(st.tuples(st.sampled_from(MOVES), st.integers(0, 40 * 24)), max_size=12),
+        st.lists(st.tuples(st.sampled_from(LIKELY), st.integers(0, 40 * 24)), max_size=12),
     ),
     min_size=1,
     max_size=5,
