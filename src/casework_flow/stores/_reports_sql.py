@@ -78,7 +78,8 @@ def _base(
         params += values_
     sql = (
         f"WITH {ends}, e AS ({fields}),"  # noqa: S608 - fixed names; values are parameters
-        f" ec AS (SELECT e.*, c.workflow, c.version, c.unit, {epoch.format(x='e.at')} AS t,"
+        " ec AS MATERIALIZED (SELECT e.*, c.workflow, c.version, c.unit,"
+        f" {epoch.format(x='e.at')} AS t,"
         " COALESCE((SELECT g FROM stages WHERE w = c.workflow AND v = c.version"
         " AND s = e.to_state), e.to_state) AS stage,"
         " EXISTS (SELECT 1 FROM ends WHERE w = c.workflow AND v = c.version AND s = e.to_state)"
@@ -103,31 +104,42 @@ def _window(
     return (" WHERE " + " AND ".join(terms) if terms else ""), params
 
 
-_TIMES: Final = (
-    ", s AS (SELECT case_id, seq, {place} AS place, t, workflow, version, unit,"
-    " LAG({place}) OVER (PARTITION BY case_id ORDER BY seq) AS before"
-    " FROM ec WHERE kind <> 'refused'),"
-    " v AS (SELECT workflow, version, unit, place AS state, t,"
-    " LEAD(t) OVER (PARTITION BY case_id ORDER BY seq) AS left_t"
-    " FROM s WHERE before IS NULL OR before <> place),"
-    " d AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v"
-    " WHERE left_t IS NOT NULL{also}),"
-    " r AS (SELECT workflow, version, unit, state, secs,"
-    " ROW_NUMBER() OVER (PARTITION BY workflow, version, unit, state ORDER BY secs) AS rn,"
-    " COUNT(*) OVER (PARTITION BY workflow, version, unit, state) AS n FROM d)"
-    " SELECT workflow, version, unit, state, MAX(n),"
-    " MAX(CASE WHEN rn = (50 * n + 99) / 100 THEN secs END),"
-    " MAX(CASE WHEN rn = (90 * n + 99) / 100 THEN secs END)"
-    " FROM r GROUP BY workflow, version, unit, state"
-)
+def _times(tag: str, place: str, also: str) -> str:
+    """The CTEs of one time-in table: each case's visits of ``place`` and their ranks."""
+    return (
+        f", s{tag} AS (SELECT case_id, seq, {place} AS place, t, workflow, version, unit,"  # noqa: S608 - fixed names
+        f" LAG({place}) OVER (PARTITION BY case_id ORDER BY seq) AS before"
+        " FROM ec WHERE kind <> 'refused'),"
+        f" v{tag} AS (SELECT workflow, version, unit, place AS state, t,"
+        " LEAD(t) OVER (PARTITION BY case_id ORDER BY seq) AS left_t"
+        f" FROM s{tag} WHERE before IS NULL OR before <> place),"
+        f" d{tag} AS (SELECT workflow, version, unit, state, left_t - t AS secs FROM v{tag}"
+        f" WHERE left_t IS NOT NULL{also}),"
+        f" r{tag} AS (SELECT workflow, version, unit, state, secs,"
+        " ROW_NUMBER() OVER (PARTITION BY workflow, version, unit, state ORDER BY secs) AS rn,"
+        f" COUNT(*) OVER (PARTITION BY workflow, version, unit, state) AS n FROM d{tag})"
+    )
+
+
+def _ranked(tag: str) -> str:
+    return (
+        f" SELECT '{tag}', workflow, version, unit, state, MAX(n),"  # noqa: S608 - fixed names
+        " MAX(CASE WHEN rn = (50 * n + 99) / 100 THEN secs END),"
+        " MAX(CASE WHEN rn = (90 * n + 99) / 100 THEN secs END), CAST(NULL AS BIGINT),"
+        " CAST(NULL AS BIGINT)"
+        f" FROM r{tag} GROUP BY workflow, version, unit, state"
+    )
+
+
 _PERIODS: Final = (
-    " SELECT substr(at, 1, 7) AS period, workflow, version, unit,"
-    " SUM(CASE WHEN kind = 'opened' THEN 1 ELSE 0 END) AS opened,"
-    " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END)"
-    " AS closed FROM ec{window} GROUP BY substr(at, 1, 7), workflow, version, unit"
+    " SELECT 'period', workflow, version, unit, substr(at, 1, 7),"
+    " SUM(CASE WHEN kind = 'opened' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END),"
+    " CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
+    " FROM ec{window} GROUP BY substr(at, 1, 7), workflow, version, unit"
 )
 _RATES: Final = (
-    " SELECT workflow, version, unit,"
+    " SELECT 'rates', workflow, version, unit, CAST(NULL AS TEXT),"
     " SUM(CASE WHEN kind = 'transition' THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN kind = 'refused' THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN kind = 'transition' AND overridden IS NOT NULL THEN 1 ELSE 0 END),"
@@ -148,32 +160,45 @@ def report(
     units: frozenset[str | None] | None = None,
     stages: Stages | None = None,
 ) -> Report:
-    """The report, four statements through ``rows`` (which runs one and fetches all)."""
+    """The report in one statement through ``rows`` (which runs it and fetches all).
+
+    The entries are read once (``ec`` is materialised) for all four tables, which come
+    back as one result, each row tagged with its table.
+    """
     base, params = _base(dialect, terminal, stages or {}, units, mark)
     window, bounds = _window("t", since, until, mark)
     also = window.replace(" WHERE ", " AND ")
-
-    def times(place: str) -> list[StateTime]:
-        found = rows(base + _TIMES.format(also=also, place=place), [*params, *bounds])
-        return [
-            StateTime(w, int(v), u, s, int(n), timedelta(microseconds=int(m)),
+    sql = (
+        base
+        + _times("state", "to_state", also)
+        + _times("stage", "stage", also)
+        + " "
+        + " UNION ALL ".join(
+            [_ranked("state"), _ranked("stage"), _PERIODS.format(window=window),
+             _RATES.format(window=window)]
+        )
+    )  # fmt: skip
+    tables: dict[str, list[Any]] = {"state": [], "stage": [], "period": [], "rates": []}
+    for tag, w, v, u, key, *numbers in rows(sql, [*params, *bounds, *bounds, *bounds, *bounds]):
+        tables[tag].append((w, int(v), u, key, numbers))
+    times = {
+        tag: [
+            StateTime(w, v, u, key, int(n), timedelta(microseconds=int(m)),
                       timedelta(microseconds=int(p)))
-            for w, v, u, s, n, m, p in found
-        ]  # fmt: skip
-
+            for w, v, u, key, (n, m, p, _, _) in tables[tag]
+        ]
+        for tag in ("state", "stage")
+    }  # fmt: skip
     periods = [
-        PeriodCount(period, w, int(v), u, int(o), int(c))
-        for period, w, v, u, o, c in rows(base + _PERIODS.format(window=window), [*params, *bounds])
+        PeriodCount(key, w, v, u, int(o), int(c))
+        for w, v, u, key, (o, c, *_) in tables["period"]
         if int(o) or int(c)
     ]
-    rates = [
-        Rates(w, int(v), u, *(int(x) for x in counts))
-        for w, v, u, *counts in rows(base + _RATES.format(window=window), [*params, *bounds])
-    ]
+    rates = [Rates(w, v, u, *(int(x) for x in numbers)) for w, v, u, _, numbers in tables["rates"]]
     by_place = lambda x: (x.workflow, x.version, x.unit or "", x.state)  # noqa: E731 - a key
     return Report(
-        tuple(sorted(times("to_state"), key=by_place)),
-        tuple(sorted(times("stage"), key=by_place)),
+        tuple(sorted(times["state"], key=by_place)),
+        tuple(sorted(times["stage"], key=by_place)),
         tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
         tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
     )
