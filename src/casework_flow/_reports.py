@@ -156,7 +156,7 @@ class Report:
         return {table: self.rows(table) for table in _TABLES}
 
     def write_csv(self, out: IO[str]) -> None:
-        """Write the three tables as CSV, each headed by a ``# table`` line and its header."""
+        """Write the four tables as CSV, each headed by a ``# table`` line and its header."""
         for table in _TABLES:
             rows = self.rows(table)
             out.write(f"# {table}\n")

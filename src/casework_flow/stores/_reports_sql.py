@@ -1,7 +1,7 @@
-"""The report's three tables as SQL over the stored trails (see `casework_flow._reports`).
+"""The report's four tables as SQL over the stored trails (see `casework_flow._reports`).
 
-One statement per table, each reading the entries' JSON with the dialect's functions and
-joining the case rows for workflow, version and unit. Window functions order each case's
+One statement for all four: the entries' JSON read once with the dialect's functions
+(a materialised CTE), joined with the case rows for workflow, version and unit. Window functions order each case's
 steps; the percentiles are taken at their nearest rank with integer arithmetic, so
 SQLite and PostgreSQL give the figures the Python reference gives.
 """
