@@ -1,9 +1,9 @@
 """The report's four tables as SQL over the stored trails (see `casework_flow._reports`).
 
 One statement for all four: the entries' JSON read once with the dialect's functions
-(a materialised CTE), joined with the case rows for workflow, version and unit. Window functions order each case's
-steps; the percentiles are taken at their nearest rank with integer arithmetic, so
-SQLite and PostgreSQL give the figures the Python reference gives.
+(a materialised CTE), joined with the case rows for workflow, version and unit. Window
+functions order each case's steps; the percentiles are taken at their nearest rank with
+integer arithmetic, so SQLite and PostgreSQL give the figures the Python reference gives.
 """
 
 from __future__ import annotations
