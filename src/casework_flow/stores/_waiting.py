@@ -57,15 +57,10 @@ INSERT: Final = (
 )
 
 _ENDS: Final = frozenset(
-    {
-        EntryKind.TRANSITION,
-        EntryKind.APPROVAL_REJECTED,
-        EntryKind.APPROVAL_CANCELLED,
-        EntryKind.MIGRATED,
-    }
+    {EntryKind.APPROVAL_REJECTED, EntryKind.APPROVAL_CANCELLED, EntryKind.MIGRATED}
 )
-"""The kinds of entry that can end a waiting request: an approval's transition, a
-rejection, a cancellation (by a move or a transfer), a migration."""
+"""The kinds of entry that end a waiting request (a rejection, a cancellation by a move,
+a transfer or a timer, a migration), besides the approved step's own transition."""
 
 
 def rows(case: Case) -> list[tuple[str, str, str, str, int, str | None]]:
@@ -81,7 +76,10 @@ def rows(case: Case) -> list[tuple[str, str, str, str, int, str | None]]:
 
 def touches(case: Case, entries: Sequence[AuditEntry]) -> bool:
     """Whether a step that wrote ``entries`` may have changed the case's waiting rows."""
-    return bool(case.approvals) or any(e.kind in _ENDS for e in entries)
+    return bool(case.approvals) or any(
+        e.kind in _ENDS or (e.kind is EntryKind.TRANSITION and "approval_kind" in e.details)
+        for e in entries
+    )
 
 
 def term(
