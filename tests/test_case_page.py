@@ -121,6 +121,8 @@ def test_the_report_page_draws_its_charts_in_a_browser(chromium, tmp_path):
         {p.period for p in report.periods}
     )
     assert page.locator("#rates rect.bar").count() == 3 * len(report.rates)
+    assert report.deadlines
+    assert page.locator("#deadlines rect.bar").count() == len(report.deadlines)
     widest = max(
         float(page.locator("#time-in-state rect.bar").nth(i).get_attribute("width") or 0)
         for i in range(2 * states)
@@ -128,6 +130,6 @@ def test_the_report_page_draws_its_charts_in_a_browser(chromium, tmp_path):
     box = page.locator("#time-in-state").bounding_box()
     assert box is not None
     assert 0 < widest <= box["width"]
-    assert page.locator("table").count() == 4
+    assert page.locator("table").count() == 5
     assert page.locator("#time-in-stage rect.bar").count() == 2 * len(report.time_in_stage)
     assert errors == []

@@ -70,3 +70,7 @@ def test_the_alembic_path_on_the_page_makes_tables_a_store_accepts(tmp_path):
         engine = Engine([seed.build_workflow()], store=store)
         engine.open(seed.WORKFLOW, "AL-1", actor=seed.OUTREACH)
         assert engine.verify("AL-1").ok
+
+
+def test_the_changelog_the_docs_show_is_the_one_at_the_root():
+    assert (ROOT / "docs" / "changelog.md").read_text() == (ROOT / "CHANGELOG.md").read_text()

@@ -30,7 +30,7 @@ from casework_flow.exceptions import OutOfScope
 from casework_flow.files import workflow_to_dict
 from casework_flow.guards import consent, fact
 from casework_flow.stores import Store
-from casework_flow.time import Timer
+from casework_flow.time import Deadline, Timer
 
 from .conftest import START
 from .stores import KINDS, make_store
@@ -43,7 +43,7 @@ WORKFLOW = Workflow(
     initial="reported",
     states=[
         State("reported"),
-        State("assessment"),
+        State("assessment", deadline=Deadline(timedelta(days=5), pause_in={"review"})),
         State("review", timers=[Timer(timedelta(days=20), "send_back", reason="No decision.")]),
         State("closed", terminal=True),
     ],
@@ -143,6 +143,44 @@ def test_every_figure_equals_the_python_fold_of_the_trails(shared, cases, cut):
     assert engine.report(units={None, "binjai"}) == reference(shared, units={None, "binjai"})
 
 
+def deadline_outcomes(trail) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """Where assessment's deadline (5 days, paused in review) ended, and whether it was met.
+
+    Worked out from the trail's moves alone, apart from the library's clock.
+    """
+    within, out = timedelta(days=5), []
+    due = since = None  # a running clock's due time; a paused clock's time used so far
+    for e in trail:
+        if e.kind.value != "transition" or e.from_state == e.to_state:
+            continue
+        if due is not None and e.to_state not in {"assessment", "review"}:
+            out.append((e.seq, "yes" if e.at <= due else "no"))
+            due = None
+        elif since is not None and e.to_state not in {"assessment", "review"}:
+            out.append((e.seq, "yes"))
+            since = None
+        elif e.to_state == "review" and due is not None and e.at < due:
+            due, since = None, within - (due - e.at)
+        elif e.to_state == "assessment" and since is not None:
+            due, since = e.at + within - since, None
+        elif e.to_state == "assessment" and due is None:
+            due = e.at + within
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases=CASES)
+def test_each_ended_deadline_is_recorded_met_or_missed_on_the_step_that_ends_it(cases):
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW], clock=clock)
+    play(engine, clock, "D", cases, timers=True)
+    for n in range(len(cases)):
+        trail = engine.trail(f"D-{n}")
+        recorded = [(e.seq, e.details["deadline_met"]) for e in trail if "deadline" in e.details]
+        assert recorded == deadline_outcomes(trail)
+        assert all(e.details["deadline"] == "assessment" for e in trail if "deadline" in e.details)
+
+
 def test_the_figures_of_a_known_story():
     clock = ManualClock(START)
     engine = Engine([WORKFLOW], clock=clock)
@@ -170,6 +208,17 @@ def test_the_figures_of_a_known_story():
     assert [(p.period, p.opened, p.closed) for p in april.periods] == [("2024-04", 1, 2)]
     assert {t.state: t.visits for t in april.time_in_state} == {
         "reported": 1, "assessment": 2, "review": 2}  # fmt: skip
+    assert [(d.state, d.met, d.missed) for d in report.deadlines] == [("assessment", 3, 0)]
+    late = engine.open(WORKFLOW.name, "M", actor=WORKER, unit="medan")
+    opened = clock()
+    for move, hours in [("assess", 1), ("review!", 24 * 6), ("close!", 1)]:
+        clock.advance(timedelta(hours=hours))
+        take(engine, late.id, move)
+    (deadlines,) = engine.report(since=clock() - timedelta(days=1)).deadlines
+    assert (deadlines.met, deadlines.missed, deadlines.compliance) == (0, 1, 0.0)
+    assert engine.report().deadlines[0].compliance == 3 / 4
+    ended = engine.trail("M")[-1].details
+    assert ended["deadline_due"] == (opened + timedelta(days=5, hours=1)).isoformat()
 
 
 def test_nearest_rank_percentiles():

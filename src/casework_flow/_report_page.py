@@ -1,9 +1,10 @@
 """The report as one HTML page with charts, for a supervisor who would rather look than read.
 
 Self-contained: no script, no stylesheet or font from elsewhere, the charts drawn as
-inline SVG. Four charts (median and 90th percentile days in each state and in each
-stage, cases opened and closed per month, refusal, override and reopen rates by unit),
-each followed by its table. Every text is escaped; the report holds no personal value to begin with.
+inline SVG. Five charts (median and 90th percentile days in each state and in each
+stage, cases opened and closed per month, refusal, override and reopen rates by unit,
+the share of each state's deadlines met), each followed by its table. Every text is
+escaped; the report holds no personal value to begin with.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def report_page(report: Report, *, title: str = "Casework report") -> str:
          tuple(100 * (x or 0.0) for x in (r.refusal_rate, r.override_rate, r.reopen_rate)))
         for r in report.rates
     ]  # fmt: skip
+    met = [
+        (f"{d.state} ({_where(d.workflow, d.version, d.unit)})", (100 * (d.compliance or 0.0),))
+        for d in report.deadlines
+    ]
     sections = [
         ("Time in each state", _bars("time-in-state", times, "days", ("median", "90th percentile")),
          report.rows("time_in_state")),
@@ -115,6 +120,7 @@ def report_page(report: Report, *, title: str = "Casework report") -> str:
         ("Refusals, consent overrides and reopenings",
          _bars("rates", rates, "%", ("refusal rate", "override rate", "reopen rate")),
          report.rows("rates")),
+        ("Deadlines met", _bars("deadlines", met, "%", ("met",)), report.rows("deadlines")),
     ]  # fmt: skip
     body = "".join(
         f"<section><h2>{escape(heading)}</h2>{chart}{_table(rows)}</section>"

@@ -1,6 +1,6 @@
 """Managers' and auditors' figures: where cases wait, what comes in and goes out, how often.
 
-Four tables, each by workflow, version and the unit that owns the case:
+Five tables, each by workflow, version and the unit that owns the case:
 
 - time in each state, and in each (outermost) stage: how many visits ended, and the
   median and 90th percentile of how long they lasted (nearest rank: the value at rank
@@ -8,7 +8,9 @@ Four tables, each by workflow, version and the unit that owns the case:
 - per calendar month (UTC): cases opened, and cases closed (moved into a terminal
   state from an open one);
 - rates: refusals among attempted steps, consent overrides among transitions, reopenings
-  among closings.
+  among closings;
+- deadlines: for each state with a deadline, how many of its clocks ended met and how
+  many ended late (each step that ends a clock records it; see `ended_deadline`).
 
 The SQL stores compute them in the database, over the stored trails; `figures` here is
 the same arithmetic over trails in Python, for the in-memory store and as the reference
@@ -28,7 +30,16 @@ from attrs import frozen
 
 from ._audit import AuditEntry, EntryKind
 
-__all__ = ["PeriodCount", "Rates", "Report", "Stages", "StateTime", "figures", "rank"]
+__all__ = [
+    "DeadlineCount",
+    "PeriodCount",
+    "Rates",
+    "Report",
+    "Stages",
+    "StateTime",
+    "figures",
+    "rank",
+]
 
 Key = tuple[str, int, str | None]
 """(workflow, version, unit)."""
@@ -102,12 +113,35 @@ class Rates:
         return self.reopenings / self.closings if self.closings else None
 
 
-_TABLES: Final = ("time_in_state", "time_in_stage", "periods", "rates")
+@frozen
+class DeadlineCount:
+    """How the deadlines of one state ended: left in time (``met``) or late (``missed``).
+
+    A deadline counts once its clock ends (the case leaves the state, or the stage it
+    pauses in, for somewhere the deadline does not run); one still running is not
+    counted here (`Engine.overdue_cases` lists those).
+    """
+
+    workflow: str
+    version: int
+    unit: str | None
+    state: str
+    met: int
+    missed: int
+
+    @property
+    def compliance(self) -> float | None:
+        """The share of ended deadlines that were met."""
+        ended = self.met + self.missed
+        return self.met / ended if ended else None
+
+
+_TABLES: Final = ("time_in_state", "time_in_stage", "periods", "rates", "deadlines")
 
 
 @frozen
 class Report:
-    """The four tables, each sorted by its key.
+    """The five tables, each sorted by its key.
 
     ``time_in_stage`` is ``time_in_state`` with each state counted as the outermost
     stage it lies in (a visit lasts while the case stays anywhere inside the stage);
@@ -118,12 +152,13 @@ class Report:
     time_in_stage: tuple[StateTime, ...]
     periods: tuple[PeriodCount, ...]
     rates: tuple[Rates, ...]
+    deadlines: tuple[DeadlineCount, ...] = ()
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """One table as rows of plain values (durations in seconds, rates as fractions).
 
         Raises:
-            KeyError: if ``table`` is not one of the four.
+            KeyError: if ``table`` is not one of the five.
         """
         if table in {"time_in_state", "time_in_stage"}:
             place = "state" if table == "time_in_state" else "stage"
@@ -149,6 +184,13 @@ class Report:
                  "override_rate": r.override_rate, "reopen_rate": r.reopen_rate}
                 for r in self.rates
             ]  # fmt: skip
+        if table == "deadlines":
+            return [
+                {"workflow": d.workflow, "version": d.version, "unit": d.unit,
+                 "state": d.state, "met": d.met, "missed": d.missed,
+                 "compliance": d.compliance}
+                for d in self.deadlines
+            ]  # fmt: skip
         raise KeyError(table)
 
     def to_json(self) -> dict[str, list[dict[str, Any]]]:
@@ -156,7 +198,7 @@ class Report:
         return {table: self.rows(table) for table in _TABLES}
 
     def write_csv(self, out: IO[str]) -> None:
-        """Write the four tables as CSV, each headed by a ``# table`` line and its header."""
+        """Write the five tables as CSV, each headed by a ``# table`` line and its header."""
         for table in _TABLES:
             rows = self.rows(table)
             out.write(f"# {table}\n")
@@ -176,6 +218,8 @@ class _Tally:
         self.opened: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
+        self.met: Counter[str] = Counter()
+        self.missed: Counter[str] = Counter()
         self.seen = False
 
 
@@ -202,6 +246,9 @@ def _counts(
             continue
         tally.seen = True
         month = e.at.strftime("%Y-%m")
+        if "deadline" in e.details:
+            late = e.details.get("deadline_met") != "yes"
+            (tally.missed if late else tally.met)[e.details["deadline"]] += 1
         if e.kind is EntryKind.OPENED:
             tally.opened[month] += 1
         elif e.kind is EntryKind.REFUSED:
@@ -249,6 +296,7 @@ def _report(tallies: Mapping[Key, _Tally]) -> Report:
     in_stages: list[StateTime] = []
     periods: list[PeriodCount] = []
     rates: list[Rates] = []
+    deadlines: list[DeadlineCount] = []
     for (wf, version, unit), t in tallies.items():
         for out, durations in ((times, t.durations), (in_stages, t.stage_durations)):
             for state, found in durations.items():
@@ -259,6 +307,10 @@ def _report(tallies: Mapping[Key, _Tally]) -> Report:
         periods.extend(
             PeriodCount(month, wf, version, unit, t.opened[month], t.closed[month])
             for month in sorted(set(t.opened) | set(t.closed))
+        )
+        deadlines.extend(
+            DeadlineCount(wf, version, unit, state, t.met[state], t.missed[state])
+            for state in set(t.met) | set(t.missed)
         )
         if not t.seen:
             continue
@@ -271,4 +323,5 @@ def _report(tallies: Mapping[Key, _Tally]) -> Report:
         tuple(sorted(in_stages, key=by_place)),
         tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
         tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
+        tuple(sorted(deadlines, key=by_place)),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import singledispatch
+from functools import partial, singledispatch
 
 from attrs import frozen
 
@@ -27,6 +27,7 @@ from ._handover import OnTransfer
 from ._parts import OnMove
 from ._sealing import Sealing
 from ._snapshot import Snapshot
+from ._timing import ended_deadline
 from ._verdict import Verdict
 
 __all__ = ["Entries", "Step", "StepResult", "decide_command", "refused_step"]
@@ -146,7 +147,8 @@ class Entries:
         if configuration is not None and tree is not None:
             paths = " ".join(tree.path(s) for s in configuration)
             details = {**details, "configuration": paths}
-        entry = build_entry(
+        make = partial(
+            build_entry,
             case_id=case.id,
             seq=head.seq + 1,
             kind=kind,
@@ -165,12 +167,17 @@ class Entries:
             evidence=evidence,
             verdicts=verdicts,
             timer=timer,
-            details=details,
         )
+        entry = make(details=details)
+        after = evolve(case, entry, catalog=self._catalog)
+        if case.deadline is not None and after.deadline is not case.deadline:
+            ended = ended_deadline(case.deadline, after.deadline, self._now)
+            if ended:
+                entry = make(details={**details, **ended})
         kept = entry if self._sealing is None else self._sealing.seal_entry(entry)
         self.entries.append(kept)
         self._head = ChainHead(kept.seq, kept.hash)
-        self._case = evolve(case, entry, catalog=self._catalog)
+        self._case = after
         return kept
 
     def cancel_waiting(self, workflow: Workflow, actor: Actor, before: Case, why: str) -> None:

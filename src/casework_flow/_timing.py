@@ -28,6 +28,7 @@ __all__ = [
     "Retention",
     "Timer",
     "Timing",
+    "ended_deadline",
     "next_active_timer",
     "next_timer",
     "staged_timing",
@@ -186,6 +187,26 @@ def _clock(
 
 Timing = tuple[DeadlineClock | None, str | None, datetime | None, tuple[str, ...]]
 """A case's timing fields: deadline clock, next timer, when it is due, timers fired."""
+
+
+def ended_deadline(
+    before: DeadlineClock | None, after: DeadlineClock | None, at: datetime
+) -> dict[str, str]:
+    """What a step that turns deadline clock ``before`` into ``after`` at ``at`` records.
+
+    A clock ends when the step leaves it behind (the case is no longer under that
+    state's deadline, or under a new run of it); the step's entry then says whose
+    deadline it was, when it was due and whether it was met (left by ``due_at``; a
+    paused clock had time left). Reports count deadlines met from these records, as
+    the due time depends on the calendar and pauses, which SQL does not know.
+    """
+    if before is None or (
+        after is not None and (after.state, after.started_at) == (before.state, before.started_at)
+    ):
+        return {}
+    met = before.due_at is None or at <= before.due_at
+    due = "" if before.due_at is None else before.due_at.isoformat()
+    return {"deadline": before.state, "deadline_due": due, "deadline_met": "yes" if met else "no"}
 
 
 def timing(  # noqa: PLR0917 - a pure function of everything a step's timing needs

@@ -1,6 +1,6 @@
-"""The report's four tables as SQL over the stored trails (see `casework_flow._reports`).
+"""The report's five tables as SQL over the stored trails (see `casework_flow._reports`).
 
-One statement for all four: the entries' JSON read once with the dialect's functions
+One statement for all five: the entries' JSON read once with the dialect's functions
 (a materialised CTE), joined with the case rows for workflow, version and unit. Window
 functions order each case's steps; the percentiles are taken at their nearest rank with
 integer arithmetic, so SQLite and PostgreSQL give the figures the Python reference gives.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from .._reports import PeriodCount, Rates, Report, Stages, StateTime, Terminal
+from .._reports import DeadlineCount, PeriodCount, Rates, Report, Stages, StateTime, Terminal
 from . import _waiting
 from ._sql import micros
 
@@ -27,7 +27,9 @@ SQLITE: Final[Dialect] = (
         "SELECT case_id, seq, json_extract(body, '$.kind') AS kind,"
         " json_extract(body, '$.from') AS from_state, json_extract(body, '$.to') AS to_state,"
         " json_extract(body, '$.at') AS at,"
-        " json_extract(body, '$.details.overridden_by') AS overridden FROM casework_entries"
+        " json_extract(body, '$.details.overridden_by') AS overridden,"
+        " json_extract(body, '$.details.deadline') AS deadline,"
+        " json_extract(body, '$.details.deadline_met') AS deadline_met FROM casework_entries"
     ),
     (
         "(CAST(strftime('%s', {x}) AS INTEGER) * 1000000 + CASE WHEN substr({x}, 20, 1) = '.'"
@@ -37,7 +39,8 @@ SQLITE: Final[Dialect] = (
 POSTGRES: Final[Dialect] = (
     (
         "SELECT case_id, seq, j->>'kind' AS kind, j->>'from' AS from_state,"
-        " j->>'to' AS to_state, j->>'at' AS at, j->'details'->>'overridden_by' AS overridden"
+        " j->>'to' AS to_state, j->>'at' AS at, j->'details'->>'overridden_by' AS overridden,"
+        " j->'details'->>'deadline' AS deadline, j->'details'->>'deadline_met' AS deadline_met"
         " FROM (SELECT case_id, seq, body::jsonb AS j FROM casework_entries) AS raw"
     ),
     "(EXTRACT(EPOCH FROM ({x})::timestamptz) * 1000000)::bigint",
@@ -94,6 +97,7 @@ def _base(
 def _window(
     column: str, since: datetime | None, until: datetime | None, mark: str
 ) -> tuple[str, list[Any]]:
+    """The terms that keep ``column`` in ``[since, until)``, each starting `` AND``."""
     terms, params = [], []
     if since is not None:
         terms.append(f"{column} >= {mark}")
@@ -101,7 +105,7 @@ def _window(
     if until is not None:
         terms.append(f"{column} < {mark}")
         params.append(micros(until))
-    return (" WHERE " + " AND ".join(terms) if terms else ""), params
+    return "".join(f" AND {t}" for t in terms), params
 
 
 def _times(tag: str, place: str, also: str) -> str:
@@ -136,7 +140,7 @@ _PERIODS: Final = (
     " SUM(CASE WHEN kind = 'opened' THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END),"
     " CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
-    " FROM ec{window} GROUP BY substr(at, 1, 7), workflow, version, unit"
+    " FROM ec WHERE 1 = 1{window} GROUP BY substr(at, 1, 7), workflow, version, unit"
 )
 _RATES: Final = (
     " SELECT 'rates', workflow, version, unit, CAST(NULL AS TEXT),"
@@ -145,7 +149,14 @@ _RATES: Final = (
     " SUM(CASE WHEN kind = 'transition' AND overridden IS NOT NULL THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN kind = 'transition' AND into_end AND NOT from_end THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN kind = 'transition' AND from_end AND NOT into_end THEN 1 ELSE 0 END)"
-    " FROM ec{window} GROUP BY workflow, version, unit"
+    " FROM ec WHERE 1 = 1{window} GROUP BY workflow, version, unit"
+)
+_DEADLINES: Final = (
+    " SELECT 'deadline', workflow, version, unit, deadline,"
+    " SUM(CASE WHEN deadline_met = 'yes' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN deadline_met = 'yes' THEN 0 ELSE 1 END),"
+    " CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
+    " FROM ec WHERE deadline IS NOT NULL{window} GROUP BY workflow, version, unit, deadline"
 )
 
 
@@ -162,24 +173,25 @@ def report(
 ) -> Report:
     """The report in one statement through ``rows`` (which runs it and fetches all).
 
-    The entries are read once (``ec`` is materialised) for all four tables, which come
+    The entries are read once (``ec`` is materialised) for all five tables, which come
     back as one result, each row tagged with its table.
     """
     base, params = _base(dialect, terminal, stages or {}, units, mark)
     window, bounds = _window("t", since, until, mark)
-    also = window.replace(" WHERE ", " AND ")
     sql = (
         base
-        + _times("state", "to_state", also)
-        + _times("stage", "stage", also)
+        + _times("state", "to_state", window)
+        + _times("stage", "stage", window)
         + " "
         + " UNION ALL ".join(
             [_ranked("state"), _ranked("stage"), _PERIODS.format(window=window),
-             _RATES.format(window=window)]
+             _RATES.format(window=window), _DEADLINES.format(window=window)]
         )
     )  # fmt: skip
-    tables: dict[str, list[Any]] = {"state": [], "stage": [], "period": [], "rates": []}
-    for tag, w, v, u, key, *numbers in rows(sql, [*params, *bounds, *bounds, *bounds, *bounds]):
+    tables: dict[str, list[Any]] = {
+        t: [] for t in ("state", "stage", "period", "rates", "deadline")
+    }
+    for tag, w, v, u, key, *numbers in rows(sql, [*params, *bounds * 5]):
         tables[tag].append((w, int(v), u, key, numbers))
     times = {
         tag: [
@@ -195,10 +207,15 @@ def report(
         if int(o) or int(c)
     ]
     rates = [Rates(w, v, u, *(int(x) for x in numbers)) for w, v, u, _, numbers in tables["rates"]]
+    deadlines = [
+        DeadlineCount(w, v, u, key, int(met), int(missed))
+        for w, v, u, key, (met, missed, *_) in tables["deadline"]
+    ]
     by_place = lambda x: (x.workflow, x.version, x.unit or "", x.state)  # noqa: E731 - a key
     return Report(
         tuple(sorted(times["state"], key=by_place)),
         tuple(sorted(times["stage"], key=by_place)),
         tuple(sorted(periods, key=lambda x: (x.period, x.workflow, x.version, x.unit or ""))),
         tuple(sorted(rates, key=lambda x: (x.workflow, x.version, x.unit or ""))),
+        tuple(sorted(deadlines, key=by_place)),
     )
