@@ -4,24 +4,27 @@
    dropped afterwards): rows made from real cases the engine played on the seed
    workflow, spread over 30 units and 600 workers: 70% closed, 1% waiting for a
    supervisor's approval, 6% with a running deadline (half of them overdue), the rest
-   open in other states; each case carries its opening entry. The rows go in through the
-   stores' own row codecs, in bulk, since loading is not what is measured.
+   open in other states. On SQLite each case carries its opening entry; on PostgreSQL
+   its whole trail (about 19 entries a case on average; ``--opening-only`` for one). The
+   rows go in through the stores' own row codecs, in bulk, since loading is not what is
+   measured.
 2. For one unit's supervisor: each queue's first page (50 cases) and its count, the
    median of five warm runs, in milliseconds, with the database's plan for the page
    (``ANALYZE`` run after the load; PostgreSQL's plan as it would really run).
-3. The report (time in state, opened and closed per month, rates) over M cases (default
-   100,000) with whole trails, in SQL beside a fold of the same trails in Python; then the
-   export of those cases with whole trails (the seed's happy path, 24
-   entries each) as XES and as OCEL 2.0, from SQLite: time, and the peak resident
-   memory of a process that exports beside one that does nothing, and the file's size.
+3. M cases (default 100,000) with whole trails (the seed's happy path, 24 entries each,
+   opened over a year), on SQLite and PostgreSQL: the whole report and one month's, in
+   SQL beside a fold of the same trails in Python (the ratio); then their export as XES
+   and as OCEL 2.0, from SQLite: time, and the peak resident memory of a process that
+   exports beside one that does nothing, and the file's size.
 
-Run: ``python benchmarks/bench_oversight.py [--cases N] [--export M] [--pg DSN]``
-(``--pg ''`` skips PostgreSQL).
+Run: ``python benchmarks/bench_oversight.py [--cases N] [--export M] [--pg DSN]
+[--opening-only]`` (``--pg ''`` skips PostgreSQL, ``--cases 0`` the queues).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -90,8 +93,8 @@ def shape(i: int) -> str:
     return ("tracing", "engaged", "placed")[r % 3]
 
 
-def made(i: int) -> tuple[Case, AuditEntry, int]:
-    """Case ``i``: its row's case, its opening entry, and when it last changed (µs)."""
+def made(i: int) -> tuple[Case, tuple[AuditEntry, ...], int]:
+    """Case ``i``: its row's case, its trail, and when it last changed (µs)."""
     kind = shape(i)
     case, trail = TEMPLATES[kind]
     case_id = f"C{i:07}"
@@ -111,19 +114,23 @@ def made(i: int) -> tuple[Case, AuditEntry, int]:
             k: attrs.evolve(p, requested_at=changed) for k, p in case.approvals.items()
         }
     row_case = attrs.evolve(case, **updates)
-    return row_case, attrs.evolve(trail[0], case_id=case_id, at=opened), _sql.micros(changed)
+    moved = tuple(attrs.evolve(e, case_id=case_id, at=opened + (e.at - START)) for e in trail)
+    return row_case, moved, _sql.micros(changed)
 
 
 def rows(
-    n: int, batch: int = 20_000
+    n: int, *, whole: bool = False, batch: int = 20_000
 ) -> Iterator[tuple[list[tuple[Any, ...]], list[Any], list[Any]]]:
-    """Batches of (case rows, entry rows, waiting rows)."""
+    """Batches of (case rows, entry rows, waiting rows): whole trails or openings only."""
+    position = 0
     for start in range(0, n, batch):
         cases, entries, waiting = [], [], []
         for i in range(start, min(n, start + batch)):
-            case, entry, changed = made(i)
+            case, trail, changed = made(i)
             cases.append(_sql.case_row(case, changed, TEMPLATES[shape(i)][1][-1].head))
-            entries.append(_sql.entry_row(entry, i + 1))
+            for entry in trail if whole else trail[:1]:
+                position += 1
+                entries.append(_sql.entry_row(entry, position))
             waiting += _waiting.rows(case)
         yield cases, entries, waiting
 
@@ -140,19 +147,23 @@ def load_sqlite(path: Path, n: int) -> None:
             conn.executemany(CASE_INSERT.format(m="?"), cases)
             conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
             conn.executemany(_waiting.INSERT.format(m="?"), waiting)
-        conn.execute("UPDATE casework_feed SET position = ?", (n,))
+        conn.execute(
+            "UPDATE casework_feed SET position = (SELECT MAX(position) FROM casework_entries)"
+        )
     conn.execute("ANALYZE")
     conn.close()
 
 
-def load_pg(dsn: str, n: int) -> None:
-    """Load ``n`` cases into a new PostgreSQL schema with COPY."""
+def load_pg(dsn: str, n: int, *, whole: bool = True) -> int:
+    """Load ``n`` cases into a new PostgreSQL schema with COPY; how many entries."""
     import psycopg  # noqa: PLC0415 - the raw loader
 
     PostgresStore(dsn).close()
     columns = _sql.CASE_COLUMNS
+    loaded = 0
     with psycopg.connect(dsn) as conn:
-        for cases, entries, waiting in rows(n):
+        for cases, entries, waiting in rows(n, whole=whole):
+            loaded += len(entries)
             with conn.cursor() as cur:
                 with cur.copy(f"COPY casework_cases ({columns}) FROM STDIN") as copy:
                     for r in cases:
@@ -168,10 +179,11 @@ def load_pg(dsn: str, n: int) -> None:
                 ) as copy:
                     for r in waiting:
                         copy.write_row(r)
-        conn.execute("UPDATE casework_feed SET position = %s", (n,))
+        conn.execute("UPDATE casework_feed SET position = %s", (loaded,))
         conn.commit()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+    return loaded
 
 
 def timed(call: Callable[[], object], runs: int = 5) -> float:
@@ -249,9 +261,47 @@ def report(kind: str, target: str, store: SQLiteStore | PostgresStore) -> None:
             print(f"    plan: {plan(kind, target, query)}")
 
 
-def export_bench(m: int) -> None:
-    """Load ``m`` whole trails into SQLite and time both exports, each in a child process."""
+def whole_trails(m: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Batches of (case rows, entry rows): ``m`` closed cases, opened over a year."""
     closed, trail = TEMPLATES["closed"]
+    position = 0
+    for start in range(0, m, 5_000):
+        cases, entries = [], []
+        for i in range(start, min(m, start + 5_000)):
+            case_id, shift = f"X{i:07}", timedelta(days=i % 365, minutes=i % 1440)
+            cases.append(_sql.case_row(attrs.evolve(closed, id=case_id, unit=UNITS[i % 30]),
+                                       0, trail[-1].head))  # fmt: skip
+            for e in trail:
+                position += 1
+                moved = attrs.evolve(e, case_id=case_id, at=e.at + shift)
+                entries.append(_sql.entry_row(moved, position))
+        yield cases, entries
+
+
+TERMINAL = {(WORKFLOW.name, WORKFLOW.version): frozenset(
+    s.id for s in WORKFLOW.all_states if s.terminal)}  # fmt: skip
+
+
+def report_bench(kind: str, store: SQLiteStore | PostgresStore, m: int) -> None:
+    """The whole report and one month's, in SQL and folded in Python over the same trails."""
+    month = (START + timedelta(days=120)).replace(day=1)
+    windows = {"whole": {}, "one month": {"since": month, "until": month + timedelta(days=31)}}
+    print(f"\nreport over {m:,} cases ({m * len(TEMPLATES['closed'][1]):,} entries) on {kind}:")
+    for name, window in windows.items():
+        t0 = time.perf_counter()
+        in_sql = store.report(TERMINAL, **window)  # type: ignore[arg-type]
+        sql_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pairs = ((UNITS[int(t[0].case_id[1:]) % 30], t) for t in stored_trails(store))
+        folded = figures(pairs, TERMINAL, **window)  # type: ignore[arg-type]
+        fold_seconds = time.perf_counter() - t0
+        same = "the same figures" if folded == in_sql else "DIFFERENT figures"
+        print(f"  {name:9}: {sql_seconds:6.1f} s in SQL, {fold_seconds:6.1f} s folding the trails"
+              f" in Python ({fold_seconds / sql_seconds:.1f}x), {same}")  # fmt: skip
+
+
+def export_bench(m: int, pg: str) -> None:
+    """Load ``m`` whole trails; report on SQLite (and PostgreSQL); time both exports."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.sqlite3"
         SQLiteStore(path).close()
@@ -259,33 +309,18 @@ def export_bench(m: int) -> None:
 
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA synchronous = OFF")
-        position = 0
         with conn:
-            for start in range(0, m, 5_000):
-                cases, entries = [], []
-                for i in range(start, min(m, start + 5_000)):
-                    case_id = f"X{i:07}"
-                    cases.append(_sql.case_row(attrs.evolve(closed, id=case_id), 0, trail[-1].head))
-                    for e in trail:
-                        position += 1
-                        entries.append(_sql.entry_row(attrs.evolve(e, case_id=case_id), position))
+            for cases, entries in whole_trails(m):
                 conn.executemany(CASE_INSERT.format(m="?"), cases)
                 conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
+        conn.execute("ANALYZE")
         conn.close()
-        terminal = {(WORKFLOW.name, WORKFLOW.version): frozenset(
-            s.id for s in WORKFLOW.all_states if s.terminal)}  # fmt: skip
         with SQLiteStore(path) as store:
-            t0 = time.perf_counter()
-            in_sql = store.report(terminal)
-            sql_seconds = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            pairs = ((closed.unit, t) for t in stored_trails(store))
-            folded = figures(pairs, terminal)
-            fold_seconds = time.perf_counter() - t0
-        same = "the same figures" if folded == in_sql else "DIFFERENT figures"
-        print(f"\nreport over {m:,} cases ({m * len(trail):,} entries) on SQLite:"
-              f" {sql_seconds:.1f} s in SQL, {fold_seconds:.1f} s folding the trails in"
-              f" Python ({fold_seconds / sql_seconds:.1f}x), {same}")  # fmt: skip
+            report_bench("SQLite", store, m)
+        if pg:
+            with pg_loaded(pg, m) as dsn, PostgresStore(dsn) as store:
+                report_bench("PostgreSQL", store, m)
+        trail = TEMPLATES["closed"][1]
         print(f"\nexport of {m:,} cases ({m * len(trail):,} entries) from SQLite")
         context = multiprocessing.get_context("fork")
         with context.Pool(1) as pool:
@@ -296,6 +331,35 @@ def export_bench(m: int) -> None:
             print(f"  {name:9} {events:,} events in {seconds:6.1f} s"
                   f" ({events / seconds:,.0f} events/s), peak RSS +{(rss - base) / 1024:5.1f} MiB"
                   f" over an idle process, file {size / 2**20:,.0f} MiB")  # fmt: skip
+
+
+@contextlib.contextmanager
+def pg_loaded(pg: str, m: int) -> Iterator[str]:
+    """A fresh schema holding ``m`` whole trails (dropped afterwards); its DSN."""
+    import psycopg  # noqa: PLC0415
+
+    name, dsn = pg_schema(pg)
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        PostgresStore(dsn).close()
+        with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+            for cases, entries in whole_trails(m):
+                with cur.copy(f"COPY casework_cases ({_sql.CASE_COLUMNS}) FROM STDIN") as copy:
+                    for r in cases:
+                        copy.write_row(r)
+                with cur.copy(
+                    "COPY casework_entries (case_id, seq, body, position) FROM STDIN"
+                ) as copy:
+                    for r in entries:
+                        copy.write_row(r)
+            conn.commit()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        yield dsn
+    finally:
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def _rss() -> int:
@@ -326,17 +390,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--export", type=int, default=100_000)
+    parser.add_argument("--opening-only", action="store_true")
     default_pg = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--pg", default=default_pg)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "oversight.sqlite3"
-        t0 = time.perf_counter()
-        load_sqlite(path, args.cases)
-        print(f"loaded {args.cases:,} cases into SQLite in {time.perf_counter() - t0:.0f} s")
-        with SQLiteStore(path) as store:
-            report("sqlite", str(path), store)
-    if args.pg:
+    if args.cases:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "oversight.sqlite3"
+            t0 = time.perf_counter()
+            load_sqlite(path, args.cases)
+            print(f"loaded {args.cases:,} cases into SQLite in {time.perf_counter() - t0:.0f} s")
+            with SQLiteStore(path) as store:
+                report("sqlite", str(path), store)
+    if args.cases and args.pg:
         import psycopg  # noqa: PLC0415
 
         name, dsn = pg_schema(args.pg)
@@ -344,17 +410,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             admin.execute(f"CREATE SCHEMA {name}")
         try:
             t0 = time.perf_counter()
-            load_pg(dsn, args.cases)
-            print(
-                f"\nloaded {args.cases:,} cases into PostgreSQL in {time.perf_counter() - t0:.0f} s"
-            )
+            entries = load_pg(dsn, args.cases, whole=not args.opening_only)
+            print(f"\nloaded {args.cases:,} cases ({entries:,} entries) into PostgreSQL"
+                  f" in {time.perf_counter() - t0:.0f} s")  # fmt: skip
             with PostgresStore(dsn) as store:
                 report("postgres", dsn, store)
         finally:
             with psycopg.connect(args.pg, autocommit=True) as admin:
                 admin.execute(f"DROP SCHEMA {name} CASCADE")
     if args.export:
-        export_bench(args.export)
+        export_bench(args.export, args.pg)
 
 
 if __name__ == "__main__":

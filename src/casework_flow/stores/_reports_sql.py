@@ -41,7 +41,7 @@ POSTGRES: Final[Dialect] = (
         "SELECT case_id, seq, j->>'kind' AS kind, j->>'from' AS from_state,"
         " j->>'to' AS to_state, j->>'at' AS at, j->'details'->>'overridden_by' AS overridden,"
         " j->'details'->>'deadline' AS deadline, j->'details'->>'deadline_met' AS deadline_met"
-        " FROM (SELECT case_id, seq, body::jsonb AS j FROM casework_entries) AS raw"
+        " FROM (SELECT case_id, seq, body::jsonb AS j FROM casework_entries OFFSET 0) AS raw"
     ),
     "(EXTRACT(EPOCH FROM ({x})::timestamptz) * 1000000)::bigint",
 )
