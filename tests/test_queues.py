@@ -16,6 +16,7 @@ from casework_flow import (
     Actor,
     Case,
     Engine,
+    InMemoryStore,
     InvalidInput,
     ManualClock,
     SQLiteStore,
@@ -277,7 +278,7 @@ def test_a_database_from_before_the_waiting_table_is_filled_when_opened(tmp_path
 
 
 def test_queues_refuse_what_they_cannot_mean():
-    engine, _ = engine_on(make_memory())
+    engine, _ = engine_on(InMemoryStore())
     with pytest.raises(InvalidInput, match="by one of state, unit, assignee, workflow, stage"):
         engine.caseload(by="colour")
     with pytest.raises(InvalidInput, match="by one of state, unit, assignee, workflow"):
@@ -292,13 +293,7 @@ def test_queues_refuse_what_they_cannot_mean():
         engine.awaiting_decision(seed.SUPERVISOR, limit=0)
 
 
-def make_memory() -> Store:
-    from casework_flow import InMemoryStore  # noqa: PLC0415 - the one store this test needs
-
-    return InMemoryStore()
-
-
-def test_a_stage_counts_every_case_inside_it_on_a_staged_workflow(tmp_path):  # noqa: ARG001
+def test_a_stage_counts_every_case_inside_it_on_a_staged_workflow():
     staged = seed.build_staged_workflow()
     clock = ManualClock(START)
     engine = Engine([WORKFLOW, staged], clock=clock, calendar=seed.CALENDAR)
@@ -312,7 +307,7 @@ def test_a_stage_counts_every_case_inside_it_on_a_staged_workflow(tmp_path):  # 
 
 
 def test_a_queue_for_a_unit_not_the_actors_is_refused_in_words_and_logged(caplog):
-    engine, _ = engine_on(make_memory())
+    engine, _ = engine_on(InMemoryStore())
     with pytest.raises(OutOfScope) as refused:
         engine.overdue_cases(seed.SUPERVISOR, query=Query(unit=BINJAI))
     assert refused.value.units == (BINJAI,)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from pathlib import Path
 
 from ._checkpoint import Checkpoint
@@ -33,10 +34,22 @@ __all__ = [
     "add_parsers",
     "checkpoint",
     "keygen",
+    "moment",
     "open_store",
     "read_checkpoints",
     "verify_database",
 ]
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 time with its zone, as a command-line argument."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +07:00)")
+    return value
 
 
 def open_store(target: str) -> SQLiteStore | PostgresStore:

@@ -19,14 +19,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from ._audit import AuditEntry, EntryKind
 from ._case import Actor
 from ._catalog import Catalog
-from ._cli_audit import open_store
+from ._cli_audit import moment, open_store
 from ._engine import Engine
 from ._export import export_jsonl
 from ._files import load_workflow
@@ -95,20 +94,10 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="a workflow file the cases run on (repeat for several)")  # fmt: skip
     p.add_argument("--format", choices=["csv", "json", "html"], default="csv")
     p.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
-    p.add_argument("--since", type=_moment, help="only what happened from this ISO time")
-    p.add_argument("--until", type=_moment, help="... and before this ISO time")
+    p.add_argument("--since", type=moment, help="only what happened from this ISO time")
+    p.add_argument("--until", type=moment, help="... and before this ISO time")
     p.add_argument("--unit", action="append", metavar="UNIT",
                    help="only cases of this unit (repeat for several)")  # fmt: skip
-
-
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO time") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add +07:00 or Z)")
-    return moment
 
 
 def report(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from ._shell import Shell
 from ._verification import StoreVerification, check_stored, missing_case, stray_trail
 from .exceptions import StoreError
 from .stores import Stored
+from .stores._protocol import every_stored
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -81,19 +82,13 @@ class Audits(Shell):
         broken: list[Verification] = []
         seen: set[str] = set()
         checked = 0
-        after: str | None = None
-        while True:
-            page = self._store.scan(after=after, limit=_SCAN_PAGE)
-            for stored in page:
-                result = check_stored(self._catalog, stored, checkpoints)
-                if not result.ok:
-                    broken.append(result)
-                if checkpoints:
-                    seen.add(stored.case_id)
-            checked += len(page)
-            if len(page) < _SCAN_PAGE:
-                break
-            after = page[-1].case_id
+        for stored in every_stored(self._store, page=_SCAN_PAGE):
+            result = check_stored(self._catalog, stored, checkpoints)
+            if not result.ok:
+                broken.append(result)
+            if checkpoints:
+                seen.add(stored.case_id)
+            checked += 1
         broken.extend(stray_trail(case_id) for case_id in self._store.stray_trails())
         strays = {b.case_id for b in broken}
         for cp in checkpoints:

@@ -12,7 +12,7 @@ work in is refused with `OutOfScope` (and a warning in the log), never silently 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -27,8 +27,8 @@ from ._observe import out_of_scope
 from ._reports import Report, figures
 from ._shell import Shell
 from .exceptions import InvalidInput, OutOfScope
-from .stores import Page, Query, Store, Stored, _cursor
-from .stores._protocol import GROUPS
+from .stores import Page, Query, _cursor
+from .stores._protocol import GROUPS, every_stored
 
 __all__ = ["CASELOAD_GROUPS", "Queues"]
 
@@ -316,18 +316,7 @@ class Queues(Shell):
             return found
         pairs = (
             (stored.case.unit if stored.case else None, stored.trail)
-            for stored in _every(self._store)
+            for stored in every_stored(self._store, page=_BATCH)
             if query.units is None or (stored.case and stored.case.unit in query.units)
         )
         return figures(pairs, terminal, stages=stages, since=start, until=end)
-
-
-def _every(store: Store) -> Iterator[Stored]:
-    """Every stored case, a page at a time."""
-    after: str | None = None
-    while True:
-        page = store.scan(after=after, limit=_BATCH)
-        yield from page
-        if len(page) < _BATCH:
-            return
-        after = page[-1].case_id

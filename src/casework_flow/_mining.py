@@ -23,7 +23,6 @@ from typing import IO, Any, Final
 
 import attrs
 
-from ._at_rest import opened_entries
 from ._audit import AuditEntry, EntryKind
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import MASK, Actor, Case
@@ -32,8 +31,10 @@ from ._definition import Workflow
 from ._evolve import evolve
 from ._keys import KeyStore
 from ._privacy import may_see_personal
+from ._sealing import Sealing
 from .exceptions import InvalidInput
 from .stores import Store
+from .stores._protocol import every_stored
 
 __all__ = ["DEFAULT_KINDS", "activity", "export_ocel", "export_xes", "stored_trails"]
 
@@ -90,23 +91,29 @@ class _Log:
 
     def hidden(self, case: Case) -> frozenset[str]:
         """The fields masked in this case's events: its personal ones, unless shown."""
-        wf = self.catalog.workflow(case.workflow, case.version)
+        return self._hidden(self.catalog.workflow(case.workflow, case.version))
+
+    def _hidden(self, wf: Workflow) -> frozenset[str]:
         if self.include_personal and (self.reader is None or may_see_personal(wf, self.reader)):
             return frozenset()
         return wf.personal
 
     def steps(self, trail: Sequence[AuditEntry]) -> Iterator[_Step]:
-        """The trail folded: each entry with the case before and after it."""
+        """The trail folded: each entry with the case before and after it.
+
+        Sealed values are opened first when they are to be shown: the last entry names
+        the workflow version the case ends in, whose personal fields are masked or not.
+        """
         if not trail:
             return
         case: Case | None = None
-        shown = list(trail)
+        shown: Sequence[AuditEntry] = trail
+        last = trail[-1]
         if self.keys is not None and self.include_personal:
-            whole = None
-            for entry in trail:
-                whole = evolve(whole, entry, catalog=self.catalog)
-            if whole is not None and not self.hidden(whole):
-                shown = list(opened_entries(self.keys, self.catalog, whole, trail))
+            wf = self.catalog.workflow(last.workflow, last.workflow_version)
+            if wf.personal and not self._hidden(wf):
+                sealing = Sealing(wf.personal, {last.case_id: self.keys.data_key(last.case_id)})
+                shown = [sealing.open_entry(e) for e in trail]
         for entry in shown:
             after = evolve(case, entry, catalog=self.catalog)
             yield _Step(entry, case, after)
@@ -428,13 +435,7 @@ def stored_trails(store: Store, *, page: int = 500) -> Iterator[Sequence[AuditEn
     Raises:
         StoreError: naming the case whose row or trail cannot be read.
     """
-    after: str | None = None
-    while True:
-        batch = store.scan(after=after, limit=page)
-        for stored in batch:
-            if stored.problem is not None:
-                raise stored.problem
-            yield stored.trail
-        if len(batch) < page:
-            return
-        after = batch[-1].case_id
+    for stored in every_stored(store, page=page):
+        if stored.problem is not None:
+            raise stored.problem
+        yield stored.trail

@@ -22,7 +22,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -136,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         " its assignee and how late it is.",
     )
     p.add_argument("db", metavar="DB", help="an SQLite file or a postgresql:// DSN")
-    p.add_argument("--at", type=_moment, help="report as of this ISO time (default: now)")
+    p.add_argument("--at", type=_cli_audit.moment, help="report as of this ISO time (default: now)")
     p.add_argument("--workflow", help="only cases of this workflow")
     p.add_argument("--state", help="only cases in this state")
     p.add_argument("--assignee", help="only this worker's cases")
@@ -157,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a workflow file the cases run on (repeat for several)",
     )
-    p.add_argument("--at", type=_moment, help="fire as of this ISO time (default: now)")
+    p.add_argument("--at", type=_cli_audit.moment, help="fire as of this ISO time (default: now)")
     p.add_argument("--timezone", default="UTC", help="the office's time zone (Asia/Jakarta)")
     p.add_argument("--holidays", type=Path, help="a holiday list for working-day timers")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -172,16 +171,6 @@ def _parser() -> argparse.ArgumentParser:
         "--staged", action="store_true", help="play it on version 2: stages and parallel tracks"
     )
     return parser
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
-    if value.utcoffset() is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +07:00)")
-    return value
 
 
 def _overdue(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "Store",
     "Stored",
     "check_group",
+    "every_stored",
 ]
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
@@ -61,6 +62,17 @@ def check_group(by: str) -> str:
 
 Change = tuple[Case, Sequence[AuditEntry], int]
 """One case's part of `Store.commit_many`: the case, its new entries, the revision expected."""
+
+
+def every_stored(store: Store, *, page: int = 500) -> Iterator[Stored]:
+    """Every case in ``store``, in case id order, ``page`` cases read at a time."""
+    after: str | None = None
+    while True:
+        batch = store.scan(after=after, limit=page)
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1].case_id
 
 
 def _window(value: tuple[datetime, datetime] | None) -> tuple[datetime, datetime] | None:
