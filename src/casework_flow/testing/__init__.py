@@ -9,6 +9,14 @@ of steps that breaks it:
 - rules as values: `never` (with `reach` or `fires`, and ``unless=``), `always_before`,
   `only_roles`, `eventually_terminal`, and `holds` for any predicate over a case and
   its trail;
+- rules over time (`Property`): the specification patterns `absence`, `existence`,
+  `universality`, `precedence` and `response` (``within=`` a time, on working days if
+  asked), each within a scope (`globally`, `before`, `after`, `between`,
+  `after_until`), over propositions about entries (`reach`, `fires`, `inside`,
+  `by_timer`, `overridden`, `transferred`, `reopened`, `terminal`, `refused`,
+  `opened`, `by_role`, `field_is`, `entry_kind`, `when`), combined with ``&``,
+  ``|`` and ``~``; `explore` reports one it cannot settle as `Inconclusive`, and
+  `check_trails` checks them on a store's cases as of a time;
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
   the trail table;
 - `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
@@ -19,7 +27,25 @@ of steps that breaks it:
 from ._explore import Exploration, explore
 from ._hunt import check_rules
 from ._machine import workflow_machine
+from ._monitors import TrailFinding, check_trails
+from ._propositions import (
+    Moment,
+    Prop,
+    by_role,
+    by_timer,
+    entry_kind,
+    field_is,
+    inside,
+    opened,
+    overridden,
+    refused,
+    reopened,
+    terminal,
+    transferred,
+    when,
+)
 from ._rules import (
+    Inconclusive,
     Rule,
     RuleViolated,
     always_before,
@@ -32,27 +58,72 @@ from ._rules import (
 )
 from ._situations import Reached, cases, contexts
 from ._strategies import Step, actors, any_steps, fitting_steps, steps
+from ._temporal import (
+    Property,
+    Scope,
+    Standing,
+    absence,
+    after,
+    after_until,
+    before,
+    between,
+    existence,
+    globally,
+    precedence,
+    response,
+    universality,
+)
 
 __all__ = [
     "Exploration",
+    "Inconclusive",
+    "Moment",
+    "Prop",
+    "Property",
     "Reached",
     "Rule",
     "RuleViolated",
+    "Scope",
+    "Standing",
     "Step",
+    "TrailFinding",
+    "absence",
     "actors",
+    "after",
+    "after_until",
     "always_before",
     "any_steps",
+    "before",
+    "between",
+    "by_role",
+    "by_timer",
     "cases",
     "check_rules",
+    "check_trails",
     "contexts",
+    "entry_kind",
     "eventually_terminal",
+    "existence",
     "explore",
+    "field_is",
     "fires",
     "fitting_steps",
+    "globally",
     "holds",
+    "inside",
     "never",
     "only_roles",
+    "opened",
+    "overridden",
+    "precedence",
     "reach",
+    "refused",
+    "reopened",
+    "response",
     "steps",
+    "terminal",
+    "transferred",
+    "universality",
+    "when",
     "workflow_machine",
 ]

@@ -36,13 +36,16 @@ from .._frozen import FrozenMap
 from .._guards import CONSENT_PREFIX, Consent, Evidence, Guard, walk
 from .._handover import HandoverKind
 from .._history import History
+from .._shell import SYSTEM_ACTOR
 from .._snapshot import Snapshot
 from .._table import format_trail
 from ..exceptions import InvalidInput
 from ._kit import _active
+from ._monitors import monitored
 from ._plan import _ASSIGNEE, _Plan, _plan, _Variant
 from ._reduction import Reduction
-from ._rules import START, Rule, RuleViolated
+from ._rules import START, Inconclusive, Rule, RuleViolated
+from ._temporal import Property, Standing, State
 
 __all__ = ["Exploration", "explore"]
 
@@ -63,6 +66,9 @@ class Exploration:
         violation: The first broken rule, with a shortest trail; None if none broke.
         shortest: For each state reached, a shortest trail that gets a case there.
         trails: One trail for every situation visited, shortest first.
+        inconclusive: Each rule over time the bound could not settle (a response or an
+            existence still owed where the walk stopped), with a shortest trail that
+            leaves it owed. Such a rule is not passed: `ok` is False.
     """
 
     workflow: str
@@ -73,22 +79,28 @@ class Exploration:
     violation: RuleViolated | None = field(eq=False)
     shortest: FrozenMap[tuple[AuditEntry, ...]] = field(eq=False, repr=False)
     trails: tuple[tuple[AuditEntry, ...], ...] = field(eq=False, repr=False)
+    inconclusive: tuple[Inconclusive, ...] = field(eq=False, repr=False, default=())
 
     @property
     def ok(self) -> bool:
-        """True when no rule broke within the bound."""
-        return self.violation is None
+        """True when no rule broke within the bound and every rule over time was settled."""
+        return self.violation is None and not self.inconclusive
 
     def raise_for_violation(self) -> None:
-        """Raise the counterexample as `RuleViolated`, if there is one."""
+        """Raise the counterexample as `RuleViolated`; or `Inconclusive` if one is unsettled."""
         if self.violation is not None:
             raise self.violation
+        if self.inconclusive:
+            raise self.inconclusive[0]
 
     def __str__(self) -> str:
         counts = (
             f"{self.visited:,} situations visited, {self.steps:,} steps taken,"
             f" {len(self.reached)} states reached"
         )
+        if self.violation is None and self.inconclusive:
+            rules = "; ".join(i.rule for i in self.inconclusive)
+            return f"{self.workflow}: not settled within {self.depth} steps: {rules} ({counts})"
         if self.violation is None:
             return f"{self.workflow}: no rule broken within {self.depth} steps ({counts})"
         return f"{self.workflow}: {self.violation} \n({counts})"
@@ -217,6 +229,28 @@ def _start(case: Case, trail: Sequence[AuditEntry]) -> Snapshot:
     return Snapshot(case, trail[-1].head, History(tuple(trail)))
 
 
+def _timer_move(catalog: Catalog, case: Case, trail: tuple[AuditEntry, ...]) -> Move | None:
+    """The case's next timer firing when it falls due, as `Engine.run_timer` fires it.
+
+    A refused timer's step is a move too: its entry spends the timer.
+    """
+    if case.timer is None or case.timer_at is None:
+        return None
+    wf = catalog.workflow(case.workflow, case.version)
+    spec = wf.timer(case.configuration, case.timer)
+    command = Fire(event=spec.event, actor=SYSTEM_ACTOR, reason=spec.reason,
+                   reason_code=spec.reason_code, timer=spec.name)  # fmt: skip
+    now = max(case.timer_at, trail[-1].at)
+    snap = _start(case, trail)
+    result = decide(catalog, snap, command, now)
+    if not result.refused:
+        return _approved(catalog, snap, result, command, now)
+    if not result.entries:
+        return None
+    after = fold(case, result.entries, catalog=catalog)
+    return Move(after, result.entries, ((command, now),))
+
+
 def _moves(
     catalog: Catalog,
     plan: _Plan,
@@ -230,7 +264,8 @@ def _moves(
     needs approval is requested and approved at once, by someone holding an approving
     role who is not the requester: two entries, one move. An event whose guard asks for
     an accepted handover (``handover: referral``) has one sent and accepted just before,
-    where the workflow's rule allows it.
+    where the workflow's rule allows it. Time is simulated: a timer fires when it falls
+    due, so no step waits past it.
     """
     start = _start(case, trail)
     last = trail[-1].at
@@ -238,6 +273,8 @@ def _moves(
         for actor in plan.actors[event]:
             for wait in plan.waits:
                 now = last + wait
+                if case.timer_at is not None and now >= case.timer_at:
+                    continue
                 ready = _prepared(catalog, plan, start, event, now)
                 if ready is None:
                     continue
@@ -266,6 +303,7 @@ class _Search:
         self.taken = 0
         self.violation: RuleViolated | None = None
         self.broken: Script | None = None
+        self.unsettled: dict[str, tuple[AuditEntry, ...]] = {}
 
     def _reach(self, path: tuple[AuditEntry, ...], start: int) -> None:
         """Note the states each entry of ``path`` from ``start`` on left the case in."""
@@ -280,16 +318,22 @@ class _Search:
         """
         following: list[tuple[Case, tuple[AuditEntry, ...], Script]] = []
         for at, (case, trail, script) in enumerate(self.frontier):
+            fresh = 0
             for move, key in self._expand(case, trail):
                 self.taken += 1
                 path = (*trail, *move.entries)
                 for end in range(len(trail) + 1, len(path) + 1):
                     self.violation = _broken(self.workflow, self.rules, path[:end])
                     if self.violation is not None:
-                        self.broken = (*script, *move.script)
-                        return False
+                        break
+                if self.violation is None:
+                    self.violation = self._ended(move.after, path)
+                if self.violation is not None:
+                    self.broken = (*script, *move.script)
+                    return False
                 self._reach(path, len(trail))
                 if key not in self.seen:
+                    fresh += 1
                     self.seen.add(key)
                     following.append((move.after, path, (*script, *move.script)))
                     self.trails.append(path)
@@ -297,8 +341,41 @@ class _Search:
                     if limit is not None and len(self.seen) >= limit:
                         self.frontier = [*following, *self.frontier[at:]]
                         return False
+            if not fresh:
+                self.unsettle(case, trail)
         self.frontier = following
         return bool(following)
+
+    def _ended(self, case: Case, path: tuple[AuditEntry, ...]) -> RuleViolated | None:
+        """A rule over time the case breaks by ending here, or by waiting here too long.
+
+        A finished case (terminal) owes nothing more; a response due by a deadline
+        that no timer of the case's state forces in time breaks as soon as the case
+        can sit still past that deadline.
+        """
+        finished = self.workflow.state(case.state).terminal
+        for prop in self.plan.properties:
+            if not prop.applies(path):
+                continue
+            state = monitored(prop, self.workflow, path)
+            verdict, why = prop.verdict(self.workflow, state, finished=finished)
+            if verdict is Standing.BROKEN and why is not None:
+                return RuleViolated(prop.text, f"the case ends here: {why}", path,
+                                    format_trail(path, self.workflow))  # fmt: skip
+            idle = _idle(prop, state, case)
+            if idle is not None:
+                return RuleViolated(prop.text, idle, path, format_trail(path, self.workflow))
+        return None
+
+    def unsettle(self, case: Case, trail: tuple[AuditEntry, ...]) -> None:
+        """Note the rules over time still owed where the walk goes no further."""
+        finished = self.workflow.state(case.state).terminal
+        for prop in self.plan.properties:
+            if prop.text in self.unsettled or not prop.applies(trail):
+                continue
+            state = monitored(prop, self.workflow, trail)
+            if prop.verdict(self.workflow, state, finished=finished)[0] is Standing.PENDING:
+                self.unsettled[prop.text] = trail
 
     def _moves(
         self, case: Case, trail: tuple[AuditEntry, ...], events: Sequence[str]
@@ -309,13 +386,17 @@ class _Search:
     def _expand(
         self, case: Case, trail: tuple[AuditEntry, ...]
     ) -> list[tuple[Move, tuple[object, ...]]]:
-        """The steps to take from ``case``: all of them, or an ample set of them."""
+        """The steps to take from ``case``: its due timer, and all the others or an ample set."""
+        timed = _timer_move(self.catalog, case, trail)
+        found = (
+            [] if timed is None else [(timed, self.plan.key(timed.after, (*trail, *timed.entries)))]
+        )
         wf = self.workflow
         events = [e for e in wf.events if wf.candidates_in(case.configuration, e)]
         if self.reduction is None:
-            return self._moves(case, trail, events)
+            return found + self._moves(case, trail, events)
         stage, always, tracks = self.reduction.groups(case.configuration, events)
-        found = self._moves(case, trail, always)
+        found += self._moves(case, trail, always)
         for i, own in enumerate(tracks):
             steps = self._moves(case, trail, own)
             if steps:
@@ -355,6 +436,9 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
     for _ in range(depth):
         if not search.layer():
             break
+    if search.violation is None:
+        for case, trail, _ in search.frontier:
+            search.unsettle(case, trail)
     return Exploration(
         workflow=f"{workflow.name}@{workflow.version}",
         depth=depth,
@@ -364,6 +448,25 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
         violation=search.violation,
         shortest=FrozenMap(search.shortest),
         trails=tuple(search.trails),
+        inconclusive=tuple(
+            Inconclusive(rule, depth, trail, format_trail(trail, workflow))
+            for rule, trail in ({} if search.violation else search.unsettled).items()
+        ),
+    )
+
+
+def _idle(prop: Property, state: State, case: Case) -> str | None:
+    """Why the case can wait past a response's deadline with nothing due to answer it."""
+    if prop.pattern.kind != "response" or state.pending is None or state.broken is not None:
+        return None
+    due = prop.due(state.pending[1])
+    if due is None or prop.scope.kind == "between":
+        return None
+    if case.timer_at is not None and case.timer_at <= due:
+        return None
+    return (
+        f"the {prop.pattern.p.text} of entry {state.pending[0]} can go unanswered past"
+        f" {due.isoformat()}: no timer of {case.state} falls due by then"
     )
 
 

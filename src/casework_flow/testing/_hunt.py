@@ -25,7 +25,8 @@ from .._definition import Workflow
 from .._frozen import freeze
 from ..exceptions import CaseworkError, InvalidInput
 from ._explore import Move, _broken, _command, _fired, _prepared, _Search, _start
-from ._rules import Rule, _folded
+from ._folds import _folded
+from ._rules import Rule
 from ._strategies import Step, steps
 
 __all__ = ["Chooser", "check_rules"]

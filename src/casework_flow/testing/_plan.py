@@ -34,8 +34,10 @@ from .._guards import (
     walk,
 )
 from ._kit import _Kit, _kit
+from ._monitors import monitored
 from ._rules import AlwaysBefore, Never, Rule
 from ._strategies import _fact_values
+from ._temporal import Property
 
 __all__ = ["_ASSIGNEE", "_Plan", "_Variant", "_plan"]
 
@@ -67,6 +69,8 @@ class _Plan:
     watched: tuple[str, ...]
     clocks: Clocks
     handed: dict[str, tuple[str, ...]]
+    workflow: Workflow | None = None
+    properties: tuple[Property, ...] = ()
 
     def key(self, case: Case, trail: Sequence[AuditEntry]) -> tuple[object, ...]:
         """The situation a case and its trail are in, as the guards and rules see it."""
@@ -91,7 +95,23 @@ class _Plan:
             watched,
             tuple(clocks),
             frozenset((str(h.kind), str(h.status)) for h in case.open_handovers),
+            self._monitors(trail),
         )
+
+    def _monitors(self, trail: Sequence[AuditEntry]) -> tuple[object, ...]:
+        """What each rule over time has seen, as far as its future verdict can tell."""
+        if self.workflow is None or not self.properties:
+            return ()
+        found: list[object] = []
+        for prop in self.properties:
+            m = monitored(prop, self.workflow, trail)
+            late = None
+            if m.pending is not None:
+                due = prop.due(m.pending[1])
+                late = due is not None and trail[-1].at > due
+            found.append((m.open, m.done, m.seen, m.pending is not None, late,
+                          m.tentative is not None, m.broken is not None))  # fmt: skip
+        return tuple(found)
 
 
 def _guards(workflow: Workflow, rules: Sequence[Rule]) -> list[Guard]:
@@ -187,10 +207,20 @@ def _variants(kit: _Kit, pools: dict[str, list[Any]]) -> tuple[_Variant, ...]:
     )
 
 
+def _bounds(rules: Sequence[Rule]) -> set[timedelta]:
+    """Waits that cross each bounded response's deadline (on working days, past a weekend)."""
+    found: set[timedelta] = set()
+    for r in rules:
+        if isinstance(r, Property) and r.pattern.within is not None:
+            within = r.pattern.within
+            found.add(within * 7 / 5 + timedelta(days=3) if r.pattern.working else within)
+    return found
+
+
 def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
     guards = _guards(workflow, rules)
     caps, clocks = _measures(guards)
-    thresholds = {v for _, marks in clocks for v in marks}
+    thresholds = {v for _, marks in clocks for v in marks} | _bounds(rules)
     pools = _fact_values(workflow)
     facts = {
         g.measure.name
@@ -216,4 +246,6 @@ def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
                              for g in walk(t.guard) if isinstance(g, Handed)}))
             for e in workflow.events
         },
+        workflow=workflow,
+        properties=tuple(r for r in rules if isinstance(r, Property)),
     )  # fmt: skip

@@ -43,7 +43,8 @@ from .._guards import (
     TimeSinceOpened,
     walk,
 )
-from ._rules import AlwaysBefore, EventuallyTerminal, Fires, Holds, Never, OnlyRoles, Rule
+from ._propositions import Fires
+from ._rules import AlwaysBefore, EventuallyTerminal, Never, OnlyRoles, Rule
 
 __all__ = ["Reduction"]
 
@@ -111,7 +112,8 @@ class Reduction:
         self.workflow = workflow
         tree = workflow.tree
         self.plain: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
-        if not workflow.staged or any(isinstance(r, Holds) for r in rules):
+        known = (Never, AlwaysBefore, OnlyRoles, EventuallyTerminal)
+        if not workflow.staged or any(not isinstance(r, known) for r in rules):
             return
         by_event: dict[str, set[str]] = {}
         for t in workflow.transitions:

@@ -16,19 +16,19 @@ from attrs import frozen
 
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
-from .._catalog import Catalog
 from .._check import can_end
 from .._configurations import ConfigurationGraph
 from .._definition import Workflow
-from .._evolve import fold
 from .._frozen import FrozenMap
 from .._guards import Guard, GuardContext
 from .._history import History
 from .._table import format_trail
 from ..exceptions import CaseworkError
-from ._kit import _entered
+from ._folds import _KEPT, _folded
+from ._propositions import Fires, Moment, Reach
 
 __all__ = [
+    "Inconclusive",
     "Rule",
     "RuleViolated",
     "always_before",
@@ -59,6 +59,27 @@ class RuleViolated(CaseworkError, AssertionError):
         super().__init__(f"rule broken: {rule}\n{why}\n\n{table}")
 
 
+class Inconclusive(CaseworkError, AssertionError):
+    """A rule over time the bound could not settle: what it asks is still owed.
+
+    Attributes:
+        rule: The rule's description.
+        depth: The bound the walk stopped at.
+        trail: A shortest trail that leaves it owed.
+        table: The trail as a readable table.
+    """
+
+    def __init__(self, rule: str, depth: int, trail: Sequence[AuditEntry], table: str) -> None:
+        self.rule = rule
+        self.depth = depth
+        self.trail = tuple(trail)
+        self.table = table
+        super().__init__(
+            f"not settled within {depth} steps: {rule}\n"
+            f"what it asks is still owed at the end of this trail (explore deeper):\n\n{table}"
+        )
+
+
 class Rule:
     """Base of rules: `violation` returns a sentence when the trail breaks the rule."""
 
@@ -69,65 +90,14 @@ class Rule:
         raise NotImplementedError
 
 
-_MOVES = frozenset({EntryKind.OPENED, EntryKind.TRANSITION})
-
-
-@frozen
-class Reach:
-    """Entering a state (the subject of `never`)."""
-
-    state: str
-
-
 def reach(state: str) -> Reach:
     """The event of a case entering ``state``."""
     return Reach(state)
 
 
-@frozen
-class Fires:
-    """Committing an event (the subject of `never`), whatever state it leads to."""
-
-    event: str
-
-
 def fires(event: str) -> Fires:
     """The event of a case committing ``event`` (a stay in the same state included)."""
     return Fires(event)
-
-
-_KEPT = 64
-_FOLDS_KEPT = 20_000
-_CATALOGS: dict[int, tuple[Workflow, Catalog, dict[str, Case]]] = {}
-
-
-def _folded(workflow: Workflow, trail: Sequence[AuditEntry]) -> Case:
-    """The case ``trail`` leaves, folded as `replay` does, on a catalog compiled once.
-
-    The tools check rules after every step of trails they built themselves, and the
-    trails of one search share their beginnings; so the folds are kept by the hash of
-    their last entry (which covers every entry before it) and a check folds only the
-    entries past the longest beginning already folded.
-    """
-    known = _CATALOGS.get(id(workflow))
-    if known is None or known[0] is not workflow:
-        if len(_CATALOGS) > _KEPT:
-            _CATALOGS.clear()
-        known = _CATALOGS[id(workflow)] = (workflow, Catalog([workflow]), {})
-    _, catalog, folds = known
-    start, case = 0, None
-    for i in range(len(trail) - 1, -1, -1):
-        found = folds.get(trail[i].hash)
-        if found is not None:
-            start, case = i + 1, found
-            break
-    if case is not None and start == len(trail):
-        return case
-    case = fold(case, trail[start:], catalog=catalog)
-    if len(folds) > _FOLDS_KEPT:
-        folds.clear()
-    folds[trail[-1].hash] = case
-    return case
 
 
 def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
@@ -166,7 +136,7 @@ class Never(Rule):
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Check the newest step."""
         step = trail[-1]
-        if not self._hit(trail):
+        if not self._hit(workflow, trail):
             return None
         target = self.target
         what = f"did {step.event}" if isinstance(target, Fires) else f"reached {target.state}"
@@ -175,18 +145,9 @@ class Never(Rule):
         ok, why = self.unless.test(_context(workflow, trail))
         return None if ok else f"entry {step.seq}: {what} although {why}"
 
-    def _hit(self, trail: Sequence[AuditEntry]) -> bool:
+    def _hit(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> bool:
         """Whether the newest step is what the rule is about."""
-        step = trail[-1]
-        if isinstance(self.target, Fires):
-            return step.kind is EntryKind.TRANSITION and step.event == self.target.event
-        if step.kind not in _MOVES:
-            return False
-        if "configuration" in step.details:
-            return self.target.state in _entered(trail)
-        return step.to_state == self.target.state and not (
-            step.kind is EntryKind.TRANSITION and step.from_state == step.to_state
-        )
+        return self.target.at(Moment(workflow, trail, len(trail) - 1))
 
 
 def never(target: Reach | Fires, *, unless: Guard | None = None) -> Rule:
