@@ -187,3 +187,21 @@ def test_the_staged_trail_exports_with_its_paths_and_imports_to_the_same_case():
         "configuration=intervention/family_track/family_work"
         " intervention/identity_track/ktp_issued intervention/health_track/screening"
     ) in rows["ktp_issued"]["details"]
+
+
+def test_a_consent_override_moves_a_staged_case_into_the_stage_and_replays():
+    engine, clock = _engine()
+    engine.open(seed.WORKFLOW, "MDN-URGENT", actor=seed.OUTREACH, assignee=seed.WORKER.id,
+                unit=seed.MEDAN, version=2)  # fmt: skip
+    first = seed.STAGED_PATH[0]
+    seed.take(engine, "MDN-URGENT", first)
+    clock.advance(hours=2)
+    case = engine.fire("MDN-URGENT", "admit_to_shelter", actor=seed.WORKER,
+                       override_by=seed.SUPERVISOR, reason_code="URGENT_RISK",
+                       reason="Sleeping rough in the rain with a fever.")  # fmt: skip
+    assert case.configuration == ("sheltered",)
+    assert case.state == "sheltered"
+    entry = engine.trail("MDN-URGENT")[-1]
+    assert entry.details["overridden_by"] == seed.SUPERVISOR.id
+    assert entry.details["configuration"] == "assessment/sheltered"
+    assert replay([V1, V2], engine.trail("MDN-URGENT"), calendar=seed.CALENDAR) == case

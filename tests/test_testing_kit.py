@@ -158,7 +158,7 @@ SOUND_RULES = [
     always_before("ask_review", "close"),
     eventually_terminal(),
     never(reach("review"), unless=fact("visit_date").present()),
-    holds("at most 4 revisions", lambda case, _: case.revision <= 4),
+    holds("at most 6 revisions", lambda case, _: case.revision <= 6),
 ]
 
 
@@ -204,9 +204,9 @@ def test_the_machine_reports_a_broken_rule():
 def test_host_rules_and_invariants_can_be_added():
     class Hosted(workflow_machine(SOUND)):  # type: ignore[misc]
         @invariant()
-        def no_case_has_more_than_five_revisions(self) -> None:
+        def no_case_has_more_than_seven_revisions(self) -> None:
             for case_id in self.opened:
-                assert self.engine.get(case_id).revision <= 5
+                assert self.engine.get(case_id).revision <= 7
 
     run_state_machine_as_test(
         Hosted, settings=settings(max_examples=20, stateful_step_count=20, deadline=None)
@@ -229,7 +229,13 @@ TIMED = Workflow(
     ],
 )
 START = datetime(2024, 1, 1, tzinfo=UTC)
-QUICK = settings(max_examples=40, stateful_step_count=12, deadline=None, database=None)
+QUICK = settings(
+    max_examples=40,
+    stateful_step_count=12,
+    deadline=None,
+    database=None,
+    report_multiple_bugs=False,
+)
 
 
 class _MisremembersAssignee(InMemoryStore):
@@ -299,7 +305,8 @@ class _RewordsReasons(InMemoryStore):
 
 
 def test_the_machine_catches_an_engine_that_commits_other_entries_than_the_core():
-    with pytest.raises(AssertionError, match="committed other entries than the pure core"):
+    caught = "committed other entries than the pure core|replaying the trail differs"
+    with pytest.raises((AssertionError, ReplayError), match=caught):
         run_state_machine_as_test(workflow_machine(SOUND, store=_RewordsReasons), settings=QUICK)
 
 

@@ -13,7 +13,7 @@ import attrs
 
 from ._case import Actor
 from ._checks import check_transition, override_problems, refusal
-from ._compiled import Decision
+from ._compiled import Decision, moved_to
 from ._definition import Workflow
 from ._guards import Consent, GuardContext
 from ._verdict import CheckKind, Verdict
@@ -50,9 +50,14 @@ def consider_override(
         if problems:
             return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, *problems)), {}
         details = override_details(override_by, failed)
-        dest = t.dest or ctx.case.state
+        if workflow.staged:
+            configuration = moved_to(workflow, ctx.case, t)
+            dest = workflow.tree.state_of(configuration)
+        else:
+            dest = t.dest or ctx.case.state
+            configuration = (dest,)
         kept = tuple(v for v in verdicts if v.check != "reason_code" or v.passed)
-        allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept)  # noqa: FBT003 - positional fields
+        allowed = Decision(ctx.event, ctx.case.state, True, t, dest, kept, configuration)  # noqa: FBT003 - positional fields
         return allowed, details
     return attrs.evolve(refusal_, verdicts=(*refusal_.verdicts, not_overridable())), {}
 

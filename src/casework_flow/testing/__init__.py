@@ -56,6 +56,7 @@ from ._rules import (
     only_roles,
     reach,
 )
+from ._seed_rules import REQUIREMENTS, Requirement, seed_properties
 from ._situations import Reached, cases, contexts
 from ._strategies import Step, actors, any_steps, fitting_steps, steps
 from ._temporal import (
@@ -75,12 +76,14 @@ from ._temporal import (
 )
 
 __all__ = [
+    "REQUIREMENTS",
     "Exploration",
     "Inconclusive",
     "Moment",
     "Prop",
     "Property",
     "Reached",
+    "Requirement",
     "Rule",
     "RuleViolated",
     "Scope",
@@ -120,6 +123,7 @@ __all__ = [
     "refused",
     "reopened",
     "response",
+    "seed_properties",
     "steps",
     "terminal",
     "transferred",

@@ -24,8 +24,9 @@ from .._commands import Fire
 from .._definition import Workflow
 from .._frozen import freeze
 from ..exceptions import CaseworkError, InvalidInput
-from ._explore import Move, _broken, _command, _fired, _prepared, _Search, _start
+from ._explore import _Search
 from ._folds import _folded
+from ._moves import Move, _command, _fired, _prepared, _start, _timer_move, _transfer_move
 from ._rules import Rule
 from ._strategies import Step, steps
 
@@ -43,6 +44,8 @@ _PAUSES = (
 
 _ANY_STEP = 3
 """Of four kinds of step the hunt draws, the one that is anything at all."""
+_TRANSFER = 7
+"""Of eight draws, the one that transfers the case to another unit (where it can be)."""
 
 
 class Chooser:
@@ -77,6 +80,8 @@ class Chooser:
         variant = data.draw(st.sampled_from(variants), label="data") if other_kit else variants[0]
         now = at + wait
         catalog = self.search.catalog
+        if case.timer_at is not None and now >= case.timer_at:
+            return _timer_move(catalog, case, tuple(trail))
         ready = _prepared(catalog, self.search.plan, _start(case, trail), event, now)
         if ready is None:
             return None
@@ -96,8 +101,11 @@ class Chooser:
                 reason=step.reason,
                 reason_code=step.reason_code,
             )
+            now = at + step.advance
+            if case.timer_at is not None and now >= case.timer_at:
+                return _timer_move(self.search.catalog, case, tuple(trail))
             ready = (_start(case, trail), (), ())
-            return _fired(self.search.catalog, ready, command, at + step.advance)
+            return _fired(self.search.catalog, ready, command, now)
         except CaseworkError:
             return None
 
@@ -142,7 +150,7 @@ def check_rules(
 
 
 def _hunt(search: _Search, chooser: Chooser, max_examples: int, max_steps: int) -> None:
-    workflow, rules = search.workflow, search.rules
+    workflow = search.workflow
     trails = search.trails
     edge = [(case, trail) for case, trail, _ in search.frontier]
     seen = set(search.seen)
@@ -174,7 +182,10 @@ def _hunt(search: _Search, chooser: Chooser, max_examples: int, max_steps: int) 
         for _ in range(max_steps - data.draw(st.integers(0, max_steps), label="steps fewer")):
             at = trail[-1].at
             possible = chooser.possible(case, off)
-            if possible and data.draw(st.integers(0, 3), label="1 in 4 any step") != _ANY_STEP:
+            kind = data.draw(st.integers(0, 7), label="what kind of step")
+            if kind == _TRANSFER:
+                move = _transfer_move(search.catalog, case, trail)
+            elif possible and kind % 4 != _ANY_STEP:
                 event = data.draw(st.sampled_from(possible), label="event")
                 move = chooser.planned(data, case, trail, event, at)
             else:
@@ -182,10 +193,9 @@ def _hunt(search: _Search, chooser: Chooser, max_examples: int, max_steps: int) 
             if move is None:
                 continue
             path = (*trail, *move.entries)
-            for end in range(len(trail) + 1, len(path) + 1):
-                broken = _broken(workflow, rules, path[:end])
-                if broken is not None:
-                    raise broken
+            broken = search.check(move.after, path, len(trail))
+            if broken is not None:
+                raise broken
             case, trail = move.after, path
             key = search.plan.key(case, trail)
             if key not in seen:

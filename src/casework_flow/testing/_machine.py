@@ -26,8 +26,9 @@ from .._engine import Engine
 from .._evolve import fold
 from ..exceptions import CaseworkError, ReplayError, TransitionRejected, UnknownEvent
 from ..stores import InMemoryStore, Store
-from ._explore import Script, _Search
+from ._explore import _Search
 from ._hunt import Chooser, _walk
+from ._moves import Script
 from ._rules import START, Rule, _check
 from ._strategies import Step, fitting_steps, steps
 

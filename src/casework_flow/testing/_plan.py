@@ -20,6 +20,7 @@ from .._case import Actor, Case
 from .._definition import Workflow
 from .._frozen import EMPTY, FrozenMap, freeze
 from .._guards import (
+    CONSENT_PREFIX,
     Compare,
     Count,
     Fact,
@@ -50,6 +51,7 @@ class _Variant:
     payload: FrozenMap[Any]
     evidence: FrozenMap[str]
     code: str | None
+    override_by: Actor | None = None
 
 
 Clocks = tuple[tuple[Callable[[Case, Sequence[AuditEntry]], timedelta | None], list[Any]], ...]
@@ -95,6 +97,7 @@ class _Plan:
             watched,
             tuple(clocks),
             frozenset((str(h.kind), str(h.status)) for h in case.open_handovers),
+            case.unit,
             self._monitors(trail),
         )
 
@@ -217,6 +220,26 @@ def _bounds(rules: Sequence[Rule]) -> set[timedelta]:
     return found
 
 
+def _overrides(
+    workflow: Workflow, event: str, kit: _Kit, pools: dict[str, list[Any]]
+) -> tuple[_Variant, ...]:
+    """The event's variants with no consent on file, each overridden by a senior actor.
+
+    Only for an event with a transition whose consent may be overridden: the override
+    is tried with every documents-but-consent combination and each allowed code.
+    """
+    found: list[_Variant] = []
+    for t in workflow.transitions:
+        if t.event != event or t.override is None:
+            continue
+        senior = Actor("overrider-1", t.override.roles)
+        for v in _variants(kit, pools):
+            papers = FrozenMap({k: d for k, d in v.evidence.items()
+                                if not k.startswith(CONSENT_PREFIX)})  # fmt: skip
+            found.extend(_Variant(v.payload, papers, c, senior) for c in t.override.reason_codes)
+    return tuple(dict.fromkeys(found))
+
+
 def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
     guards = _guards(workflow, rules)
     caps, clocks = _measures(guards)
@@ -231,7 +254,8 @@ def _plan(workflow: Workflow, rules: Sequence[Rule]) -> _Plan:
     kits = {event: _kit(workflow, event) for event in workflow.events}
     return _Plan(
         actors={e: _crew(workflow, e, who_matters=who_matters) for e in workflow.events},
-        variants={e: _variants(kit, pools) for e, kit in kits.items()},
+        variants={e: _variants(kit, pools) + _overrides(workflow, e, kit, pools)
+                  for e, kit in kits.items()},
         waits=(timedelta(0), *sorted(v + _TICK for v in thresholds)),
         facts=tuple(sorted(facts | {n for t in workflow.transitions for n in t.requires})),
         docs=frozenset(d for kit in kits.values() for d in kit.evidence),

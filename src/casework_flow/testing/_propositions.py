@@ -26,9 +26,11 @@ __all__ = [
     "by_timer",
     "entry_kind",
     "field_is",
+    "fires",
     "inside",
     "opened",
     "overridden",
+    "reach",
     "refused",
     "reopened",
     "terminal",
@@ -158,6 +160,16 @@ class Fires(Prop):
 
     def at(self, m: Moment) -> bool:
         return m.entry.kind is EntryKind.TRANSITION and m.entry.event == self.event
+
+
+def reach(state: str) -> Reach:
+    """The event of a case entering ``state``."""
+    return Reach(state)
+
+
+def fires(event: str) -> Fires:
+    """The event of a case committing ``event`` (a stay in the same state included)."""
+    return Fires(event)
 
 
 @frozen

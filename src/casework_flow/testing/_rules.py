@@ -25,7 +25,7 @@ from .._history import History
 from .._table import format_trail
 from ..exceptions import CaseworkError
 from ._folds import _KEPT, _folded
-from ._propositions import Fires, Moment, Reach
+from ._propositions import Fires, Moment, Reach, fires, reach
 
 __all__ = [
     "Inconclusive",
@@ -88,16 +88,6 @@ class Rule:
     def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
         """Say how ``trail`` (ending with the newest step) breaks the rule, or None."""
         raise NotImplementedError
-
-
-def reach(state: str) -> Reach:
-    """The event of a case entering ``state``."""
-    return Reach(state)
-
-
-def fires(event: str) -> Fires:
-    """The event of a case committing ``event`` (a stay in the same state included)."""
-    return Fires(event)
 
 
 def _context(workflow: Workflow, trail: Sequence[AuditEntry]) -> GuardContext:
