@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
@@ -46,6 +46,9 @@ from casework_flow._reports import figures
 from casework_flow.audit import export_ocel, export_xes, stored_trails
 from casework_flow.stores import PostgresStore, Query, SQLiteStore, _sql, _waiting
 from casework_flow.time import DeadlineClock
+
+if TYPE_CHECKING:
+    import psycopg
 
 START = datetime(2024, 3, 4, 1, 30, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
@@ -154,6 +157,32 @@ def load_sqlite(path: Path, n: int) -> None:
     conn.close()
 
 
+_ENTRY_COLUMNS = "casework_entries (case_id, seq, body, position)"
+_WAITING_COLUMNS = "casework_waiting (case_id, kind, role, requested_by, requested_at, unit)"
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: Sequence[Sequence[Any]]) -> None:
+    """COPY ``rows`` into ``table`` (its name and columns)."""
+    with cur.copy(f"COPY {table} FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
+
+
+@contextlib.contextmanager
+def fresh_schema(pg: str) -> Iterator[str]:
+    """A new PostgreSQL schema, dropped afterwards; a DSN whose search path is it."""
+    import psycopg  # noqa: PLC0415
+
+    name, dsn = pg_schema(pg)
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield dsn
+    finally:
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
 def load_pg(dsn: str, n: int, *, whole: bool = True) -> int:
     """Load ``n`` cases into a new PostgreSQL schema with COPY; how many entries."""
     import psycopg  # noqa: PLC0415 - the raw loader
@@ -165,20 +194,9 @@ def load_pg(dsn: str, n: int, *, whole: bool = True) -> int:
         for cases, entries, waiting in rows(n, whole=whole):
             loaded += len(entries)
             with conn.cursor() as cur:
-                with cur.copy(f"COPY casework_cases ({columns}) FROM STDIN") as copy:
-                    for r in cases:
-                        copy.write_row(r)
-                with cur.copy(
-                    "COPY casework_entries (case_id, seq, body, position) FROM STDIN"
-                ) as copy:
-                    for r in entries:
-                        copy.write_row(r)
-                with cur.copy(
-                    "COPY casework_waiting (case_id, kind, role, requested_by, requested_at, unit)"
-                    " FROM STDIN"
-                ) as copy:
-                    for r in waiting:
-                        copy.write_row(r)
+                _copy(cur, f"casework_cases ({columns})", cases)
+                _copy(cur, _ENTRY_COLUMNS, entries)
+                _copy(cur, _WAITING_COLUMNS, waiting)
         conn.execute("UPDATE casework_feed SET position = %s", (loaded,))
         conn.commit()
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -338,28 +356,16 @@ def pg_loaded(pg: str, m: int) -> Iterator[str]:
     """A fresh schema holding ``m`` whole trails (dropped afterwards); its DSN."""
     import psycopg  # noqa: PLC0415
 
-    name, dsn = pg_schema(pg)
-    with psycopg.connect(pg, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    try:
+    with fresh_schema(pg) as dsn:
         PostgresStore(dsn).close()
         with psycopg.connect(dsn) as conn, conn.cursor() as cur:
             for cases, entries in whole_trails(m):
-                with cur.copy(f"COPY casework_cases ({_sql.CASE_COLUMNS}) FROM STDIN") as copy:
-                    for r in cases:
-                        copy.write_row(r)
-                with cur.copy(
-                    "COPY casework_entries (case_id, seq, body, position) FROM STDIN"
-                ) as copy:
-                    for r in entries:
-                        copy.write_row(r)
+                _copy(cur, f"casework_cases ({_sql.CASE_COLUMNS})", cases)
+                _copy(cur, _ENTRY_COLUMNS, entries)
             conn.commit()
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         yield dsn
-    finally:
-        with psycopg.connect(pg, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def _rss() -> int:
@@ -403,21 +409,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             with SQLiteStore(path) as store:
                 report("sqlite", str(path), store)
     if args.cases and args.pg:
-        import psycopg  # noqa: PLC0415
-
-        name, dsn = pg_schema(args.pg)
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f"CREATE SCHEMA {name}")
-        try:
+        with fresh_schema(args.pg) as dsn:
             t0 = time.perf_counter()
             entries = load_pg(dsn, args.cases, whole=not args.opening_only)
             print(f"\nloaded {args.cases:,} cases ({entries:,} entries) into PostgreSQL"
                   f" in {time.perf_counter() - t0:.0f} s")  # fmt: skip
             with PostgresStore(dsn) as store:
                 report("postgres", dsn, store)
-        finally:
-            with psycopg.connect(args.pg, autocommit=True) as admin:
-                admin.execute(f"DROP SCHEMA {name} CASCADE")
     if args.export:
         export_bench(args.export, args.pg)
 
