@@ -57,6 +57,12 @@ LINK_TESTS = ["tests/test_links.py", "tests/test_link_closing.py", "tests/test_l
 MODULES: dict[str, list[str]] = {
     "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
     "_closing.py": LINK_TESTS,
+    "_reports.py": ["tests/test_reports.py"],
+    "_cli_audit.py": [
+        *CHECKPOINT_TESTS,
+        "tests/test_reports.py",
+        "tests/test_checks_diagrams_cli.py",
+    ],
     "_check.py": ["tests/test_checks_planted.py", "tests/test_checks_diagrams_cli.py"],
     "_guard_logic.py": [
         "tests/test_guard_logic.py",
