@@ -120,7 +120,14 @@ class _Search:
         self.taken = 0
         self.violation: RuleViolated | None = None
         self.broken: Script | None = None
-        self.unsettled: dict[str, tuple[AuditEntry, ...]] = {}
+        self.unsettled: dict[str, tuple[tuple[AuditEntry, ...], str | None]] = {}
+        self.live = tuple(
+            p for p in self.plan.properties
+            if p.pattern.kind in ("existence", "response") and p.pattern.within is None
+        )  # fmt: skip
+        self.graph: dict[object, list[object]] = {}
+        self.owed: dict[object, tuple[frozenset[str], tuple[AuditEntry, ...]]] = {}
+        self._owe(self.plan.key(case, trail), case, trail)
 
     def _reach(self, path: tuple[AuditEntry, ...], start: int) -> None:
         """Note the states each entry of ``path`` from ``start`` on left the case in."""
@@ -135,8 +142,10 @@ class _Search:
         """
         following: list[tuple[Case, tuple[AuditEntry, ...], Script]] = []
         for at, (case, trail, script) in enumerate(self.frontier):
-            fresh = 0
+            edges = self.graph.setdefault(self.plan.key(case, trail), []) if self.live else None
             for move, key in self._expand(case, trail):
+                if edges is not None:
+                    edges.append(key)
                 self.taken += 1
                 path = (*trail, *move.entries)
                 self.violation = self.check(move.after, path, len(trail))
@@ -145,16 +154,14 @@ class _Search:
                     return False
                 self._reach(path, len(trail))
                 if key not in self.seen:
-                    fresh += 1
                     self.seen.add(key)
+                    self._owe(key, move.after, path)
                     following.append((move.after, path, (*script, *move.script)))
                     self.trails.append(path)
                     self.scripts.append(following[-1][2])
                     if limit is not None and len(self.seen) >= limit:
                         self.frontier = [*following, *self.frontier[at:]]
                         return False
-            if not fresh:
-                self.unsettle(case, trail)
         self.frontier = following
         return bool(following)
 
@@ -187,21 +194,45 @@ class _Search:
                 return RuleViolated(prop.text, idle, path, format_trail(path, self.workflow))
         return None
 
-    def unsettle(self, case: Case, trail: tuple[AuditEntry, ...]) -> None:
-        """Note the liveness rules still owed where the walk goes no further.
+    def _owe(self, key: object, case: Case, trail: tuple[AuditEntry, ...]) -> None:
+        """Note which liveness rules the situation ``key`` still owes, with its trail.
 
         A response due within a time is a safety rule: a trail breaks it or it does
-        not, and one that waits too long is caught by `_idle`; it is never unsettled.
+        not, and one that waits too long is caught by `_idle`; it is never owed here.
         """
         finished = self.workflow.state(case.state).terminal
-        for prop in self.plan.properties:
-            if prop.pattern.within is not None:
-                continue
-            if prop.text in self.unsettled or not prop.applies(trail):
-                continue
-            state = monitored(prop, self.workflow, trail)
-            if prop.verdict(self.workflow, state, finished=finished)[0] is Standing.PENDING:
-                self.unsettled[prop.text] = trail
+        owed = frozenset(
+            p.text for p in self.live
+            if p.applies(trail) and p.verdict(
+                self.workflow, monitored(p, self.workflow, trail), finished=finished
+            )[0] is Standing.PENDING
+        )  # fmt: skip
+        if owed:
+            self.owed[key] = (owed, trail)
+
+    def unsettle(self, case: Case, trail: tuple[AuditEntry, ...]) -> None:
+        """Note the liveness rules still owed where the walk stopped, at the bound."""
+        owed = self.owed.get(self.plan.key(case, trail))
+        for rule in owed[0] if owed else ():
+            self.unsettled.setdefault(rule, (trail, None))
+
+    def settle(self) -> None:
+        """Note each liveness rule some run of the walked situations can owe forever.
+
+        Among the situations that still owe a rule, a loop of steps (a lasso) or a
+        situation with no step at all leaves it owed forever; the walk, having seen
+        every step from each, knows. Otherwise every run that goes on settles it.
+        """
+        for prop in self.live:
+            owing = {k for k, (rules, _) in self.owed.items() if prop.text in rules}
+            stuck = _forever(owing, self.graph)
+            if stuck is not None and prop.text not in self.unsettled:
+                why = (
+                    "no step can be taken here"
+                    if not self.graph.get(stuck)
+                    else "a loop of steps from here leaves it owed forever"
+                )
+                self.unsettled[prop.text] = (self.owed[stuck][1], why)
 
     def _moves(
         self, case: Case, trail: tuple[AuditEntry, ...], events: Sequence[str]
@@ -267,6 +298,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
     if search.violation is None:
         for case, trail, _ in search.frontier:
             search.unsettle(case, trail)
+        search.settle()
     return Exploration(
         workflow=f"{workflow.name}@{workflow.version}",
         depth=depth,
@@ -277,8 +309,8 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
         shortest=FrozenMap(search.shortest),
         trails=tuple(search.trails),
         inconclusive=tuple(
-            Inconclusive(rule, depth, trail, format_trail(trail, workflow))
-            for rule, trail in ({} if search.violation else search.unsettled).items()
+            Inconclusive(rule, depth, trail, format_trail(trail, workflow), why)
+            for rule, (trail, why) in ({} if search.violation else search.unsettled).items()
         ),
     )
 
@@ -296,6 +328,36 @@ def _idle(prop: Property, state: State, case: Case) -> str | None:
         f"the {prop.pattern.p.text} of entry {state.pending[0]} can go unanswered past"
         f" {due.isoformat()}: no timer of {case.state} falls due by then"
     )
+
+
+def _forever(owing: set[object], graph: dict[object, list[object]]) -> object | None:
+    """A situation of ``owing`` with no step, or on a loop within ``owing`` (None: none).
+
+    Only situations the walk expanded count (those past the bound are unsettled
+    already); an iterative depth-first search colours each white, grey or black.
+    """
+    done: set[object] = set()
+    for root in owing:
+        if root in done or root not in graph:
+            continue
+        if not graph[root]:
+            return root
+        path, stack = {root}, [(root, iter(graph[root]))]
+        while stack:
+            node, rest = stack[-1]
+            nxt = next((k for k in rest if k in owing and k not in done), None)
+            if nxt is None:
+                stack.pop()
+                path.discard(node)
+                done.add(node)
+            elif nxt in path:
+                return nxt
+            elif nxt in graph:
+                if not graph[nxt]:
+                    return nxt
+                path.add(nxt)
+                stack.append((nxt, iter(graph[nxt])))
+    return None
 
 
 def _broken(

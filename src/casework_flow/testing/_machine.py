@@ -1,7 +1,8 @@
 """A hypothesis state machine built from a workflow, for stateful tests of a process.
 
 `workflow_machine` returns a `RuleBasedStateMachine` class whose rules open cases, fire
-steps on them through an `Engine` (any store) and let days pass and run the due timers,
+steps on them through an `Engine` (any store), transfer them and let days pass (the
+timers fire when due),
 and whose invariants check, after every step, that each case's trail verifies against
 the store's head, that replaying it gives the stored case, that every process rule given
 still holds, that every due timer fired and none fired twice in one stay. Subclass it to add
@@ -28,7 +29,7 @@ from ..exceptions import CaseworkError, ReplayError, TransitionRejected, Unknown
 from ..stores import InMemoryStore, Store
 from ._explore import _Search
 from ._hunt import Chooser, _walk
-from ._moves import Script
+from ._moves import Script, _transfer_move
 from ._rules import START, Rule, _check
 from ._strategies import Step, fitting_steps, steps
 
@@ -58,14 +59,54 @@ def _once_per_stay(case_id: str, trail: Sequence[AuditEntry]) -> None:
             seen = set()
 
 
-def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
-    """Let the step's time pass and fire it; False when it was refused or unknown.
+def _next_due(engine: Engine, opened: Sequence[str], until: datetime) -> datetime | None:
+    """The earliest timer due by ``until`` among the cases (None: none)."""
+    due = [
+        at for case_id in opened if (at := engine.get(case_id).timer_at) is not None and at <= until
+    ]
+    return min(due, default=None)
 
-    A step that needs approval is approved at once by someone else with an approving
-    role (if the approval is refused, the request stays pending and the step counts
-    as refused).
+
+def _pass(
+    engine: Engine,
+    clock: ManualClock,
+    opened: Sequence[str],
+    until: datetime,
+    *,
+    run_due: bool = False,
+) -> None:
+    """Let time pass to ``until``, firing each of these cases' timers when it falls due.
+
+    The clock stops at every due time on the way, so a timer fires on time, as
+    `explore` fires it, and a rule with a deadline judges the process, not how
+    seldom the host runs its scheduler. With ``run_due`` the timers fire through
+    `Engine.run_due` (``opened`` must then be every case), checked to fire once each;
+    otherwise through `Engine.run_timer`, case by case.
     """
-    clock.advance(step.advance)
+    while (due := _next_due(engine, opened, until)) is not None:
+        clock.set(max(due, clock()))
+        if run_due:
+            _timers_ran(engine, opened, engine.run_due())
+            continue
+        for case_id in opened:
+            at = engine.get(case_id).timer_at
+            if at is not None and at <= clock():
+                engine.run_timer(case_id)
+                if engine.get(case_id).timer_at == at:
+                    raise AssertionError(f"{case_id}: timer due at {at} did not fire")
+    clock.set(max(until, clock()))
+
+
+def _take(
+    engine: Engine, clock: ManualClock, opened: Sequence[str], case_id: str, step: Step
+) -> bool:
+    """Let the step's time pass (due timers fire on the way) and fire it.
+
+    False when it was refused or unknown. A step that needs approval is approved at
+    once by someone else with an approving role (if the approval is refused, the
+    request stays pending and the step counts as refused).
+    """
+    _pass(engine, clock, opened, clock() + step.advance)
     try:
         case = engine.fire(
             case_id,
@@ -84,14 +125,18 @@ def _take(engine: Engine, clock: ManualClock, case_id: str, step: Step) -> bool:
     return True
 
 
-def _drive(engine: Engine, clock: ManualClock, case_id: str, script: Script) -> None:
+def _drive(
+    engine: Engine, clock: ManualClock, opened: Sequence[str], case_id: str, script: Script
+) -> None:
     """Take the case through ``script``'s commands with the engine, each at its time.
 
-    The commands were decided by the pure core on the same case; the engine refusing
-    one is a disagreement between the two, reported as such.
+    The commands were decided by the pure core on the same case (its own timers fire
+    in the script); the other cases' timers fire on the way when due. The engine
+    refusing a command is a disagreement between the two, reported as such.
     """
+    others = [c for c in opened if c != case_id]
     for command, at in script:
-        clock.set(max(clock(), at))
+        _pass(engine, clock, others, at)
         try:
             engine._run(case_id, command, now=at)  # noqa: SLF001 - the engine's own path
         except CaseworkError as err:
@@ -197,7 +242,8 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
             case_id = self._open()
             opened = self.engine.trail(case_id)[0].at
             offset = opened - START
-            _drive(self.engine, self.clock, case_id, tuple((c, at + offset) for c, at in script))
+            moved = tuple((c, at + offset) for c, at in script)
+            _drive(self.engine, self.clock, self.opened, case_id, moved)
             self._checked(case_id, 1)
             return case_id
 
@@ -207,9 +253,9 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
 
         @rule(case_id=cases, step=any_step)
         def take_step(self, case_id: str, step: Step) -> None:
-            if not _take(self.engine, self.clock, case_id, step):
-                return
-            _check(workflow, rules, self.engine.trail(case_id))
+            _take(self.engine, self.clock, self.opened, case_id, step)
+            for opened in self.opened:
+                _check(workflow, rules, self.engine.trail(opened))
 
         @rule(case_id=cases, data=st.data())
         def take_a_possible_step(self, case_id: str, data: st.DataObject) -> None:
@@ -225,7 +271,7 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
             move = chooser.planned(data, case, trail, event, at)
             if move is None:
                 return
-            _drive(self.engine, self.clock, case_id, move.script)
+            _drive(self.engine, self.clock, self.opened, case_id, move.script)
             made = self.engine.trail(case_id)[len(trail) :]
             if [e.hash for e in made] != [e.hash for e in move.entries]:
                 raise AssertionError(
@@ -234,10 +280,21 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
                 )
             self._checked(case_id, len(trail))
 
+        @rule(case_id=cases)
+        def transfer_a_case(self, case_id: str) -> None:
+            """Transfer the case to another unit and accept it there, where allowed."""
+            trail = tuple(self.engine.trail(case_id))
+            move = _transfer_move(catalog, self.engine.get(case_id), trail)
+            if move is None:
+                return
+            _drive(self.engine, self.clock, self.opened, case_id, move.script)
+            self._checked(case_id, len(trail))
+
         @rule(days=st.integers(0, 20))
         def run_due_timers(self, days: int) -> None:
-            """Let days pass and run the timers due; each fires once, for its own state."""
-            self.clock.advance(timedelta(days=days))
+            """Let days pass, running each timer when it falls due; each fires once."""
+            until = self.clock() + timedelta(days=days)
+            _pass(self.engine, self.clock, self.opened, until, run_due=True)
             _timers_ran(self.engine, self.opened, self.engine.run_due())
             for case_id in self.opened:
                 _check(workflow, rules, self.engine.trail(case_id))

@@ -98,6 +98,7 @@ class _Plan:
             tuple(clocks),
             frozenset((str(h.kind), str(h.status)) for h in case.open_handovers),
             case.unit,
+            case.timer,
             self._monitors(trail),
         )
 

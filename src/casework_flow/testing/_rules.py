@@ -67,17 +67,30 @@ class Inconclusive(CaseworkError, AssertionError):
         depth: The bound the walk stopped at.
         trail: A shortest trail that leaves it owed.
         table: The trail as a readable table.
+        why: Why the walk cannot settle it there: None when the bound stopped the walk
+            (explore deeper), or a sentence when some run from there owes it forever
+            (a loop of steps, or no step at all), which no bound settles.
     """
 
-    def __init__(self, rule: str, depth: int, trail: Sequence[AuditEntry], table: str) -> None:
+    def __init__(
+        self,
+        rule: str,
+        depth: int,
+        trail: Sequence[AuditEntry],
+        table: str,
+        why: str | None = None,
+    ) -> None:
         self.rule = rule
         self.depth = depth
         self.trail = tuple(trail)
         self.table = table
-        super().__init__(
-            f"not settled within {depth} steps: {rule}\n"
-            f"what it asks is still owed at the end of this trail (explore deeper):\n\n{table}"
+        self.why = why
+        where = (
+            "what it asks is still owed at the end of this trail (explore deeper)"
+            if why is None
+            else f"what it asks is owed at the end of this trail, and {why}"
         )
+        super().__init__(f"not settled within {depth} steps: {rule}\n{where}:\n\n{table}")
 
 
 class Rule:
