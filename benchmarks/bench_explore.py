@@ -10,19 +10,45 @@ counterexample):
    read through time in state, five parallel service tracks, reviews and six closures;
    depths 8, 12 and 14.
 
-Run: ``python benchmarks/bench_explore.py``.
+3. the seed workflow at depth 12, plain and with the seed's rules over time
+   (`seed_properties`, six of them), best of three runs each, and the ratio;
+4. `check_trails` with those six over N stored cases (default 100,000; the seed's
+   happy path, 24 entries each, opened over a year) on SQLite and on PostgreSQL (a
+   fresh schema, dropped afterwards): entries checked per second, beside the store's
+   own read of the same trails (`stored_trails`) alone.
+
+Run: ``python benchmarks/bench_explore.py [--cases N] [--pg DSN]`` (``--cases 0``
+skips part 4, ``--pg ''`` PostgreSQL).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import sqlite3
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
-from casework_flow.demo import build_workflow
+from bench_oversight import CASE_INSERT, START, TEMPLATES, WORKFLOW, _sql, pg_loaded, whole_trails
 
 from casework_flow import State, Transition, Workflow
+from casework_flow.audit import stored_trails
 from casework_flow.guards import consent, count, evidence, fact, not_actor_of, time_in_state
-from casework_flow.testing import always_before, eventually_terminal, explore, never, reach
+from casework_flow.seed import build_workflow
+from casework_flow.stores import PostgresStore, SQLiteStore, Store
+from casework_flow.testing import (
+    always_before,
+    check_trails,
+    eventually_terminal,
+    explore,
+    never,
+    reach,
+    seed_properties,
+)
 
 SW, SPV = "social_worker", "supervisor"
 
@@ -114,11 +140,73 @@ def run(workflow: Workflow, depths: list[int]) -> None:
         )
 
 
-def main() -> None:
-    """Run both workflows."""
+def best(call: Callable[[], object], runs: int = 3) -> float:
+    """The fastest of ``runs`` calls, in seconds."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def with_properties(depth: int = 12) -> None:
+    """The seed at ``depth``: plain explore beside explore with the seed's six properties."""
+    workflow, rules = build_workflow(), seed_properties()
+    plain = best(lambda: explore(workflow, depth=depth))
+    checked = explore(workflow, *rules, depth=depth)
+    timed = best(lambda: explore(workflow, *rules, depth=depth))
+    print(f"\nseed at depth {depth}, best of 3: plain {plain:.2f} s; with the seed's"
+          f" {len(rules)} properties {timed:.2f} s ({timed / plain:.2f}x),"
+          f" {checked.visited:,} situations, {'all hold' if checked.ok else 'NOT ok'}")  # fmt: skip
+
+
+def trails_bench(kind: str, store: Store, m: int) -> None:
+    """``check_trails`` over the store beside reading the same trails alone."""
+    entries = m * len(TEMPLATES["closed"][1])
+    now = START + timedelta(days=800)
+    read = best(lambda: sum(1 for _ in stored_trails(store)), runs=1)
+    t0 = time.perf_counter()
+    found = list(check_trails(store, seed_properties(), workflows=[WORKFLOW], now=now))
+    took = time.perf_counter() - t0
+    print(f"  {kind:10}: {entries / took:9,.0f} entries/s ({took:5.1f} s, {len(found):,}"
+          f" findings); reading the trails alone {read:5.1f} s")  # fmt: skip
+
+
+def check_trails_bench(m: int, pg: str) -> None:
+    """Load ``m`` whole trails into SQLite (and PostgreSQL) and check them."""
+    print(f"\ncheck_trails, six properties, over {m:,} cases"
+          f" ({m * len(TEMPLATES['closed'][1]):,} entries):")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trails.sqlite3"
+        SQLiteStore(path).close()
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA synchronous = OFF")
+        with conn:
+            for cases, rows in whole_trails(m):
+                conn.executemany(CASE_INSERT.format(m="?"), cases)
+                conn.executemany(_sql.ENTRY_INSERT.format(m="?"), rows)
+        conn.close()
+        with SQLiteStore(path) as store:
+            trails_bench("SQLite", store, m)
+    if pg:
+        with pg_loaded(pg, m) as dsn, PostgresStore(dsn) as store:
+            trails_bench("PostgreSQL", store, m)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the four parts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    default_pg = os.environ.get("CASEWORK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg", default=default_pg)
+    args = parser.parse_args(argv)
     run(build_workflow(), [8, 12, 16])
     run(thirty_states(), [8, 12, 14])
+    with_properties()
+    if args.cases:
+        check_trails_bench(args.cases, args.pg)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
