@@ -9,14 +9,25 @@ project's tests can simply ask for the fixtures:
 - ``process_rules``: `ProcessRules`, whose ``check`` and ``explore`` fail the test with
   the shortest counterexample trail.
 
-Hypothesis is imported only when ``process_rules`` is used, so the plugin costs nothing
-in projects that do not use the testing kit.
+With ``--casework-coverage``, the trails of every kit run in the session (`explore`,
+`check_rules`, `workflow_machine`) are gathered, and the coverage of each workflow
+they played is printed at the end (states, transitions, guard outcomes, transition
+pairs, timers, deadlines, requirements); ``--casework-coverage-html=DIR`` also writes a
+page per workflow, and ``--casework-coverage-fail-under=PERCENT`` fails the run when a
+workflow's coverage is lower. Under pytest-xdist each worker gathers its own and the
+controller reports them together.
+
+Hypothesis is imported only when ``process_rules`` or coverage is used, so the plugin
+costs nothing in projects that do not use the testing kit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,7 +38,7 @@ from ._engine import Engine
 from .stores import Store
 
 if TYPE_CHECKING:
-    from .testing import Exploration, Rule
+    from .testing import Coverage, Exploration, Recorder, Rule
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -72,3 +83,95 @@ def casework_engine(casework_clock: ManualClock) -> Callable[..., Engine]:
 def process_rules() -> ProcessRules:
     """Check process rules: ``process_rules.explore(workflow, rule, depth=10)``."""
     return ProcessRules()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The coverage options."""
+    group = parser.getgroup("casework_flow", "casework_flow: coverage of workflows")
+    group.addoption(
+        "--casework-coverage",
+        action="store_true",
+        help="report what the kit's runs covered of each workflow",
+    )
+    group.addoption(
+        "--casework-coverage-html",
+        metavar="DIR",
+        help="also write an HTML page of each workflow's coverage into DIR",
+    )
+    group.addoption("--casework-coverage-fail-under", metavar="PERCENT", type=float,
+                    help="fail the run when a workflow's coverage is under PERCENT")  # fmt: skip
+
+
+class _CoveragePlugin:
+    """Gathers the kit's trails for the session and reports their coverage."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from .testing import recording  # noqa: PLC0415 - hypothesis only when used
+
+        self.config = config
+        self.opened = contextlib.ExitStack()
+        self.recording: Recorder = self.opened.enter_context(recording())
+        self.from_workers: list[Coverage] = []
+        self.failed = False
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:  # noqa: ANN401, ARG002 - xdist's hook
+        """Take a worker's coverage (pytest-xdist)."""
+        from .testing import Coverage  # noqa: PLC0415
+
+        raw = getattr(node, "workeroutput", {}).get("casework_coverage")
+        if raw:
+            self.from_workers += [Coverage.from_dict(c) for c in json.loads(raw)]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Hand a worker's coverage to the controller; judge the threshold on the controller."""
+        found = self.recording.coverage()
+        worker = getattr(self.config, "workeroutput", None)
+        if worker is not None:
+            worker["casework_coverage"] = json.dumps([c.to_dict() for c in found])
+            return
+        self.found = _together([*found, *self.from_workers])
+        floor = self.config.getoption("casework_coverage_fail_under")
+        if floor is not None and any(c.percent < floor for c in self.found):
+            self.failed = True
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        folder = self.config.getoption("casework_coverage_html")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            for c in self.found:
+                name = c.workflow.replace("@", "-v") + ".html"
+                (Path(folder) / name).write_text(c.html(), encoding="utf-8")
+        self.opened.close()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:  # noqa: ANN401 - pytest's
+        """Print each workflow's coverage."""
+        found = getattr(self, "found", None)
+        if found is None:
+            return
+        terminalreporter.section("casework_flow coverage")
+        if not found:
+            terminalreporter.write_line("no kit run played a workflow")
+        for c in found:
+            terminalreporter.write_line(c.text())
+        floor = self.config.getoption("casework_coverage_fail_under")
+        if self.failed:
+            terminalreporter.write_line(f"FAIL: coverage under {floor:g}%", red=True)
+
+
+def _together(found: list[Coverage]) -> list[Coverage]:
+    """One coverage per workflow, merged across processes."""
+    by: dict[str, Coverage] = {}
+    for c in found:
+        by[c.workflow] = by[c.workflow] | c if c.workflow in by else c
+    return list(by.values())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start gathering coverage when asked to."""
+    wanted = (
+        config.getoption("casework_coverage")
+        or config.getoption("casework_coverage_html")
+        or config.getoption("casework_coverage_fail_under") is not None
+    )
+    if wanted:
+        config.pluginmanager.register(_CoveragePlugin(config), "casework_flow_coverage")

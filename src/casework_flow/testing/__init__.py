@@ -17,6 +17,9 @@ of steps that breaks it:
   `opened`, `by_role`, `field_is`, `entry_kind`, `when`), combined with ``&``,
   ``|`` and ``~``; `explore` reports one it cannot settle as `Inconclusive`, and
   `check_trails` checks them on a store's cases as of a time;
+- coverage of a workflow by trails (`coverage_of`: states, transitions, guard outcomes,
+  transition pairs, timers, deadlines, requirements; text and HTML), and `recording`,
+  which gathers the trails of every kit run inside it;
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
   the trail table;
 - `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
@@ -24,6 +27,7 @@ of steps that breaks it:
   the rules hold; subclass it to add your own rules and invariants.
 """
 
+from ._coverage import KINDS, Coverage, CoverageItem, Recorder, coverage_of, recording
 from ._explore import Exploration, explore
 from ._hunt import check_rules
 from ._machine import workflow_machine
@@ -76,13 +80,17 @@ from ._temporal import (
 )
 
 __all__ = [
+    "KINDS",
     "REQUIREMENTS",
+    "Coverage",
+    "CoverageItem",
     "Exploration",
     "Inconclusive",
     "Moment",
     "Prop",
     "Property",
     "Reached",
+    "Recorder",
     "Requirement",
     "Rule",
     "RuleViolated",
@@ -104,6 +112,7 @@ __all__ = [
     "check_rules",
     "check_trails",
     "contexts",
+    "coverage_of",
     "entry_kind",
     "eventually_terminal",
     "existence",
@@ -120,6 +129,7 @@ __all__ = [
     "overridden",
     "precedence",
     "reach",
+    "recording",
     "refused",
     "reopened",
     "response",

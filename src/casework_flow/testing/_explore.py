@@ -29,6 +29,7 @@ from .._engine import Engine
 from .._frozen import FrozenMap
 from .._table import format_trail
 from ..exceptions import InvalidInput
+from ._coverage import _record
 from ._kit import _active
 from ._monitors import monitored
 from ._moves import Move, Script, _moves, _timer_move, _transfer_move
@@ -299,6 +300,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
         for case, trail, _ in search.frontier:
             search.unsettle(case, trail)
         search.settle()
+    _record(workflow, search.trails, rules)
     return Exploration(
         workflow=f"{workflow.name}@{workflow.version}",
         depth=depth,

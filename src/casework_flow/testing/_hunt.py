@@ -24,6 +24,7 @@ from .._commands import Fire
 from .._definition import Workflow
 from .._frozen import freeze
 from ..exceptions import CaseworkError, InvalidInput
+from ._coverage import _record
 from ._explore import _Search
 from ._folds import _folded
 from ._moves import Move, _command, _fired, _prepared, _start, _timer_move, _transfer_move
@@ -143,6 +144,7 @@ def check_rules(
         raise InvalidInput("budget", f"must be a positive integer, got {budget!r}")
     search = _Search(workflow, rules, reduce=True)
     _walk(search, max_steps, budget)
+    _record(workflow, search.trails, rules)
     if search.violation is not None:
         raise search.violation
     if max_examples:
@@ -201,6 +203,7 @@ def _hunt(search: _Search, chooser: Chooser, max_examples: int, max_steps: int) 
             if key not in seen:
                 seen.add(key)
                 new += 1
+        _record(workflow, (trail,), search.rules)
         target(new, label="situations not seen before")
 
     hunt()

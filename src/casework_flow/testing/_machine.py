@@ -27,6 +27,7 @@ from .._engine import Engine
 from .._evolve import fold
 from ..exceptions import CaseworkError, ReplayError, TransitionRejected, UnknownEvent
 from ..stores import InMemoryStore, Store
+from ._coverage import _record
 from ._explore import _Search
 from ._hunt import Chooser, _walk
 from ._moves import Script, _transfer_move
@@ -298,6 +299,10 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
             _timers_ran(self.engine, self.opened, self.engine.run_due())
             for case_id in self.opened:
                 _check(workflow, rules, self.engine.trail(case_id))
+
+        def teardown(self) -> None:
+            """Hand the run's trails to the open coverage recordings."""
+            _record(workflow, [self.engine.trail(c) for c in self.opened], rules)
 
         @invariant()
         def trails_verify_replay_and_fire_timers_once(self) -> None:
