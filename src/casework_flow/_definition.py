@@ -36,6 +36,7 @@ from ._parts import (
     Transition,
     _tuple,
 )
+from ._requirements import Requirement, check_requirements, requirement_map
 from ._stage_checks import check_stages
 from ._timing import Retention, Timer
 from ._tree import StateTree
@@ -129,6 +130,9 @@ class Workflow:
         links: The kinds of link a case of this workflow may be given (`LinkRule` by
             kind): a re-entry of the same client, membership of a family's case, the
             case a referral's receiving unit opened.
+        requirements: The rules of the policy the process follows (`Requirement` by
+            id: title and source), declared once; states and transitions name the ids
+            they enforce.
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -156,6 +160,7 @@ class Workflow:
     erase_roles: frozenset[str] = field(converter=_roles, factory=lambda: frozenset({"supervisor"}))
     retention: Retention | None = None
     links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
+    requirements: FrozenMap[Requirement] = field(converter=requirement_map, factory=FrozenMap)
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
@@ -172,6 +177,7 @@ class Workflow:
         problems += check_timing(self, tree)
         problems += check_handovers(self)
         problems += check_links(self)
+        problems += check_requirements(self)
         if not problems:
             problems += check_stages(self, tree)
         if problems:

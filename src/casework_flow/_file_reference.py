@@ -20,6 +20,7 @@ import attrs
 from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
 from ._file_schema import FIELDS, REQUIRED
 from ._links import LinkRule
+from ._requirements import Requirement
 from ._timing import Deadline, Retention, Timer
 
 __all__ = ["file_reference"]
@@ -28,6 +29,7 @@ CLASSES: Final[dict[str, type]] = {
     "workflow": Workflow, "state": State, "deadline": Deadline, "timer": Timer,
     "transition": Transition, "approval": Approval, "handover": HandoverRule,
     "override": ConsentOverride, "retention": Retention, "link": LinkRule,
+    "requirement": Requirement,
 }  # fmt: skip
 TITLES: Final = {
     "workflow": "The workflow (top level)",
@@ -40,6 +42,7 @@ TITLES: Final = {
     "override": "A consent override (`override:` of a transition or handover rule)",
     "retention": "How long personal data is kept (`retention:` of the workflow)",
     "link": "A kind of link (`links: {KIND: ...}`)",
+    "requirement": "A requirement of the policy (`requirements: {ID: ...}` of the workflow)",
 }
 _ARG = re.compile(r"^\s+(\w+): (.*)$")
 FILE_ONLY: Final = {
@@ -73,7 +76,8 @@ def _type(spec: dict[str, Any]) -> str:  # noqa: C901, PLR0911 - one answer per 
     if kind == "object":
         inner = spec.get("additionalProperties", {})
         if "$ref" in inner:
-            return f"a mapping of kind to {_type(inner).removesuffix(' (below)')} (below)"
+            key = "id" if inner["$ref"].endswith("/requirement") else "kind"
+            return f"a mapping of {key} to {_type(inner).removesuffix(' (below)')} (below)"
         return "a mapping of locale to text" if inner else "a mapping"
     if kind == ["string", "null"]:
         return "a state id, or null"

@@ -56,6 +56,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "personal_roles": NAMES, "log_personal_reads": FLAG, "cross_unit_roles": NAMES,
         "erase_roles": NAMES, "retention": _ref("retention"),
         "links": {"type": "object", "additionalProperties": _ref("link")},
+        "requirements": {"type": "object", "additionalProperties": _ref("requirement")},
         "states": {"type": "array", "items": _ref("state"), "minItems": 1},
         "transitions": {"type": "array", "items": _ref("transition")},
     },
@@ -65,6 +66,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "timers": {"type": "array", "items": _ref("timer")},
         "states": {"type": "array", "items": _ref("state")}, "initial": TEXT,
         "parallel": FLAG, "history": FLAG, "final": FLAG, "on_done": TEXT,
+        "requirements": NAMES,
     },
     "deadline": {"within": DURATION, "working": FLAG, "pause_in": NAMES},
     "timer": {
@@ -77,6 +79,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "roles": NAMES, "requires": NAMES, "reason_required": FLAG, "reason_codes": NAMES,
         "priority": {"type": ["integer", "null"]}, "labels": LABELS, "description": TEXT,
         "approval": _ref("approval"), "override": _ref("override"), "reopens": FLAG,
+        "requirements": NAMES,
     },
     "approval": {
         "roles": NAMES, "kind": TEXT, "not_assignee": FLAG, "self_approve": NAMES,
@@ -95,6 +98,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "type": _choice(LinkType), "roles": NAMES, "on_close": _choice(Closing),
         "close_event": TEXT,
     },
+    "requirement": {"title": TEXT, "source": TEXT},
 }  # fmt: skip
 REQUIRED: Final = {
     "workflow": ["name", "version", "initial", "states"],

@@ -7,6 +7,7 @@ tomli-w (``pip install 'casework-flow[toml]'``), YAML by PyYAML.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ._definition import (
@@ -25,6 +26,7 @@ from ._guards import ALWAYS
 from ._handover import OnClose, OnTransfer
 from ._links import Closing, LinkRule
 from ._parts import OnMove
+from ._requirements import Requirement
 from ._timing import Timer
 from .exceptions import WorkflowError
 
@@ -71,6 +73,8 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
     doc |= _personal_doc(workflow)
     if workflow.links:
         doc["links"] = {k: _link_doc(r) for k, r in workflow.links.items()}
+    if workflow.requirements:
+        doc["requirements"] = requirements_doc(workflow.requirements)
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
     return doc
@@ -146,6 +150,8 @@ def _state_doc(s: State) -> dict[str, Any]:
         out["deadline"] = d
     if s.timers:
         out["timers"] = [_timer_doc(t) for t in s.timers]
+    if s.requirements:
+        out["requirements"] = list(s.requirements)
     return {**out, **_stage_doc(s)}
 
 
@@ -213,6 +219,19 @@ def _operations_doc(t: Transition) -> dict[str, Any]:
         out["override"] = _override_doc(t.override)
     if t.reopens:
         out["reopens"] = True
+    if t.requirements:
+        out["requirements"] = list(t.requirements)
+    return out
+
+
+def requirements_doc(requirements: Mapping[str, Requirement]) -> dict[str, dict[str, str]]:
+    """The ``requirements:`` section as a workflow file writes it."""
+    out: dict[str, dict[str, str]] = {}
+    for rid, r in requirements.items():
+        body = {"title": r.title} if r.title else {}
+        if r.source:
+            body["source"] = r.source
+        out[rid] = body
     return out
 
 

@@ -36,6 +36,7 @@ from ._guards import ALWAYS
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._link_files import read_links
 from ._parts import OnMove
+from ._requirement_files import read_requirements
 from ._retention_files import read_retention
 from ._timing import Deadline, Timer
 from .exceptions import Problem, WorkflowError
@@ -149,6 +150,7 @@ class _Builder:
             history=self.flag(doc, "history", path),
             final=self.flag(doc, "final", path),
             on_done=self.text(doc, "on_done", path) or None,
+            requirements=self.names(doc, "requirements", path),
         )
 
     def duration(self, raw: Mapping[str, Any], key: str, path: str) -> timedelta | None:
@@ -230,6 +232,7 @@ class _Builder:
             approval=self.approval(doc.get("approval"), join(path, "approval")),
             override=self.override(doc.get("override"), join(path, "override")),
             reopens=self.flag(doc, "reopens", path),
+            requirements=self.names(doc, "requirements", path),
         )
 
     def approval(self, raw: object, path: str) -> Approval | None:
@@ -377,6 +380,7 @@ class _Builder:
             "roles": self.names(doc, "roles", ""),
             "description": self.text(doc, "description", ""),
             "record_roles": self.names(doc, "record_roles", ""),
+            "requirements": read_requirements(self, doc.get("requirements")),
         }
         fields.update(self.operation_roles(doc))
         if self.problems:

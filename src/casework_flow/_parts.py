@@ -76,6 +76,8 @@ class State:
         final: Inside a stage: the stage (or track) is done when it gets here.
         on_done: The event raised, as the system actor and in the same step, when
             this stage is done (every track of a parallel stage in a final state).
+        requirements: The ids of the requirements (declared in the workflow's
+            ``requirements``) this state enforces, such as its deadline's rule.
     """
 
     id: str
@@ -90,6 +92,7 @@ class State:
     history: bool = field(default=False, kw_only=True)
     final: bool = field(default=False, kw_only=True)
     on_done: str | None = field(default=None, kw_only=True)
+    requirements: tuple[str, ...] = field(converter=_tuple, factory=tuple, kw_only=True)
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the id."""
@@ -184,6 +187,8 @@ class Transition:
         override: When set, missing consent may be overridden by a senior second actor.
         reopens: Marks the one kind of transition allowed out of a terminal state: a
             declared reopening, which must name roles and require a reason.
+        requirements: The ids of the requirements (declared in the workflow's
+            ``requirements``) this transition and its guard enforce.
     """
 
     event: str
@@ -200,6 +205,7 @@ class Transition:
     approval: Approval | None = None
     override: ConsentOverride | None = None
     reopens: bool = False
+    requirements: tuple[str, ...] = field(converter=_tuple, factory=tuple, kw_only=True)
     conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
     """The guard's parts that must all hold (none for `always`), each given a verdict."""
 

@@ -8,24 +8,14 @@ them in the tests, and a host can check its live cases with `check_trails`.
 
 from __future__ import annotations
 
-from attrs import frozen
-
+from .._requirements import Requirement
 from ._propositions import by_timer, entry_kind, fires, inside, opened, reach, reopened, terminal
 from ._temporal import Property, absence, after, precedence, response
 
 __all__ = ["REQUIREMENTS", "Requirement", "seed_properties"]
 
 
-@frozen
-class Requirement:
-    """A rule of the policy a property checks: its id, title and where it comes from."""
-
-    id: str
-    title: str
-    source: str
-
-
-REQUIREMENTS: tuple[Requirement, ...] = (
+REQUIREMENTS: tuple[Requirement, ...] = (  # the seed file's requirements, as its tests check
     Requirement("REF-ANSWER-14D", "The shelter unit answers a referral within 14 days, or the"
                 " case goes back to the case conference", "Referral practice (UPT hand-over)"),
     Requirement("REF-SUPERVISED", "A referral goes out only with a supervisor's approval",
