@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casework_flow import State, Transition, Workflow, load_workflow
+from casework_flow import Requirement, State, Transition, Workflow, load_workflow
 from casework_flow._guard_data import duration_text, parse_duration
 from casework_flow._guards import ALWAYS, Guard
 from casework_flow.exceptions import Problem, WorkflowError
@@ -108,14 +108,23 @@ def guards(events: list[str]) -> st.SearchStrategy[Guard]:
     )
 
 
+REQUIREMENT_IDS = st.from_regex(r"[A-Z]{2,5}-[0-9]{1,2}(\.[0-9])?", fullmatch=True)
+
+
 @st.composite
 def workflows(draw: st.DrawFn) -> Workflow:
+    declared = draw(st.lists(REQUIREMENT_IDS, max_size=3, unique=True))
+    tags = st.lists(st.sampled_from(declared), max_size=2, unique=True) if declared else st.just([])
     ids = draw(st.lists(NAMES, min_size=2, max_size=8, unique=True))
     terminal = set(draw(st.sets(st.sampled_from(ids[1:]), max_size=len(ids) - 1)))
     labels = st.fixed_dictionaries({"en": st.text(max_size=20), "id": st.text(max_size=20)})
     states = [
         State(
-            i, labels=draw(labels), terminal=i in terminal, description=draw(st.text(max_size=20))
+            i,
+            labels=draw(labels),
+            terminal=i in terminal,
+            description=draw(st.text(max_size=20)),
+            requirements=draw(tags),
         )
         for i in ids
     ]
@@ -144,6 +153,7 @@ def workflows(draw: st.DrawFn) -> Workflow:
                 ),
                 priority=n,
                 labels=draw(labels),
+                requirements=draw(tags),
             )
         )
     return Workflow(
@@ -154,6 +164,9 @@ def workflows(draw: st.DrawFn) -> Workflow:
         transitions=transitions,
         personal=draw(st.sets(NAMES, max_size=3)),
         roles=frozenset(),
+        requirements=[
+            Requirement(r, draw(st.text(max_size=30)), draw(st.text(max_size=20))) for r in declared
+        ],
     )
 
 

@@ -24,6 +24,7 @@ from ._engine import Engine
 from ._files import load_workflow
 from ._handover import Handover
 from ._replay import replay
+from ._requirements import Requirement
 from ._shell import Committed
 from ._timing import Deadline, Timer
 from .exceptions import (
@@ -58,6 +59,7 @@ __all__ = [
     "ManualClock",
     "NewCase",
     "PostgresStore",
+    "Requirement",
     "SQLiteStore",
     "State",
     "Timer",

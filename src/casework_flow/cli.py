@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from . import _cli_audit, _cli_export
+from . import _cli_audit, _cli_export, _cli_trace
 from ._audit import ChainHead, verify
 from ._calendar import Calendar, load_holidays
 from ._check import Finding, check_workflow
@@ -126,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     _cli_audit.add_parsers(sub)
     _cli_export.add_parser(sub)
+    _cli_trace.add_parser(sub)
     _cli_export.add_report_parser(sub)
 
     p = sub.add_parser(
@@ -407,6 +408,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "checkpoint": _cli_audit.checkpoint,
     "export": _cli_export.export,
     "report": _cli_export.report,
+    "trace": _cli_trace.trace,
     "overdue": _overdue,
     "run-due": _run_due,
 }

@@ -13,8 +13,10 @@ With ``--casework-coverage``, the trails of every kit run in the session (`explo
 `check_rules`, `workflow_machine`) are gathered, and the coverage of each workflow
 they played is printed at the end (states, transitions, guard outcomes, transition
 pairs, timers, deadlines, requirements); ``--casework-coverage-html=DIR`` also writes a
-page per workflow, and ``--casework-coverage-fail-under=PERCENT`` fails the run when a
-workflow's coverage is lower. Under pytest-xdist each worker gathers its own and the
+page per workflow, ``--casework-coverage-json=FILE`` writes it as JSON with the tests
+that exercised each requirement (what ``casework-flow trace --tested`` reads), and
+``--casework-coverage-fail-under=PERCENT`` fails the run when a workflow's coverage is
+lower. Under pytest-xdist each worker gathers its own and the
 controller reports them together.
 
 Hypothesis is imported only when ``process_rules`` or coverage is used, so the plugin
@@ -98,8 +100,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="also write an HTML page of each workflow's coverage into DIR",
     )
-    group.addoption("--casework-coverage-fail-under", metavar="PERCENT", type=float,
-                    help="fail the run when a workflow's coverage is under PERCENT")  # fmt: skip
+    group.addoption(
+        "--casework-coverage-fail-under",
+        metavar="PERCENT",
+        type=float,
+        help="fail the run when a workflow's coverage is under PERCENT",
+    )
+    group.addoption("--casework-coverage-json", metavar="FILE",
+                    help="also write the coverage, and which tests exercised each"
+                         " requirement, as JSON (for casework-flow trace --tested)")  # fmt: skip
 
 
 class _CoveragePlugin:
@@ -112,7 +121,18 @@ class _CoveragePlugin:
         self.opened = contextlib.ExitStack()
         self.recording: Recorder = self.opened.enter_context(recording())
         self.from_workers: list[Coverage] = []
+        self.exercised: dict[str, dict[str, list[str]]] = {}
         self.failed = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Kit runs from here on belong to this test."""
+        self.recording.test = item.nodeid
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:  # noqa: ARG002 - pytest's
+        """Kit runs from here on belong to no test."""
+        self.recording.test = None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:  # noqa: ANN401, ARG002 - xdist's hook
@@ -121,16 +141,26 @@ class _CoveragePlugin:
 
         raw = getattr(node, "workeroutput", {}).get("casework_coverage")
         if raw:
-            self.from_workers += [Coverage.from_dict(c) for c in json.loads(raw)]
+            data = json.loads(raw)
+            self.from_workers += [Coverage.from_dict(c) for c in data["coverage"]]
+            _add(self.exercised, data["exercised"])
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Hand a worker's coverage to the controller; judge the threshold on the controller."""
         found = self.recording.coverage()
+        exercised = self.recording.exercised()
         worker = getattr(self.config, "workeroutput", None)
         if worker is not None:
-            worker["casework_coverage"] = json.dumps([c.to_dict() for c in found])
+            data = {"coverage": [c.to_dict() for c in found], "exercised": exercised}
+            worker["casework_coverage"] = json.dumps(data)
             return
         self.found = _together([*found, *self.from_workers])
+        _add(self.exercised, exercised)
+        out = self.config.getoption("casework_coverage_json")
+        if out:
+            data = {"coverage": [c.to_dict() for c in self.found], "exercised": self.exercised}
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
         floor = self.config.getoption("casework_coverage_fail_under")
         if floor is not None and any(c.percent < floor for c in self.found):
             self.failed = True
@@ -158,6 +188,14 @@ class _CoveragePlugin:
             terminalreporter.write_line(f"FAIL: coverage under {floor:g}%", red=True)
 
 
+def _add(into: dict[str, dict[str, list[str]]], more: dict[str, dict[str, list[str]]]) -> None:
+    """Add the tests that exercised each requirement, by workflow, with no repeats."""
+    for workflow, ids in more.items():
+        known = into.setdefault(workflow, {})
+        for rid, tests in ids.items():
+            known[rid] = sorted({*known.get(rid, []), *tests})
+
+
 def _together(found: list[Coverage]) -> list[Coverage]:
     """One coverage per workflow, merged across processes."""
     by: dict[str, Coverage] = {}
@@ -172,6 +210,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.getoption("casework_coverage")
         or config.getoption("casework_coverage_html")
         or config.getoption("casework_coverage_fail_under") is not None
+        or config.getoption("casework_coverage_json")
     )
     if wanted:
         config.pluginmanager.register(_CoveragePlugin(config), "casework_flow_coverage")

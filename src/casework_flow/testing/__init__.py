@@ -19,7 +19,10 @@ of steps that breaks it:
   `check_trails` checks them on a store's cases as of a time;
 - coverage of a workflow by trails (`coverage_of`: states, transitions, guard outcomes,
   transition pairs, timers, deadlines, requirements; text and HTML), and `recording`,
-  which gathers the trails of every kit run inside it;
+  which gathers the trails of every kit run inside it, by test;
+- requirements traced (`trace`): each requirement of the workflow, the states and
+  transitions that enforce it, the properties that check it, the tests that exercised
+  it, and the gaps, in Markdown and HTML;
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
   the trail table;
 - `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
@@ -78,6 +81,7 @@ from ._temporal import (
     response,
     universality,
 )
+from ._trace import Traceability, TraceRow, trace
 
 __all__ = [
     "KINDS",
@@ -97,6 +101,8 @@ __all__ = [
     "Scope",
     "Standing",
     "Step",
+    "TraceRow",
+    "Traceability",
     "TrailFinding",
     "absence",
     "actors",
@@ -136,6 +142,7 @@ __all__ = [
     "seed_properties",
     "steps",
     "terminal",
+    "trace",
     "transferred",
     "universality",
     "when",

@@ -339,33 +339,69 @@ def coverage_of(
     return Coverage(f"{workflow.name}@{workflow.version}", count, tuple(_items(seen)))
 
 
-class Recorder:
-    """The trails kit runs made while it was open, by workflow, and the rules they checked."""
+class _Group:
+    """The trails and properties of the kit runs of one test, for one workflow."""
 
     def __init__(self) -> None:
-        self.workflows: dict[tuple[str, int], Workflow] = {}
-        self.trails: dict[tuple[str, int], dict[str, tuple[AuditEntry, ...]]] = {}
-        self.properties: dict[tuple[str, int], dict[int, Property]] = {}
+        self.trails: dict[str, tuple[AuditEntry, ...]] = {}
+        self.properties: dict[int, Property] = {}
+
+
+class Recorder:
+    """The trails kit runs made while it was open, by workflow and by test.
+
+    ``test`` names the test running now (the pytest plugin sets it to the test's id);
+    each run's trails and the rules it checked are kept under it, so `exercised` can
+    say which tests exercised which requirement.
+    """
+
+    def __init__(self) -> None:
+        self.test: str | None = None
+        self.workflows: dict[str, Workflow] = {}
+        self.groups: dict[str, dict[str | None, _Group]] = {}
 
     def add(
         self, workflow: Workflow, trails: Iterable[Sequence[AuditEntry]], rules: Iterable[object]
     ) -> None:
         """Keep ``trails`` (by their last entry: a trail kept covers its beginnings)."""
-        key = (workflow.name, workflow.version)
+        key = f"{workflow.name}@{workflow.version}"
         self.workflows.setdefault(key, workflow)
-        kept = self.trails.setdefault(key, {})
+        group = self.groups.setdefault(key, {}).setdefault(self.test, _Group())
         for trail in trails:
             if trail:
-                kept[trail[-1].hash] = tuple(trail)
-        props = self.properties.setdefault(key, {})
-        props.update({id(r): r for r in rules if isinstance(r, Property)})
+                group.trails[trail[-1].hash] = tuple(trail)
+        group.properties.update({id(r): r for r in rules if isinstance(r, Property)})
 
     def coverage(self) -> list[Coverage]:
-        """The coverage of each workflow recorded."""
-        return [
-            coverage_of(wf, self.trails[key].values(), properties=self.properties[key].values())
-            for key, wf in self.workflows.items()
-        ]
+        """The coverage of each workflow recorded, by every test together."""
+        out = []
+        for key, wf in self.workflows.items():
+            trails: dict[str, tuple[AuditEntry, ...]] = {}
+            props: dict[int, Property] = {}
+            for group in self.groups[key].values():
+                trails |= group.trails
+                props |= group.properties
+            out.append(coverage_of(wf, trails.values(), properties=props.values()))
+        return out
+
+    def exercised(self) -> dict[str, dict[str, list[str]]]:
+        """By workflow (``name@version``), each requirement id and the tests that exercised it.
+
+        A test exercised a requirement when a property carrying its id was checked in
+        one of the test's kit runs and triggered on one of its trails; runs outside any
+        test count under ``(no test)``.
+        """
+        out: dict[str, dict[str, list[str]]] = {}
+        for key, wf in self.workflows.items():
+            found = out.setdefault(key, {})
+            for test, group in self.groups[key].items():
+                if not group.properties:
+                    continue
+                c = coverage_of(wf, group.trails.values(), properties=group.properties.values())
+                for item in c.of("requirements"):
+                    if item.covered:
+                        found.setdefault(item.name, []).append(test or "(no test)")
+        return out
 
 
 _OPEN: list[Recorder] = []
