@@ -22,7 +22,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m serial --cov --cov-report=
-	$(BIN)/python -m pytest -n auto -m "not serial" --cov --cov-append --cov-report=term
+	$(BIN)/python -m pytest -n auto -m "not serial" --cov --cov-append --cov-report=term \
+		-p casework_flow.pytest_plugin --casework-coverage-json=build/casework-coverage.json
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not slow" -q

@@ -134,7 +134,7 @@ def test_coverage_of_some_trails_is_what_each_covers_together(data):
 
 
 def test_coverages_of_different_workflows_do_not_merge():
-    with pytest.raises(InvalidInput, match="not two-ways@1"):
+    with pytest.raises(InvalidInput, match="is coverage of another street-beggar"):
         coverage_of(WF, []) | coverage_of(seed.build_workflow(), [])
 
 

@@ -198,7 +198,7 @@ def test_check_rules_finds_each_planted_flaw_as_short_as_explore(flaw):
     assert len(info.value.trail) == len(SHORTEST[flaw])
 
 
-UNSHRUNK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
+UNSHRUNK = settings(max_examples=400, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 """Finding is quick; shrinking a stateful run takes 6 to 40 seconds a flaw, so skip it."""
 
 

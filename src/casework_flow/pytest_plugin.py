@@ -12,9 +12,10 @@ project's tests can simply ask for the fixtures:
 With ``--casework-coverage``, the trails of every kit run in the session (`explore`,
 `check_rules`, `workflow_machine`) are gathered, and the coverage of each workflow
 they played is printed at the end (states, transitions, guard outcomes, transition
-pairs, timers, deadlines, requirements); ``--casework-coverage-html=DIR`` also writes a
-page per workflow, ``--casework-coverage-json=FILE`` writes it as JSON with the tests
-that exercised each requirement (what ``casework-flow trace --tested`` reads), and
+pairs, timers, deadlines, requirements; with ``-v``, what was not covered);
+``--casework-coverage-html=DIR`` also writes a page per workflow,
+``--casework-coverage-json=FILE`` writes it as JSON with the tests that exercised each
+requirement (what ``casework-flow trace --tested`` reads), and
 ``--casework-coverage-fail-under=PERCENT`` fails the run when a workflow's coverage is
 lower. Under pytest-xdist each worker gathers its own and the
 controller reports them together.
@@ -179,11 +180,20 @@ class _CoveragePlugin:
         if found is None:
             return
         terminalreporter.section("casework_flow coverage")
+        floor = self.config.getoption("casework_coverage_fail_under")
+        if not (self.config.getoption("casework_coverage") or floor is not None):
+            where = [
+                self.config.getoption(o)
+                for o in ("casework_coverage_html", "casework_coverage_json")
+            ]
+            names = " and ".join(str(w) for w in where if w)
+            terminalreporter.write_line(f"coverage of {len(found)} workflows written to {names}")
+            return
         if not found:
             terminalreporter.write_line("no kit run played a workflow")
+        verbose = self.config.getoption("verbose") > 0
         for c in found:
-            terminalreporter.write_line(c.text())
-        floor = self.config.getoption("casework_coverage_fail_under")
+            terminalreporter.write_line(c.text(missing=verbose))
         if self.failed:
             terminalreporter.write_line(f"FAIL: coverage under {floor:g}%", red=True)
 
@@ -198,9 +208,10 @@ def _add(into: dict[str, dict[str, list[str]]], more: dict[str, dict[str, list[s
 
 def _together(found: list[Coverage]) -> list[Coverage]:
     """One coverage per workflow, merged across processes."""
-    by: dict[str, Coverage] = {}
+    by: dict[tuple[str, str], Coverage] = {}
     for c in found:
-        by[c.workflow] = by[c.workflow] | c if c.workflow in by else c
+        key = (c.workflow, c.fingerprint)
+        by[key] = by[key] | c if key in by else c
     return list(by.values())
 
 

@@ -20,7 +20,9 @@ store's, a test's own. It counts, against what the workflow declares:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -29,11 +31,12 @@ from attrs import field, frozen
 from .._audit import AuditEntry, EntryKind
 from .._case import Actor
 from .._definition import Workflow
+from .._file_writers import workflow_to_dict
 from .._frozen import FrozenMap
 from .._guard_base import ALWAYS, Guard, GuardContext
 from .._history import History
 from .._parts import Transition
-from ..exceptions import InvalidInput
+from ..exceptions import InvalidInput, ReplayError
 from ._folds import _folded
 from ._kit import _active
 from ._propositions import Moment
@@ -67,6 +70,8 @@ class Coverage:
     workflow: str
     trails: int
     items: tuple[CoverageItem, ...] = field(repr=False)
+    fingerprint: str = ""
+    """A digest of the workflow's definition, so two of one name and version never mix."""
 
     def of(self, kind: str) -> tuple[CoverageItem, ...]:
         """The items of one kind (see `KINDS`)."""
@@ -103,6 +108,27 @@ class Coverage:
             ]
         return "\n".join(lines)
 
+    def markdown(self, *, missing: bool = True) -> str:
+        """The report as Markdown: a table of the kinds, then what was not covered."""
+        lines = [
+            f"Coverage of `{self.workflow}` by {self.trails:,} trails: **{self.percent:.1f}%**",
+            "",
+            "| kind | covered | of | share |",
+            "|---|---:|---:|---:|",
+        ]
+        for kind in KINDS:
+            items = self.of(kind)
+            if items:
+                done = sum(i.covered for i in items)
+                lines.append(f"| {kind} | {done} | {len(items)} | {100 * done / len(items):.1f}% |")
+        if missing and self.missing():
+            lines += ["", "Not covered:", ""]
+            lines += [
+                f"- {i.kind[:-1]} `{i.name}`" + (f" ({i.seen})" if i.seen else "")
+                for i in self.missing()
+            ]
+        return "\n".join(lines)
+
     def html(self) -> str:
         """The report as a self-contained HTML page: a table per kind, each item marked."""
         esc = html.escape
@@ -134,21 +160,22 @@ class Coverage:
             "workflow": self.workflow,
             "trails": self.trails,
             "items": [[i.kind, i.name, i.covered, i.seen] for i in self.items],
+            "fingerprint": self.fingerprint,
         }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Coverage:
         """A coverage read back from `to_dict`'s data."""
         items = tuple(CoverageItem(k, n, bool(c), s) for k, n, c, s in raw["items"])
-        return cls(str(raw["workflow"]), int(raw["trails"]), items)
+        return cls(str(raw["workflow"]), int(raw["trails"]), items, str(raw.get("fingerprint", "")))
 
     def __or__(self, other: Coverage) -> Coverage:
         """Both coverages of one workflow together (two test processes, two runs)."""
-        if other.workflow != self.workflow:
-            raise InvalidInput("other", f"is coverage of {other.workflow}, not {self.workflow}")
+        if (other.workflow, other.fingerprint) != (self.workflow, self.fingerprint):
+            raise InvalidInput("other", f"is coverage of another {other.workflow}, not this one")
         theirs = {(i.kind, i.name): i for i in other.items}
         items = [_joined(i, theirs.get((i.kind, i.name))) for i in self.items]
-        return Coverage(self.workflow, self.trails + other.trails, tuple(items))
+        return Coverage(self.workflow, self.trails + other.trails, tuple(items), self.fingerprint)
 
     def __str__(self) -> str:
         return self.text()
@@ -334,9 +361,22 @@ def coverage_of(
     count = 0
     for trail in trails:
         if trail and trail[0].workflow == workflow.name:
-            seen.trail(trail)
+            try:
+                seen.trail(trail)
+            except ReplayError:
+                continue  # a trail of another workflow of the same name
             count += 1
-    return Coverage(f"{workflow.name}@{workflow.version}", count, tuple(_items(seen)))
+    name = f"{workflow.name}@{workflow.version}"
+    return Coverage(name, count, tuple(_items(seen)), fingerprint(workflow))
+
+
+def fingerprint(workflow: Workflow) -> str:
+    """A short digest of the definition (its file form; its identity if it has none)."""
+    try:
+        text = json.dumps(workflow_to_dict(workflow), sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = f"{workflow.name}@{workflow.version}#{id(workflow)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class _Group:
@@ -359,12 +399,21 @@ class Recorder:
         self.test: str | None = None
         self.workflows: dict[str, Workflow] = {}
         self.groups: dict[str, dict[str | None, _Group]] = {}
+        self._keys: dict[int, tuple[Workflow, str]] = {}
+
+    def _key(self, workflow: Workflow) -> str:
+        """``name@version#fingerprint``: workflows of one name and version kept apart."""
+        known = self._keys.get(id(workflow))
+        if known is None or known[0] is not workflow:
+            key = f"{workflow.name}@{workflow.version}#{fingerprint(workflow)}"
+            known = self._keys[id(workflow)] = (workflow, key)
+        return known[1]
 
     def add(
         self, workflow: Workflow, trails: Iterable[Sequence[AuditEntry]], rules: Iterable[object]
     ) -> None:
         """Keep ``trails`` (by their last entry: a trail kept covers its beginnings)."""
-        key = f"{workflow.name}@{workflow.version}"
+        key = self._key(workflow)
         self.workflows.setdefault(key, workflow)
         group = self.groups.setdefault(key, {}).setdefault(self.test, _Group())
         for trail in trails:
@@ -393,18 +442,24 @@ class Recorder:
         """
         out: dict[str, dict[str, list[str]]] = {}
         for key, wf in self.workflows.items():
-            found = out.setdefault(key, {})
+            found = out.setdefault(key.partition("#")[0], {})
             for test, group in self.groups[key].items():
                 if not group.properties:
                     continue
                 c = coverage_of(wf, group.trails.values(), properties=group.properties.values())
                 for item in c.of("requirements"):
-                    if item.covered:
-                        found.setdefault(item.name, []).append(test or "(no test)")
+                    tests = found.setdefault(item.name, []) if item.covered else []
+                    if item.covered and (test or "(no test)") not in tests:
+                        tests.append(test or "(no test)")
         return out
 
 
 _OPEN: list[Recorder] = []
+
+
+def _recording() -> bool:
+    """Whether any recording is open (the tools keep more of their trails then)."""
+    return bool(_OPEN)
 
 
 def _record(

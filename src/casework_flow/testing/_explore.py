@@ -29,7 +29,7 @@ from .._engine import Engine
 from .._frozen import FrozenMap
 from .._table import format_trail
 from ..exceptions import InvalidInput
-from ._coverage import _record
+from ._coverage import _record, _recording
 from ._kit import _active
 from ._monitors import monitored
 from ._moves import Move, Script, _moves, _timer_move, _transfer_move
@@ -122,6 +122,8 @@ class _Search:
         self.violation: RuleViolated | None = None
         self.broken: Script | None = None
         self.unsettled: dict[str, tuple[tuple[AuditEntry, ...], str | None]] = {}
+        self.recorded = _recording()
+        self.again: list[tuple[AuditEntry, ...]] = []
         self.live = tuple(
             p for p in self.plan.properties
             if p.pattern.kind in ("existence", "response") and p.pattern.within is None
@@ -163,6 +165,8 @@ class _Search:
                     if limit is not None and len(self.seen) >= limit:
                         self.frontier = [*following, *self.frontier[at:]]
                         return False
+                elif self.recorded:
+                    self.again.append(path)
         self.frontier = following
         return bool(following)
 
@@ -300,7 +304,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
         for case, trail, _ in search.frontier:
             search.unsettle(case, trail)
         search.settle()
-    _record(workflow, search.trails, rules)
+    _record(workflow, [*search.trails, *search.again], rules)
     return Exploration(
         workflow=f"{workflow.name}@{workflow.version}",
         depth=depth,
