@@ -57,6 +57,10 @@ class Engine(Operations, Handovers, TimeAndVersions, Audits, Queues):
             ``expected_revision``); its guards are checked afresh each time.
         metrics: Where counters of commits, refusals and conflicts and step durations
             go (a `casework_flow.observe.Metrics`; `casework_flow.contrib.otel` has one).
+        check_contracts: Check the workflow's contracts (state invariants, transition
+            pre- and postconditions) on every step, and refuse to commit one that
+            breaks them with `ContractBroken`; off by default (the testing kit checks
+            them always).
 
     One engine may be shared by the threads of a host; each call reads the case afresh
     and the store's revision check decides between concurrent writers.

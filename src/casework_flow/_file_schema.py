@@ -66,7 +66,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "timers": {"type": "array", "items": _ref("timer")},
         "states": {"type": "array", "items": _ref("state")}, "initial": TEXT,
         "parallel": FLAG, "history": FLAG, "final": FLAG, "on_done": TEXT,
-        "requirements": NAMES,
+        "requirements": NAMES, "invariant": _ref("guard"),
     },
     "deadline": {"within": DURATION, "working": FLAG, "pause_in": NAMES},
     "timer": {
@@ -79,7 +79,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "roles": NAMES, "requires": NAMES, "reason_required": FLAG, "reason_codes": NAMES,
         "priority": {"type": ["integer", "null"]}, "labels": LABELS, "description": TEXT,
         "approval": _ref("approval"), "override": _ref("override"), "reopens": FLAG,
-        "requirements": NAMES,
+        "requirements": NAMES, "pre": _ref("guard"), "post": _ref("guard"),
     },
     "approval": {
         "roles": NAMES, "kind": TEXT, "not_assignee": FLAG, "self_approve": NAMES,

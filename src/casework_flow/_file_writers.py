@@ -152,6 +152,8 @@ def _state_doc(s: State) -> dict[str, Any]:
         out["timers"] = [_timer_doc(t) for t in s.timers]
     if s.requirements:
         out["requirements"] = list(s.requirements)
+    if s.invariant is not ALWAYS:
+        out["invariant"] = guard_to_data(s.invariant)
     return {**out, **_stage_doc(s)}
 
 
@@ -221,6 +223,9 @@ def _operations_doc(t: Transition) -> dict[str, Any]:
         out["reopens"] = True
     if t.requirements:
         out["requirements"] = list(t.requirements)
+    for key, contract in (("pre", t.pre), ("post", t.post)):
+        if contract is not ALWAYS:
+            out[key] = guard_to_data(contract)
     return out
 
 

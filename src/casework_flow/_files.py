@@ -32,7 +32,7 @@ from ._file_readers import READERS, SUFFIXES, Format, Positions, join
 from ._file_schema import keys
 from ._file_writers import dump_workflow, workflow_to_dict
 from ._guard_data import CheckFunction, guard_from_data, parse_duration
-from ._guards import ALWAYS
+from ._guards import ALWAYS, Guard
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._link_files import read_links
 from ._parts import OnMove
@@ -151,7 +151,17 @@ class _Builder:
             final=self.flag(doc, "final", path),
             on_done=self.text(doc, "on_done", path) or None,
             requirements=self.names(doc, "requirements", path),
+            invariant=self.guard(doc, "invariant", path),
         )
+
+    def guard(self, doc: Mapping[str, Any], key: str, path: str) -> Guard:
+        """The guard under ``key`` (``always`` when absent or unreadable: reported)."""
+        if key not in doc:
+            return ALWAYS
+        built = guard_from_data(
+            doc[key], join(path, key), checks=self.checks, problems=self.problems
+        )
+        return built if built is not None else ALWAYS
 
     def duration(self, raw: Mapping[str, Any], key: str, path: str) -> timedelta | None:
         value = raw.get(key)
@@ -211,17 +221,11 @@ class _Builder:
         if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
             self.fail(join(path, "priority"), f"priority must be an integer, got {priority!r}")
             priority = None
-        guard = ALWAYS
-        if "guard" in doc:
-            built = guard_from_data(
-                doc["guard"], join(path, "guard"), checks=self.checks, problems=self.problems
-            )
-            guard = built if built is not None else ALWAYS
         return Transition(
             self.text(doc, "event", path, required=True),
             source=self.names(doc, "source", path),
             dest=dest,
-            guard=guard,
+            guard=self.guard(doc, "guard", path),
             roles=self.names(doc, "roles", path),
             requires=self.names(doc, "requires", path),
             reason_required=self.flag(doc, "reason_required", path),
@@ -233,6 +237,8 @@ class _Builder:
             override=self.override(doc.get("override"), join(path, "override")),
             reopens=self.flag(doc, "reopens", path),
             requirements=self.names(doc, "requirements", path),
+            pre=self.guard(doc, "pre", path),
+            post=self.guard(doc, "post", path),
         )
 
     def approval(self, raw: object, path: str) -> Approval | None:
@@ -295,12 +301,7 @@ class _Builder:
             if rule is None:
                 continue
             self.keys(rule, _HANDOVER_KEYS, path)
-            guard = ALWAYS
-            if "guard" in rule:
-                built = guard_from_data(
-                    rule["guard"], join(path, "guard"), checks=self.checks, problems=self.problems
-                )
-                guard = built if built is not None else ALWAYS
+            guard = self.guard(rule, "guard", path)
             out[kind] = HandoverRule(
                 kind_,
                 send=self.names(rule, "send", path),

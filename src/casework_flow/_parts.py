@@ -78,6 +78,9 @@ class State:
             this stage is done (every track of a parallel stage in a final state).
         requirements: The ids of the requirements (declared in the workflow's
             ``requirements``) this state enforces, such as its deadline's rule.
+        invariant: A contract: what must hold whenever a case is in this state (for a
+            stage, anywhere inside it), such as an assigned worker and an intake date.
+            The testing kit checks it after every step; the engine too, when asked.
     """
 
     id: str
@@ -93,6 +96,7 @@ class State:
     final: bool = field(default=False, kw_only=True)
     on_done: str | None = field(default=None, kw_only=True)
     requirements: tuple[str, ...] = field(converter=_tuple, factory=tuple, kw_only=True)
+    invariant: Guard = field(default=ALWAYS, kw_only=True)
 
     def label(self, locale: str) -> str:
         """Return the label in ``locale``, falling back to ``en`` and then the id."""
@@ -189,6 +193,11 @@ class Transition:
             declared reopening, which must name roles and require a reason.
         requirements: The ids of the requirements (declared in the workflow's
             ``requirements``) this transition and its guard enforce.
+        pre: A contract: what must hold whenever this transition is taken, on the
+            case and step as its guard sees them. Unlike the guard, which decides
+            whether the step may go, a precondition that fails is a defect of the
+            process; the testing kit reports it, and so does the engine when asked.
+        post: A contract: what must hold on the case after this transition.
     """
 
     event: str
@@ -206,6 +215,8 @@ class Transition:
     override: ConsentOverride | None = None
     reopens: bool = False
     requirements: tuple[str, ...] = field(converter=_tuple, factory=tuple, kw_only=True)
+    pre: Guard = field(default=ALWAYS, kw_only=True)
+    post: Guard = field(default=ALWAYS, kw_only=True)
     conjuncts: tuple[Guard, ...] = field(init=False, eq=False, repr=False)
     """The guard's parts that must all hold (none for `always`), each given a verdict."""
 

@@ -25,12 +25,13 @@ from attrs import frozen
 from . import _inputs
 from ._access_log import AccessLog
 from ._at_rest import opened, sealing_for, shown, stored
-from ._audit import AuditEntry
+from ._audit import AuditEntry, EntryKind
 from ._calendar import DEFAULT_CALENDAR, Calendar
 from ._case import Actor, Case
 from ._catalog import Catalog
 from ._clock import Clock, system_clock, to_utc
 from ._commands import Command, named_people
+from ._contracts import breaches
 from ._decide import StepResult, decide
 from ._definition import Workflow
 from ._directory import Directory, Roster
@@ -41,6 +42,7 @@ from ._snapshot import Snapshot
 from ._stages import COMPLETION_ACTOR
 from .exceptions import (
     ConcurrentModification,
+    ContractBroken,
     InvalidInput,
     ListenerFailed,
     TransitionRejected,
@@ -92,6 +94,7 @@ class Shell:
         "_access_log",
         "_catalog",
         "_clock",
+        "_contracts",
         "_defer",
         "_directory",
         "_keys",
@@ -119,8 +122,10 @@ class Shell:
         metrics: Metrics | None = None,
         keys: KeyStore | None = None,
         access_log: AccessLog | None = None,
+        check_contracts: bool = False,
     ) -> None:
         self._catalog = Catalog(workflows, calendar=calendar)
+        self._contracts = bool(check_contracts)
         if keys is not None and not isinstance(keys, KeyStore):
             raise InvalidInput("keys", "must have data_key, new_data_key and destroy methods")
         self._keys = keys
@@ -351,13 +356,24 @@ class Shell:
         sealing = sealing_for(self._keys, self._catalog, snap)
         if sealing is None:
             result = decide(self._catalog, snap, command, now, roster)
+            self._keep_contracts(snap, result)
             return result, snap.case if result.after is None else result.after, None
         open_snap = opened(snap, sealing)
         result = decide(self._catalog, open_snap, command, now, roster, sealing=sealing)
+        self._keep_contracts(open_snap, result)
         shown_after = open_snap.case if result.after is None else result.after
         result = stored(self._catalog, snap, result)
         after = snap.case if result.after is None else result.after
         return result, after, (open_snap.case, shown_after)
+
+    def _keep_contracts(self, snap: Snapshot, result: StepResult) -> None:
+        """With ``check_contracts``, refuse a step that breaks a contract (`ContractBroken`)."""
+        if self._contracts and not result.refused and result.entries:
+            opening = result.entries[0].kind is EntryKind.OPENED
+            before = None if opening else snap.case
+            found = breaches(self._catalog, before, result.entries, snap.history.entries)
+            if found:
+                raise ContractBroken(snap.case.id, result.entries[-1].event, found)
 
     def _shown(self, case: Case) -> Case:
         """The case as the engine shows it: open, where personal values are sealed."""

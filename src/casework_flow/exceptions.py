@@ -36,6 +36,7 @@ __all__ = [
     "CaseworkError",
     "CheckpointInvalid",
     "ConcurrentModification",
+    "ContractBroken",
     "FeedPositionConflict",
     "InvalidInput",
     "KeyMissing",
@@ -288,6 +289,29 @@ class CheckpointInvalid(CaseworkError):
         self.problem = problem
         self.source = source
         super().__init__(f"{source or 'checkpoint'}: {problem}")
+
+
+class ContractBroken(CaseworkError):
+    """A step would break a contract of the workflow; nothing was committed.
+
+    Raised only by an engine made with ``check_contracts=True``: a state's invariant,
+    or a transition's precondition or postcondition, failed on the step. It is a
+    defect of the process (or of the data the host let through), not a refusal.
+
+    Attributes:
+        case_id: The case.
+        event: The event that was fired.
+        contracts: What failed, one sentence each.
+    """
+
+    def __init__(self, case_id: str, event: str, contracts: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.event = event
+        self.contracts = tuple(contracts)
+        super().__init__(
+            f"case {case_id}: {event} would break the workflow's contracts: "
+            + "; ".join(self.contracts)
+        )
 
 
 class ReplayError(CaseworkError):

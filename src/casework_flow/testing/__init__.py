@@ -23,6 +23,8 @@ of steps that breaks it:
 - requirements traced (`trace`): each requirement of the workflow, the states and
   transitions that enforce it, the properties that check it, the tests that exercised
   it, and the gaps, in Markdown and HTML;
+- the workflow's own contracts (state invariants, transition pre- and postconditions),
+  which every tool checks with the rules given (`Contracts`);
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
   the trail table;
 - `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
@@ -52,6 +54,7 @@ from ._propositions import (
     when,
 )
 from ._rules import (
+    Contracts,
     Inconclusive,
     Rule,
     RuleViolated,
@@ -86,6 +89,7 @@ from ._trace import Traceability, TraceRow, trace
 __all__ = [
     "KINDS",
     "REQUIREMENTS",
+    "Contracts",
     "Coverage",
     "CoverageItem",
     "Exploration",

@@ -35,7 +35,7 @@ from ._monitors import monitored
 from ._moves import Move, Script, _moves, _timer_move, _transfer_move
 from ._plan import _ASSIGNEE, _plan
 from ._reduction import Reduction
-from ._rules import START, Inconclusive, Rule, RuleViolated
+from ._rules import START, Inconclusive, Rule, RuleViolated, with_contracts
 from ._temporal import Property, Standing, State
 
 __all__ = ["Exploration", "explore"]
@@ -106,6 +106,7 @@ class _Search:
     """The breadth-first walk: what was seen, the shortest trails, the steps taken."""
 
     def __init__(self, workflow: Workflow, rules: Sequence[Rule], *, reduce: bool) -> None:
+        rules = with_contracts(workflow, rules)
         self.workflow = workflow
         self.rules = rules
         self.catalog = Catalog([workflow])

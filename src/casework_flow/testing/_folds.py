@@ -15,11 +15,25 @@ from .._catalog import Catalog
 from .._definition import Workflow
 from .._evolve import fold
 
-__all__ = ["_KEPT", "_folded"]
+__all__ = ["_KEPT", "_catalog", "_folded"]
 
 _KEPT = 64
 _FOLDS_KEPT = 20_000
 _CATALOGS: dict[int, tuple[Workflow, Catalog, dict[str, Case]]] = {}
+
+
+def _known(workflow: Workflow) -> tuple[Workflow, Catalog, dict[str, Case]]:
+    known = _CATALOGS.get(id(workflow))
+    if known is None or known[0] is not workflow:
+        if len(_CATALOGS) > _KEPT:
+            _CATALOGS.clear()
+        known = _CATALOGS[id(workflow)] = (workflow, Catalog([workflow]), {})
+    return known
+
+
+def _catalog(workflow: Workflow) -> Catalog:
+    """The catalog the folds of ``workflow`` use, compiled once."""
+    return _known(workflow)[1]
 
 
 def _folded(workflow: Workflow, trail: Sequence[AuditEntry]) -> Case:
@@ -30,12 +44,7 @@ def _folded(workflow: Workflow, trail: Sequence[AuditEntry]) -> Case:
     their last entry (which covers every entry before it) and a check folds only the
     entries past the longest beginning already folded.
     """
-    known = _CATALOGS.get(id(workflow))
-    if known is None or known[0] is not workflow:
-        if len(_CATALOGS) > _KEPT:
-            _CATALOGS.clear()
-        known = _CATALOGS[id(workflow)] = (workflow, Catalog([workflow]), {})
-    _, catalog, folds = known
+    _, catalog, folds = _known(workflow)
     start, case = 0, None
     for i in range(len(trail) - 1, -1, -1):
         found = folds.get(trail[i].hash)

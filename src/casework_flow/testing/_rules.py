@@ -18,16 +18,18 @@ from .._audit import AuditEntry, EntryKind
 from .._case import Actor, Case
 from .._check import can_end
 from .._configurations import ConfigurationGraph
+from .._contracts import breaches, has_contracts
 from .._definition import Workflow
 from .._frozen import FrozenMap
 from .._guards import Guard, GuardContext
 from .._history import History
 from .._table import format_trail
 from ..exceptions import CaseworkError
-from ._folds import _KEPT, _folded
+from ._folds import _KEPT, _catalog, _folded
 from ._propositions import Fires, Moment, Reach, fires, reach
 
 __all__ = [
+    "Contracts",
     "Inconclusive",
     "Rule",
     "RuleViolated",
@@ -38,6 +40,7 @@ __all__ = [
     "never",
     "only_roles",
     "reach",
+    "with_contracts",
 ]
 
 
@@ -292,6 +295,31 @@ def holds(name: str, fn: Callable[[Case, Sequence[AuditEntry]], bool]) -> Rule:
 
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@frozen
+class Contracts(Rule):
+    """The workflow's own contracts: state invariants, transition pre- and postconditions.
+
+    Every kit tool adds it to the rules it checks when the workflow declares any.
+    """
+
+    text: str = "the workflow's contracts hold"
+
+    def violation(self, workflow: Workflow, trail: Sequence[AuditEntry]) -> str | None:
+        """What the newest entry breaks of the contracts, or None."""
+        if not trail:
+            return None
+        before = _folded(workflow, trail[:-1]) if len(trail) > 1 else None
+        found = breaches(_catalog(workflow), before, trail[-1:], trail[:-1])
+        return f"entry {trail[-1].seq}: " + "; ".join(found) if found else None
+
+
+def with_contracts(workflow: Workflow, rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """``rules``, and `Contracts` when the workflow declares contracts."""
+    if has_contracts(workflow) and not any(isinstance(r, Contracts) for r in rules):
+        return (*rules, Contracts())
+    return tuple(rules)
 
 
 def _check(workflow: Workflow, rules: Sequence[Rule], trail: Sequence[AuditEntry]) -> None:
