@@ -58,6 +58,10 @@ MODULES: dict[str, list[str]] = {
     "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
     "_closing.py": LINK_TESTS,
     "_reports.py": ["tests/test_reports.py"],
+    "_contracts.py": ["tests/test_contracts.py"],
+    "_requirements.py": ["tests/test_requirements.py", "tests/test_definition.py"],
+    "testing/_coverage.py": ["tests/test_coverage.py"],
+    "testing/_trace.py": ["tests/test_requirements.py"],
     "_cli_audit.py": [
         *CHECKPOINT_TESTS,
         "tests/test_reports.py",

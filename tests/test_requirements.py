@@ -88,6 +88,13 @@ def test_python_workflows_take_requirements_as_titles_or_values():
         Workflow("w", 1, "a", [State("a")], [], requirements={"R-1": Requirement("R-2")})
 
 
+@pytest.mark.parametrize("bad", [5, "R-1", None])
+def test_requirements_that_are_not_a_mapping_or_a_list_are_one_problem(bad):
+    with pytest.raises(WorkflowError) as info:
+        Workflow("w", 1, "a", [State("a")], [], requirements=bad)
+    assert [p.message for p in info.value.details] == [f"must be a Requirement, got {bad!r}"]
+
+
 def test_the_seed_declares_the_requirements_its_properties_check():
     wf = seed.build_workflow()
     assert tuple(wf.requirements.values()) == REQUIREMENTS

@@ -44,8 +44,6 @@ def requirement_map(
     value: Mapping[str, Requirement | str] | Iterable[Requirement],
 ) -> FrozenMap[Requirement]:
     """Requirements by id, from a mapping (id to a `Requirement` or a title) or a list."""
-    if isinstance(value, FrozenMap):
-        return value
     if isinstance(value, Mapping):
         return FrozenMap(
             {
