@@ -133,6 +133,20 @@ def test_coverage_of_some_trails_is_what_each_covers_together(data):
     assert Coverage.from_dict(json.loads(json.dumps(whole.to_dict()))) == whole
 
 
+def test_a_merge_keeps_what_only_one_side_lists_and_joins_guard_outcomes():
+    c = coverage_of(WF, [])
+    raw = c.to_dict()
+    held = [[k, n, False, "only held" if k == "guards" else s] for k, n, _, s in raw["items"]]
+    failed = [[k, n, False, "only failed" if k == "guards" else s] for k, n, _, s in raw["items"]]
+    first = Coverage.from_dict({**raw, "items": held})
+    second = Coverage.from_dict({**raw, "items": failed[1:]})  # lists one item fewer
+    joined = first | second
+    assert [i.name for i in joined.items] == [i.name for i in c.items]
+    assert covered(joined, "guards") == {"ask: open -> waiting: count(note) >= 1"}
+    assert joined.items[0] == first.items[0]
+    assert covered(joined, "states") == set()
+
+
 def test_coverages_of_different_workflows_do_not_merge():
     with pytest.raises(InvalidInput, match="is coverage of another street-beggar"):
         coverage_of(WF, []) | coverage_of(seed.build_workflow(), [])
