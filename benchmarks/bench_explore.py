@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bench_oversight import CASE_INSERT, START, TEMPLATES, WORKFLOW, _sql, pg_loaded, whole_trails
+from bench_oversight import START, TEMPLATES, WORKFLOW, load_whole_sqlite, pg_loaded
 
 from casework_flow import State, Transition, Workflow
 from casework_flow.audit import stored_trails
@@ -179,14 +178,7 @@ def check_trails_bench(m: int, pg: str) -> None:
           f" ({m * len(TEMPLATES['closed'][1]):,} entries):")  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trails.sqlite3"
-        SQLiteStore(path).close()
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA synchronous = OFF")
-        with conn:
-            for cases, rows in whole_trails(m):
-                conn.executemany(CASE_INSERT.format(m="?"), cases)
-                conn.executemany(_sql.ENTRY_INSERT.format(m="?"), rows)
-        conn.close()
+        load_whole_sqlite(path, m)
         with SQLiteStore(path) as store:
             trails_bench("SQLite", store, m)
     if pg:

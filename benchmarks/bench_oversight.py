@@ -318,21 +318,26 @@ def report_bench(kind: str, store: SQLiteStore | PostgresStore, m: int) -> None:
               f" in Python ({fold_seconds / sql_seconds:.1f}x), {same}")  # fmt: skip
 
 
+def load_whole_sqlite(path: Path, m: int) -> None:
+    """A new SQLite store at ``path`` holding ``m`` whole trails, loaded in bulk."""
+    import sqlite3  # noqa: PLC0415
+
+    SQLiteStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    with conn:
+        for cases, entries in whole_trails(m):
+            conn.executemany(CASE_INSERT.format(m="?"), cases)
+            conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
+    conn.execute("ANALYZE")
+    conn.close()
+
+
 def export_bench(m: int, pg: str) -> None:
     """Load ``m`` whole trails; report on SQLite (and PostgreSQL); time both exports."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.sqlite3"
-        SQLiteStore(path).close()
-        import sqlite3  # noqa: PLC0415
-
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA synchronous = OFF")
-        with conn:
-            for cases, entries in whole_trails(m):
-                conn.executemany(CASE_INSERT.format(m="?"), cases)
-                conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
-        conn.execute("ANALYZE")
-        conn.close()
+        load_whole_sqlite(path, m)
         with SQLiteStore(path) as store:
             report_bench("SQLite", store, m)
         if pg:

@@ -92,14 +92,18 @@ class Coverage:
         items = self.items if kind is None else self.of(kind)
         return tuple(i for i in items if not i.covered)
 
-    def text(self, *, missing: bool = True) -> str:
-        """The report for a terminal: a line per kind, then what was not covered."""
-        lines = [f"coverage of {self.workflow} by {self.trails:,} trails: {self.percent:.1f}%"]
+    def _tally(self) -> Iterator[tuple[str, int, int]]:
+        """Each kind with items: its name, how many were covered, how many there are."""
         for kind in KINDS:
             items = self.of(kind)
             if items:
-                done = sum(i.covered for i in items)
-                lines.append(f"  {kind:13}{done:>5}/{len(items):<5}{100 * done / len(items):6.1f}%")
+                yield kind, sum(i.covered for i in items), len(items)
+
+    def text(self, *, missing: bool = True) -> str:
+        """The report for a terminal: a line per kind, then what was not covered."""
+        lines = [f"coverage of {self.workflow} by {self.trails:,} trails: {self.percent:.1f}%"]
+        for kind, done, of in self._tally():
+            lines.append(f"  {kind:13}{done:>5}/{of:<5}{100 * done / of:6.1f}%")
         if missing and self.missing():
             lines.append("not covered:")
             lines += [
@@ -116,11 +120,8 @@ class Coverage:
             "| kind | covered | of | share |",
             "|---|---:|---:|---:|",
         ]
-        for kind in KINDS:
-            items = self.of(kind)
-            if items:
-                done = sum(i.covered for i in items)
-                lines.append(f"| {kind} | {done} | {len(items)} | {100 * done / len(items):.1f}% |")
+        for kind, done, of in self._tally():
+            lines.append(f"| {kind} | {done} | {of} | {100 * done / of:.1f}% |")
         if missing and self.missing():
             lines += ["", "Not covered:", ""]
             lines += [

@@ -200,6 +200,10 @@ class _Search:
                 return RuleViolated(prop.text, idle, path, format_trail(path, self.workflow))
         return None
 
+    def record(self) -> None:
+        """Hand every step the walk took to the open coverage recordings."""
+        _record(self.workflow, [*self.trails, *self.again], self.rules)
+
     def _owe(self, key: object, case: Case, trail: tuple[AuditEntry, ...]) -> None:
         """Note which liveness rules the situation ``key`` still owes, with its trail.
 
@@ -305,7 +309,7 @@ def explore(workflow: Workflow, *rules: Rule, depth: int = 12, reduce: bool = Tr
         for case, trail, _ in search.frontier:
             search.unsettle(case, trail)
         search.settle()
-    _record(workflow, [*search.trails, *search.again], rules)
+    search.record()
     return Exploration(
         workflow=f"{workflow.name}@{workflow.version}",
         depth=depth,

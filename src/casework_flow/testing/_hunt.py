@@ -144,7 +144,7 @@ def check_rules(
         raise InvalidInput("budget", f"must be a positive integer, got {budget!r}")
     search = _Search(workflow, rules, reduce=True)
     _walk(search, max_steps, budget)
-    _record(workflow, [*search.trails, *search.again], rules)
+    search.record()
     if search.violation is not None:
         raise search.violation
     if max_examples:
