@@ -19,6 +19,9 @@ runs in a worker thread. What a request gets back:
   the audit trail (its steps and hashes, not the client's data).
 - ``GET /cases/{id}/page?actor=...&locale=id``: the case page, for a person to look at
   (the diagram with the case's path, what they may do, the trail).
+- ``POST /cases/{id}/approvals`` approves a waiting request; ``POST /cases/{id}/handovers``
+  refers (or transfers) the case to another unit, and
+  ``POST /cases/{id}/handovers/{handover}/accept`` (or ``/reject``) answers it there.
 - ``POST /timers/run`` fires every due timer; ``CASEWORK_TIMER_SECONDS`` also runs them
   in the background (an asyncio task) every so many seconds.
 
@@ -85,6 +88,30 @@ class Step(BaseModel):
     reason: str | None = None
     reason_code: str | None = None
     expected_revision: int | None = None
+    override_by: str | None = None
+
+
+class Approval(BaseModel):
+    """``POST /cases/{id}/approvals``: approve the request waiting under ``kind``."""
+
+    kind: str | None = None
+    note: str | None = None
+
+
+class Sending(BaseModel):
+    """``POST /cases/{id}/handovers``: refer or transfer the case to another unit."""
+
+    kind: str = "referral"
+    to_unit: str
+    reason: str
+    evidence: dict[str, str] = Field(default_factory=dict)
+
+
+class Answer(BaseModel):
+    """``POST /cases/{id}/handovers/{handover}/accept`` (or ``/reject``, with a reason)."""
+
+    reason: str | None = None
+    evidence: dict[str, str] = Field(default_factory=dict)
 
 
 def summary(case: Case) -> dict[str, Any]:
@@ -181,7 +208,44 @@ async def fire(
         reason=step.reason,
         reason_code=step.reason_code,
         expected_revision=step.expected_revision,
+        override_by=None if step.override_by is None else _actor(step.override_by),
     )
+    return summary(case)
+
+
+@router.post("/cases/{case_id}/approvals")
+async def approve(
+    case_id: str, who: Caller, engine: Caseload, approval: Approval
+) -> dict[str, Any]:
+    """Approve a waiting request: the transition it asked for happens now (or 422)."""
+    return summary(await engine.approve(case_id, actor=who, kind=approval.kind, note=approval.note))
+
+
+@router.post("/cases/{case_id}/handovers")
+async def send_handover(
+    case_id: str, who: Caller, engine: Caseload, sending: Sending
+) -> dict[str, Any]:
+    """Refer the case to another unit, or ask it to take the case over (a transfer)."""
+    if sending.kind == "referral":
+        case = await engine.refer(case_id, actor=who, to_unit=sending.to_unit,
+                                  reason=sending.reason, evidence=sending.evidence)  # fmt: skip
+    else:
+        case = await engine.transfer(case_id, sending.to_unit, actor=who,
+                                     reason=sending.reason, evidence=sending.evidence)  # fmt: skip
+    return summary(case)
+
+
+@router.post("/cases/{case_id}/handovers/{handover}/{answer}")
+async def answer_handover(
+    case_id: str, handover: str, answer: str, *, who: Caller, engine: Caseload, body: Answer
+) -> dict[str, Any]:
+    """``accept`` or ``reject`` an open handover, as the unit it was sent to."""
+    if answer == "accept":
+        case = await engine.accept_handover(case_id, handover, actor=who, evidence=body.evidence)
+    elif answer == "reject":
+        case = await engine.reject_handover(case_id, handover, actor=who, reason=body.reason or "")
+    else:
+        raise HTTPException(404, f"no answer {answer!r}: accept or reject")
     return summary(case)
 
 

@@ -27,6 +27,11 @@ of steps that breaks it:
   which every tool checks with the rules given (`Contracts`);
 - `check_rules`, which raises `RuleViolated` with the shortest trail found, printed as
   the trail table;
+- `model_test`, which checks the host's own system against the workflow: each command
+  (`OpenCase`, `FireEvent`, `ApproveRequest`, `SendHandover`, `AnswerHandover`,
+  `PassTime`) goes to the host through a `Host` adapter and to the engine in memory,
+  and their `Reply` and what each then shows (`Seen`) must agree; a divergence is
+  shrunk, raised as `HostDiverged` and saved as a JSON fixture for `replay_fixture`;
 - `workflow_machine`, a hypothesis `RuleBasedStateMachine` built from a workflow (any
   store) that checks on every step that trails verify, replay equals the stored case and
   the rules hold; subclass it to add your own rules and invariants.
@@ -34,8 +39,22 @@ of steps that breaks it:
 
 from ._coverage import KINDS, Coverage, CoverageItem, Recorder, coverage_of, recording
 from ._explore import Exploration, explore
+from ._host import (
+    AnswerHandover,
+    ApproveRequest,
+    FireEvent,
+    Host,
+    HostCommand,
+    HostDiverged,
+    OpenCase,
+    PassTime,
+    Reply,
+    Seen,
+    SendHandover,
+)
 from ._hunt import check_rules
 from ._machine import workflow_machine
+from ._model_test import ModelReport, model_test, replay_fixture
 from ._monitors import TrailFinding, check_trails
 from ._propositions import (
     Moment,
@@ -89,20 +108,32 @@ from ._trace import Traceability, TraceRow, trace
 __all__ = [
     "KINDS",
     "REQUIREMENTS",
+    "AnswerHandover",
+    "ApproveRequest",
     "Contracts",
     "Coverage",
     "CoverageItem",
     "Exploration",
+    "FireEvent",
+    "Host",
+    "HostCommand",
+    "HostDiverged",
     "Inconclusive",
+    "ModelReport",
     "Moment",
+    "OpenCase",
+    "PassTime",
     "Prop",
     "Property",
     "Reached",
     "Recorder",
+    "Reply",
     "Requirement",
     "Rule",
     "RuleViolated",
     "Scope",
+    "Seen",
+    "SendHandover",
     "Standing",
     "Step",
     "TraceRow",
@@ -133,6 +164,7 @@ __all__ = [
     "globally",
     "holds",
     "inside",
+    "model_test",
     "never",
     "only_roles",
     "opened",
@@ -142,6 +174,7 @@ __all__ = [
     "recording",
     "refused",
     "reopened",
+    "replay_fixture",
     "response",
     "seed_properties",
     "steps",
