@@ -58,6 +58,7 @@ class ServiceHost:
     def __init__(self, create_app: AppFactory, folder: str | Path | None = None) -> None:
         self.create_app = create_app
         self.folder = Path(folder or tempfile.mkdtemp(prefix="model-host-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.runs = itertools.count()
         self.runner: asyncio.Runner | None = None
         self.client: httpx.AsyncClient | None = None
@@ -68,7 +69,8 @@ class ServiceHost:
     def start(self, at: datetime) -> None:
         """A fresh service on a new SQLite file, its clock at ``at``, its lifespan entered."""
         self.clock = ManualClock(at)
-        self.store = SQLiteStore(self.folder / f"run-{next(self.runs)}.sqlite3")
+        path = self.folder / f"run-{next(self.runs)}.sqlite3"
+        self.store = SQLiteStore(path, synchronous="NORMAL")
         app = self.create_app(self.store, clock=self.clock)
         self.runner = asyncio.Runner()
         self.lifespan = app.router.lifespan_context(app)
