@@ -11,6 +11,7 @@ timers), replays on the service in one line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,3 +146,12 @@ def test_a_handover_answer_other_than_accept_or_reject_is_not_found(tmp_path: Pa
         assert "accept or reject" in answer.json()["detail"]
     finally:
         host.stop()
+
+
+def test_the_docs_excerpts_are_these_tests() -> None:
+    page = (ROOT / "docs" / "testing.md").read_text()
+    excerpts = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+    assert excerpts
+    here = Path(__file__).read_text()
+    for excerpt in excerpts:
+        assert excerpt in here, f"not in {__file__}:\n{excerpt}"
