@@ -98,8 +98,8 @@ def _mutations() -> Iterator[tuple[str, dict[str, Any]]]:
             continue
         for key, value in obj.items():
             wrong = WRONG.get(type(value))
-            if wrong is None:
-                continue
+            if wrong is None or (key in {"by_timer", "refused"} and value is True):
+                continue  # `true` or a name: a string there is a timer's or event's name
             doc = copy.deepcopy(SEED)
             _at(doc, path)[key] = wrong
             yield f"{'.'.join(map(str, (*path, key)))}={wrong!r}", doc

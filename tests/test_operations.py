@@ -650,8 +650,13 @@ def seed_v2() -> Workflow:
         requires = (*t.requires, "bed_number") if t.event == "unit_accepts" else t.requires
         return attrs.evolve(t, source=source, dest=dest, requires=requires)
 
+    kept = [p for p in SEED.properties if "family_work" not in repr(p.terms)]
     return attrs.evolve(
-        SEED, version=2, states=states, transitions=[rename(t) for t in SEED.transitions]
+        SEED,
+        version=2,
+        states=states,
+        transitions=[rename(t) for t in SEED.transitions],
+        properties=kept,
     )
 
 

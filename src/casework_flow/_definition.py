@@ -36,6 +36,7 @@ from ._parts import (
     Transition,
     _tuple,
 )
+from ._property_specs import PropertySpec, check_properties
 from ._requirements import Requirement, check_requirements, requirement_map
 from ._stage_checks import check_stages
 from ._timing import Retention, Timer
@@ -133,6 +134,9 @@ class Workflow:
         requirements: The rules of the policy the process follows (`Requirement` by
             id: title and source), declared once; states and transitions name the ids
             they enforce.
+        properties: Rules over time the process keeps (`PropertySpec`: a pattern
+            over propositions, with a scope), which the testing kit builds and every
+            kit tool checks (`casework_flow.testing.declared_properties`).
 
     Raises:
         WorkflowError: listing every problem found in the definition.
@@ -161,6 +165,7 @@ class Workflow:
     retention: Retention | None = None
     links: FrozenMap[LinkRule] = field(converter=_link_rules, factory=FrozenMap)
     requirements: FrozenMap[Requirement] = field(converter=requirement_map, factory=FrozenMap)
+    properties: tuple[PropertySpec, ...] = field(converter=tuple, default=())
     _by_id: dict[str, State] = field(init=False, eq=False, repr=False)
     _tree: StateTree = field(init=False, eq=False, repr=False)
     _candidates: dict[tuple[str, str], tuple[Transition, ...]] = field(
@@ -178,6 +183,7 @@ class Workflow:
         problems += check_handovers(self)
         problems += check_links(self)
         problems += check_requirements(self)
+        problems += check_properties(self, tree)
         if not problems:
             problems += check_stages(self, tree)
         if problems:

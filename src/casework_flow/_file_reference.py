@@ -20,6 +20,7 @@ import attrs
 from ._definition import Approval, ConsentOverride, HandoverRule, State, Transition, Workflow
 from ._file_schema import FIELDS, REQUIRED
 from ._links import LinkRule
+from ._property_specs import ATOMS, PropertySpec
 from ._requirements import Requirement
 from ._timing import Deadline, Retention, Timer
 
@@ -29,7 +30,7 @@ CLASSES: Final[dict[str, type]] = {
     "workflow": Workflow, "state": State, "deadline": Deadline, "timer": Timer,
     "transition": Transition, "approval": Approval, "handover": HandoverRule,
     "override": ConsentOverride, "retention": Retention, "link": LinkRule,
-    "requirement": Requirement,
+    "requirement": Requirement, "property": PropertySpec,
 }  # fmt: skip
 TITLES: Final = {
     "workflow": "The workflow (top level)",
@@ -43,9 +44,16 @@ TITLES: Final = {
     "retention": "How long personal data is kept (`retention:` of the workflow)",
     "link": "A kind of link (`links: {KIND: ...}`)",
     "requirement": "A requirement of the policy (`requirements: {ID: ...}` of the workflow)",
+    "property": "A rule over time (`properties:` items of the workflow)",
 }
 _ARG = re.compile(r"^\s+(\w+): (.*)$")
 FILE_ONLY: Final = {
+    ("property", "absence"): "A proposition that never holds (in the scope).",
+    ("property", "existence"): "A proposition that holds at least once (in the scope).",
+    ("property", "universality"): "A proposition that holds at every entry (in the scope).",
+    ("property", "precedence"): "`[first, then]`: a `then` happens only after a `first`.",
+    ("property", "response"): "`[trigger, answer]`: every trigger is followed by an answer"
+    " (within `within`, if given).",
     (
         "transition",
         "stay",
@@ -176,12 +184,45 @@ def _guards() -> list[str]:
     return rows
 
 
+_PROPOSITION_FORMS: Final = {
+    "reach": "`{reach: closed}`: a step leaves the case in this state (stage or track)",
+    "inside": "`{inside: family_work}`: the case is in this state at the entry",
+    "fires": "`{fires: refer}`: this event is committed",
+    "refused": "`{refused: true}` (or an event's name): a step is refused",
+    "by_timer": "`{by_timer: true}` (or a timer's name): a timer took the step",
+    "by_role": "`{by_role: supervisor}`: the actor holds this role",
+    "entry_kind": "`{entry_kind: approval_requested, event: refer}`: an entry of this kind",
+    "field_is": "`{field_is: outcome, value: reunified}`: a data field has this value",
+    "overridden": "`{overridden: true}`: missing consent was overridden",
+    "transferred": "`{transferred: true}`: the case moved to another unit",
+    "reopened": "`{reopened: true}`: the case was reopened",
+    "terminal": "`{terminal: true}`: the case is in a terminal state",
+    "opened": "`{opened: true}`: the case's opening entry",
+}  # fmt: skip
+
+
+def _propositions() -> list[str]:
+    rows = [
+        "### Propositions",
+        "",
+        "A property's proposition is a mapping with exactly one of",
+        "these keys (or `all: [...]`, `any: [...]`, `not: ...` of propositions):",
+        "",
+    ]
+    rows += [f"- `{kind}`: {_PROPOSITION_FORMS.get(kind, '')}" for kind in ATOMS]
+    tail = (
+        "A `scope:` is `globally` (the default), `{before: P}`, `{after: P}`,"
+        " `{between: [P, Q]}` or `{after_until: [P, Q]}`."
+    )
+    return [*rows, "", tail, ""]  # fmt: skip
+
+
 def file_reference() -> str:
-    """The generated part of the file reference: one table per kind of object, and guards."""
+    """The generated part of the file reference: a table per kind of object, then forms."""
     lines: list[str] = []
     for kind in FIELDS:
         lines += _table(kind)
-    return "\n".join([*lines, *_guards()])
+    return "\n".join([*lines, *_guards(), *_propositions()])
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates the docs page

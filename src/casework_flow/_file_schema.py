@@ -18,6 +18,7 @@ from ._guard_data import GUARD_KINDS, MEASURES, OPS
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._links import Closing, LinkType
 from ._parts import OnMove
+from ._property_specs import ATOMS
 
 __all__ = ["FIELDS", "keys", "workflow_schema"]
 
@@ -37,6 +38,12 @@ DURATION: Final = {
     "description": "An ISO 8601 duration such as P14D, PT4H or P1Y6M.",
 }
 LABELS: Final = {"type": "object", "additionalProperties": {"type": "string"}}
+PAIR: Final = {
+    "type": "array",
+    "items": {"$ref": "#/$defs/proposition"},
+    "minItems": 2,
+    "maxItems": 2,
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -59,6 +66,7 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "requirements": {"type": "object", "additionalProperties": _ref("requirement")},
         "states": {"type": "array", "items": _ref("state"), "minItems": 1},
         "transitions": {"type": "array", "items": _ref("transition")},
+        "properties": {"type": "array", "items": _ref("property")},
     },
     "state": {
         "id": {"type": "string", "minLength": 1}, "labels": LABELS, "description": TEXT,
@@ -99,6 +107,11 @@ FIELDS: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "close_event": TEXT,
     },
     "requirement": {"title": TEXT, "source": TEXT},
+    "property": {
+        "name": TEXT, "absence": _ref("proposition"), "existence": _ref("proposition"),
+        "universality": _ref("proposition"), "precedence": PAIR, "response": PAIR,
+        "within": DURATION, "working": FLAG, "scope": _ref("scope"), "requirements": NAMES,
+    },
 }  # fmt: skip
 REQUIRED: Final = {
     "workflow": ["name", "version", "initial", "states"],
@@ -108,6 +121,7 @@ REQUIRED: Final = {
     "transition": ["event", "source"],
     "override": ["roles"],
     "retention": ["keep"],
+    "property": ["name"],
 }
 
 
@@ -166,6 +180,36 @@ def _guard() -> dict[str, Any]:
     return {"oneOf": forms}
 
 
+def _one(kind: str, body: object, **more: object) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {kind: body, **more},
+        "required": [kind],
+        "additionalProperties": False,
+    }
+
+
+def _proposition() -> dict[str, Any]:
+    """Each proposition of a property is a mapping with exactly one kind (`ATOMS`)."""
+    name = {"type": "string", "minLength": 1}
+    true = {"const": True}
+    forms = [
+        _one("all", {"type": "array", "items": _ref("proposition"), "minItems": 1}),
+        _one("any", {"type": "array", "items": _ref("proposition"), "minItems": 1}),
+        _one("not", _ref("proposition")),
+        _one("entry_kind", name, event=name),
+        _one("field_is", name, value={"type": ["string", "number", "boolean", "null"]}),
+    ]
+    for kind, named in ATOMS.items():
+        if kind in {"entry_kind", "field_is"}:
+            continue
+        body: dict[str, Any] = true if named is None else name
+        if named is not None and named.endswith("or true"):
+            body = {"oneOf": [name, true]}
+        forms.append(_one(kind, body))
+    return {"oneOf": forms}
+
+
 def workflow_schema() -> dict[str, Any]:
     """The JSON Schema of a workflow file (YAML, JSON or TOML, once parsed)."""
     defs = {kind: _object(kind) for kind in FIELDS if kind != "workflow"}
@@ -175,6 +219,14 @@ def workflow_schema() -> dict[str, Any]:
         "additionalProperties": _ref("handover"),
     }
     defs["guard"] = _guard()
+    defs["proposition"] = _proposition()
+    defs["scope"] = {
+        "oneOf": [
+            {"const": "globally"},
+            *(_one(k, _ref("proposition")) for k in ("before", "after")),
+            *(_one(k, PAIR) for k in ("between", "after_until")),
+        ]
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -26,6 +26,7 @@ from ._guards import ALWAYS
 from ._handover import OnClose, OnTransfer
 from ._links import Closing, LinkRule
 from ._parts import OnMove
+from ._property_specs import PAIRED, PropertySpec, Term
 from ._requirements import Requirement
 from ._timing import Timer
 from .exceptions import WorkflowError
@@ -77,6 +78,8 @@ def workflow_to_dict(workflow: Workflow) -> dict[str, Any]:
         doc["requirements"] = requirements_doc(workflow.requirements)
     doc["states"] = [_state_doc(s) for s in workflow.states]
     doc["transitions"] = [_transition_doc(t) for t in workflow.transitions]
+    if workflow.properties:
+        doc["properties"] = properties_doc(workflow.properties)
     return doc
 
 
@@ -296,3 +299,37 @@ def _link_doc(rule: LinkRule) -> dict[str, Any]:
     if rule.close_event is not None:
         doc["close_event"] = rule.close_event
     return doc
+
+
+def term_doc(t: Term) -> dict[str, Any]:
+    """A proposition as a workflow file writes it."""
+    kind, body = t
+    if kind in {"all", "any"}:
+        return {kind: [term_doc(x) for x in body]}
+    if kind == "not":
+        return {kind: term_doc(body)}
+    if kind == "field_is":
+        return {kind: body[0], "value": body[1]}
+    if kind == "entry_kind":
+        return {kind: body[0], **({"event": body[1]} if body[1] is not None else {})}
+    return {kind: True if body is None else body}
+
+
+def properties_doc(specs: tuple[PropertySpec, ...]) -> list[dict[str, Any]]:
+    """The ``properties:`` section as a workflow file writes it."""
+    out = []
+    for s in specs:
+        doc: dict[str, Any] = {"name": s.name}
+        terms = [term_doc(t) for t in s.terms]
+        doc[s.pattern] = terms if s.pattern in PAIRED else terms[0]
+        if s.scope != "globally":
+            scoped = [term_doc(t) for t in s.scope_terms]
+            doc["scope"] = {s.scope: scoped if len(scoped) == 2 else scoped[0]}  # noqa: PLR2004
+        if s.within is not None:
+            doc["within"] = duration_text(s.within)
+        if s.working:
+            doc["working"] = True
+        if s.requirements:
+            doc["requirements"] = list(s.requirements)
+        out.append(doc)
+    return out

@@ -36,6 +36,7 @@ from ._guards import ALWAYS, Guard
 from ._handover import HandoverKind, OnClose, OnTransfer
 from ._link_files import read_links
 from ._parts import OnMove
+from ._property_files import read_properties
 from ._requirement_files import read_requirements
 from ._retention_files import read_retention
 from ._timing import Deadline, Timer
@@ -382,6 +383,7 @@ class _Builder:
             "description": self.text(doc, "description", ""),
             "record_roles": self.names(doc, "record_roles", ""),
             "requirements": read_requirements(self, doc.get("requirements")),
+            "properties": read_properties(self, doc.get("properties")),
         }
         fields.update(self.operation_roles(doc))
         if self.problems:

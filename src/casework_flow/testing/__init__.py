@@ -38,6 +38,7 @@ of steps that breaks it:
 """
 
 from ._coverage import KINDS, Coverage, CoverageItem, Recorder, coverage_of, recording
+from ._declared import declared_properties
 from ._explore import Exploration, explore
 from ._host import (
     AnswerHandover,
@@ -154,6 +155,7 @@ __all__ = [
     "check_trails",
     "contexts",
     "coverage_of",
+    "declared_properties",
     "entry_kind",
     "eventually_terminal",
     "existence",

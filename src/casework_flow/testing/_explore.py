@@ -30,12 +30,13 @@ from .._frozen import FrozenMap
 from .._table import format_trail
 from ..exceptions import InvalidInput
 from ._coverage import _record, _recording
+from ._declared import with_declared
 from ._kit import _active
 from ._monitors import monitored
 from ._moves import Move, Script, _moves, _timer_move, _transfer_move
 from ._plan import _ASSIGNEE, _plan
 from ._reduction import Reduction
-from ._rules import START, Inconclusive, Rule, RuleViolated, with_contracts
+from ._rules import START, Inconclusive, Rule, RuleViolated
 from ._temporal import Property, Standing, State
 
 __all__ = ["Exploration", "explore"]
@@ -106,7 +107,7 @@ class _Search:
     """The breadth-first walk: what was seen, the shortest trails, the steps taken."""
 
     def __init__(self, workflow: Workflow, rules: Sequence[Rule], *, reduce: bool) -> None:
-        rules = with_contracts(workflow, rules)
+        rules = with_declared(workflow, rules)
         self.workflow = workflow
         self.rules = rules
         self.catalog = Catalog([workflow])

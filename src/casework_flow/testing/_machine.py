@@ -28,10 +28,11 @@ from .._evolve import fold
 from ..exceptions import CaseworkError, ReplayError, TransitionRejected, UnknownEvent
 from ..stores import InMemoryStore, Store
 from ._coverage import _record
+from ._declared import with_declared
 from ._explore import _Search
 from ._hunt import Chooser, _walk
 from ._moves import Script, _transfer_move
-from ._rules import START, Rule, _check, with_contracts
+from ._rules import START, Rule, _check
 from ._strategies import Step, fitting_steps, steps
 
 __all__ = ["workflow_machine"]
@@ -197,7 +198,7 @@ def workflow_machine(  # noqa: C901 - the rules and invariants are closures over
     Returns:
         A `RuleBasedStateMachine` subclass; its ``TestCase`` runs under pytest.
     """
-    rules = with_contracts(workflow, rules)
+    rules = with_declared(workflow, rules)
     any_step = st.one_of(steps(workflow), fitting_steps(workflow))
     prepared = _Prepared(workflow, tuple(rules), budget)
     catalog = Catalog([workflow])

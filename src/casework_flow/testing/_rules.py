@@ -316,7 +316,10 @@ class Contracts(Rule):
 
 
 def with_contracts(workflow: Workflow, rules: Sequence[Rule]) -> tuple[Rule, ...]:
-    """``rules``, and `Contracts` when the workflow declares contracts."""
+    """``rules``, and `Contracts` when the workflow declares contracts.
+
+    The workflow's declared rules over time are added by `with_declared`.
+    """
     if has_contracts(workflow) and not any(isinstance(r, Contracts) for r in rules):
         return (*rules, Contracts())
     return tuple(rules)

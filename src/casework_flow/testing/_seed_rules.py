@@ -2,15 +2,20 @@
 
 The seed (`casework_flow.seed`) is the story of a young man begging on the street after
 family conflict, worked by a city social service and referred to the province's shelter
-unit. These are the rules its process keeps, written as properties: `explore` checks
-them in the tests, and a host can check its live cases with `check_trails`.
+unit. Its file declares the rules its process keeps as properties (``properties:``):
+`explore` checks them in the tests, and a host can check its live cases with
+`check_trails`.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
+
+from .._files import load_workflow
 from .._requirements import Requirement
-from ._propositions import by_timer, entry_kind, fires, inside, opened, reach, reopened, terminal
-from ._temporal import Property, absence, after, precedence, response
+from ._declared import declared_properties
+from ._temporal import Property
 
 __all__ = ["REQUIREMENTS", "Requirement", "seed_properties"]
 
@@ -30,31 +35,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (  # the seed file's requirements, as it
                 "Regional SOPs on working days"),
 )  # fmt: skip
 
-_OUTCOMES = ("closed_reunified", "closed_independent", "closed_returned_to_origin")
-
 
 def seed_properties() -> tuple[Property, ...]:
-    """The seed's rules over time (version 1 of the seed workflow)."""
-    name = "street-beggar-family-conflict"
-    closed = reach(_OUTCOMES[0]) | reach(_OUTCOMES[1]) | reach(_OUTCOMES[2])
-    return (
-        response(reach("referral_pending"), ~inside("referral_pending"), within="P14D",
-                 name="a referral is answered within 14 days",
-                 requirements=["REF-ANSWER-14D"], workflow=name),
-        precedence(entry_kind("approval_requested", "refer_to_shelter_unit"),
-                   fires("refer_to_shelter_unit"),
-                   name="a referral only after a supervisor was asked to approve it",
-                   requirements=["REF-SUPERVISED"], workflow=name),
-        precedence(fires("terminate"), closed, scope=after(opened() | reopened()),
-                   name="closed with an outcome only after a termination review since the"
-                        " last reopening",
-                   requirements=["TERM-REVIEW"], workflow=name),
-        absence(by_timer() & terminal(), name="a timer never closes a case",
-                requirements=["TIMER-NO-CLOSE"], workflow=name),
-        response(reach("family_work"), ~inside("family_work"), within="P14D",
-                 name="family work without a response lasts at most 14 days",
-                 requirements=["FAMILY-14D"], workflow=name),
-        response(reach("family_tracing"), ~inside("family_tracing"), within="P5D",
-                 working=True, name="family tracing ends within 5 working days",
-                 requirements=["TRACING-5WD"], workflow=name),
-    )  # fmt: skip
+    """The seed's rules over time (version 1): the ``properties:`` its file declares."""
+    path = Path(str(files("casework_flow") / "seed_data" / "street-beggar-family-conflict.yaml"))
+    return declared_properties(load_workflow(path))
