@@ -61,6 +61,13 @@ MODULES: dict[str, list[str]] = {
     "_contracts.py": ["tests/test_contracts.py"],
     "_requirements.py": ["tests/test_requirements.py", "tests/test_definition.py"],
     "testing/_coverage.py": ["tests/test_coverage.py"],
+    "testing/_host.py": ["tests/test_model_test.py"],
+    "testing/_host_model.py": ["tests/test_model_test.py"],
+    "testing/_host_menu.py": ["tests/test_model_test.py"],
+    "testing/_model_test.py": ["tests/test_model_test.py"],
+    "testing/_declared.py": ["tests/test_declared_properties.py"],
+    "_property_specs.py": ["tests/test_declared_properties.py"],
+    "_property_files.py": ["tests/test_declared_properties.py"],
     "testing/_trace.py": ["tests/test_requirements.py"],
     "_cli_audit.py": [
         *CHECKPOINT_TESTS,

@@ -28,7 +28,9 @@ from casework_flow.files import (
 )
 from casework_flow.testing import (
     absence,
+    after,
     after_until,
+    before,
     between,
     by_role,
     by_timer,
@@ -39,6 +41,7 @@ from casework_flow.testing import (
     explore,
     field_is,
     fires,
+    globally,
     opened,
     overridden,
     precedence,
@@ -141,11 +144,17 @@ def test_the_kit_builds_what_the_python_api_builds() -> None:
         | refused() | refused("close") | by_timer()
     )  # fmt: skip
     assert built[4].pattern == universality(every).pattern
+    assert built[4].scope == before(reach("closed"))
+    assert built[2].scope != globally()
 
 
 def test_the_seed_file_declares_the_seed_rules() -> None:
     declared = declared_properties(seed.build_workflow())
     assert declared == seed_properties()
+    review = declared[2]
+    assert review.scope == after(opened() | reopened())
+    assert review.requirements == ("TERM-REVIEW",)
+    assert declared[5].pattern.working is True
     assert len(declared) == 6
     assert {r for p in declared for r in p.requirements} == set(seed.build_workflow().requirements)
 
@@ -214,6 +223,14 @@ def test_a_property_naming_what_the_workflow_lacks_is_refused_with_its_line(
         ("{by_role: supervisor}", "{by_role: 7}", "by_role names a role, got 7", "{by_role: 7}"),
         ("- name: no timer closes a case\n", "- nam: no timer closes a case\n",
          "unknown key 'nam'", "- nam:"),
+        ("{entry_kind: refused, event: close}", "{entry_kind: 7}",
+         "entry_kind names an entry kind, got 7", "{entry_kind: 7}"),
+        ("{entry_kind: refused, event: close}", "{entry_kind: refused, event: 3}",
+         "event must be an event's name, got 3", "event: 3"),
+        ("absence: {all: [{by_timer: auto_close}, {terminal: true}]}", "absence: {all: [7]}",
+         "expected a mapping, got int", "absence: {all: [7]}"),
+        ("scope: {before: {reach: closed}}", "scope: [1]", "expected a mapping, got list",
+         "scope: [1]"),
     ],
 )  # fmt: skip
 def test_a_badly_written_property_is_refused_with_its_line(
@@ -225,6 +242,11 @@ def test_a_badly_written_property_is_refused_with_its_line(
     assert any(message in m for m, _ in problems), problems
     line = next(n for m, n in problems if message in m)
     assert line == _line(text, at) or line == _line(text, at) - 1
+
+
+def test_a_property_that_is_not_a_mapping_is_one_problem() -> None:
+    text = RULED.replace("properties:\n", "properties:\n- 7\n")
+    assert [m for m, _ in _problems(text)] == ["expected a mapping, got int"]
 
 
 def test_properties_that_are_not_a_list_are_one_problem() -> None:

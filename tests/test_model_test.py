@@ -40,6 +40,7 @@ from casework_flow.testing import (
     replay_fixture,
 )
 from casework_flow.testing._host import command_json, command_of, describe
+from casework_flow.testing._host_model import _seen_differs
 
 from .model_hosts import PEOPLE, EngineHost
 
@@ -102,14 +103,14 @@ def _test(host: Host, **options: object) -> ModelReport:
 
 def test_an_honest_host_agrees_with_its_workflow() -> None:
     host = EngineHost()
-    report = _test(host, depth=6, examples=30, hypothesis=settings(derandomize=True))
+    report = _test(host, depth=6, examples=60, hypothesis=settings(derandomize=True))
     assert report.situations > 50
     assert report.paths > 30
-    assert report.examples >= 30
+    assert report.examples >= 60
     assert report.commands == len(host.sent)
     assert host.starts == host.stops == report.paths + report.examples
     kinds = {type(c) for c in host.sent}
-    assert {OpenCase, FireEvent, PassTime} <= kinds
+    assert {OpenCase, FireEvent, PassTime, ApproveRequest, AnswerHandover} <= kinds
     refusals = [c for c in host.sent if isinstance(c, FireEvent) and c.event == "no_such_event"]
     assert refusals, "the random runs send events the workflow does not know"
 
@@ -212,6 +213,62 @@ def test_random_runs_find_each_planted_bug_beyond_the_walk(bug: str) -> None:
     assert len(found.commands) <= len(SHORTEST[bug][0])
 
 
+def test_without_a_walk_no_path_is_played() -> None:
+    report = _test(EngineHost(), depth=0, examples=3)
+    assert (report.situations, report.paths) == (0, 0)
+    assert report.examples >= 3
+
+
+def test_what_each_side_shows_is_compared_field_by_field() -> None:
+    seen = Seen("assessment", 4, {"age": 30})
+    assert _seen_differs(seen, seen) is None
+    assert _seen_differs(None, None) is None
+    assert (
+        _seen_differs(seen, None) == "the host has no such case; the workflow has it in assessment"
+    )
+    assert (
+        _seen_differs(None, seen)
+        == "the host shows it in assessment; the workflow has no such case"
+    )
+    assert _seen_differs(seen, Seen("assessment", 5)) == (
+        "the host shows revision 5, the workflow 4"
+    )
+    assert _seen_differs(seen, Seen("assessment")) is None
+    assert _seen_differs(seen, Seen("assessment", data={"age": 31})) == (
+        "the host shows data {'age': 31}, the workflow {'age': 30}"
+    )
+
+
+class _Forgetful(EngineHost):
+    """Loses the case it was asked to open, or shows a revision one too high."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+
+    def look(self, case_id: str) -> Seen | None:
+        seen = super().look(case_id)
+        if self.how == "loses" or seen is None:
+            return None
+        if self.how == "junk":
+            return "a case"  # type: ignore[return-value]
+        return Seen(seen.state, (seen.revision or 0) + 1)
+
+
+def test_a_host_that_loses_a_case_or_miscounts_its_revision_is_found() -> None:
+    with pytest.raises(HostDiverged) as caught:
+        _test(_Forgetful("loses"), depth=1)
+    assert (
+        caught.value.why
+        == "then CASE-1: the host has no such case; the workflow has it in reported"
+    )
+    with pytest.raises(HostDiverged) as caught:
+        _test(_Forgetful("revision"), depth=1)
+    assert caught.value.why == "then CASE-1: the host shows revision 2, the workflow 1"
+    with pytest.raises(InvalidInput, match="look must return a Seen or None, got 'a case'"):
+        _test(_Forgetful("junk"), depth=1)
+
+
 def test_the_replies_compared_are_kept_on_the_error() -> None:
     with pytest.raises(HostDiverged) as caught:
         _test(EngineHost(bug="swallows_refusals"))
@@ -266,6 +323,8 @@ def test_a_fixture_of_another_workflow_or_no_fixture_is_refused(tmp_path: Path) 
         replay_fixture(junk, WF, EngineHost())
     with pytest.raises(InvalidInput, match="cannot be read"):
         replay_fixture(tmp_path / "missing.json", WF, EngineHost())
+    with pytest.raises(InvalidInput, match="host"):
+        replay_fixture(saved, WF, object())  # type: ignore[arg-type]
 
 
 def test_model_tests_record_what_they_covered() -> None:
