@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import textwrap
 
+import jsonschema
 import pytest
 
-from casework_flow import Requirement, State, Transition, Workflow, seed
+from casework_flow import Actor, Engine, Requirement, State, Transition, Workflow, seed
 from casework_flow.cli import main
-from casework_flow.exceptions import WorkflowError
-from casework_flow.files import dump_workflow, loads_workflow
+from casework_flow.exceptions import TransitionRejected, WorkflowError
+from casework_flow.files import dump_workflow, loads_workflow, workflow_schema, workflow_to_dict
+from casework_flow.guards import CheckKind, evidence, traced
 from casework_flow.testing import (
     REQUIREMENTS,
     absence,
@@ -199,3 +201,60 @@ def test_the_plugin_writes_which_tests_exercised_each_requirement(pytester):
     data = json.loads((pytester.path / "out" / "cov.json").read_text())
     assert data["exercised"] == {"traced@1": {"SOP-1": ["test_traced.py::test_answered"]}}
     assert [c["workflow"] for c in data["coverage"]] == ["traced@1"]
+
+
+GUARDED = TRACED.replace(
+    "{event: answer, source: asked, dest: done, roles: [worker], requirements: [SOP-1]}",
+    "{event: answer, source: asked, dest: done, roles: [worker], requirements: [SOP-1],"
+    " guard: {all: [{evidence: reply, requirements: [SOP-2]}, {fact: n, op: '>=', value: 1}]}}",
+)
+
+
+def test_a_guard_names_the_requirements_it_enforces_and_decides_as_before():
+    wf = loads_workflow(GUARDED, "yaml")
+    guard = wf.transitions[1].guard
+    assert guard.text == "evidence reply and n >= 1"
+    assert traced(evidence("reply"), "SOP-2") in guard.conjuncts()
+    for fmt in ("yaml", "json", "toml"):
+        assert loads_workflow(dump_workflow(wf, fmt), fmt) == wf
+    rows = {r.requirement.id: r for r in trace(wf).rows}
+    assert rows["SOP-2"].enforced_by == ("transition answer: asked -> done, guard evidence reply",)
+    plain = loads_workflow(GUARDED.replace(", requirements: [SOP-2]", ""), "yaml")
+    engines = []
+    for w in (wf, plain):
+        engine = Engine([w])
+        engine.open("traced", "C", actor=Actor("w", {"worker"}))
+        engine.fire("C", "ask", actor=Actor("w", {"worker"}))
+        engines.append(engine)
+    refusals = []
+    for engine in engines:
+        with pytest.raises(TransitionRejected) as caught:
+            engine.fire("C", "answer", actor=Actor("w", {"worker"}))
+        refusals.append([(r.check, r.kind, r.why) for r in caught.value.reasons])
+    assert refusals[0] == refusals[1]
+    assert ("evidence reply", CheckKind.GUARD) in [(c, k) for c, k, _ in refusals[0]]
+
+
+def test_a_guard_naming_an_undeclared_requirement_is_an_error_with_its_line():
+    text = GUARDED.replace("requirements: [SOP-2]}", "requirements: [SOP-8]}")
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "SOP-8" in s)
+    with pytest.raises(WorkflowError) as info:
+        loads_workflow(text, "yaml", source="traced.yaml")
+    [problem] = info.value.details
+    assert problem.message == "answer: requirement 'SOP-8' is not declared under requirements"
+    assert (problem.file, problem.line) == ("traced.yaml", line)
+    with pytest.raises(WorkflowError, match="requirements must be a list of requirement ids"):
+        loads_workflow(GUARDED.replace("requirements: [SOP-2]}", "requirements: [3]}"), "yaml")
+
+
+def test_the_schema_takes_a_guard_with_its_requirements():
+    validator = jsonschema.Draft202012Validator(workflow_schema())
+    doc = workflow_to_dict(loads_workflow(GUARDED, "yaml"))
+    assert validator.is_valid(doc)
+    doc["transitions"][1]["guard"]["all"][0]["requirements"] = 5
+    assert not validator.is_valid(doc)
+
+
+def test_the_seed_traces_a_guard_to_its_requirement():
+    rows = {r.requirement.id: r for r in trace(seed.build_workflow()).rows}
+    assert any("guard time_in_state >= 14 days" in e for e in rows["FAMILY-14D"].enforced_by)

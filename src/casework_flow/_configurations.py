@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from ._compiled import moved_to
 from ._definition import Workflow
-from ._guard_base import AllOf, AnyOf, Guard, Not
+from ._guard_base import AllOf, AnyOf, Guard, Not, untraced
 from ._guards import InState
 
 __all__ = ["ConfigurationGraph", "Node", "allowed_by_configuration", "closure"]
@@ -44,6 +44,7 @@ def closure(start: set[T], step: Mapping[T, set[T]]) -> set[T]:
 
 def allowed_by_configuration(guard: Guard, active: frozenset[str]) -> bool:
     """False only when the guard's ``in_state`` parts alone make it fail in ``active``."""
+    guard = untraced(guard)
     if isinstance(guard, InState):
         return guard.state in active
     if isinstance(guard, AllOf):

@@ -178,7 +178,9 @@ def _guards() -> list[str]:
     ops = ", ".join(f"`{op}`" for op in OPS)
     tail = (
         f"Comparisons take `op`, one of {ops}, and a `value` (none for `present` and"
-        " `absent`); times are ISO 8601 durations."
+        " `absent`); times are ISO 8601 durations. Any guard may also name the requirements"
+        " it enforces, `requirements: [ID]` beside its kind (the traceability matrix lists"
+        " them; what the guard decides does not change)."
     )
     rows += ["", tail, ""]
     return rows

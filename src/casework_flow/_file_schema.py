@@ -151,7 +151,7 @@ def _guard() -> dict[str, Any]:
     def form(kind: str, body: dict[str, Any], **more: dict[str, Any]) -> None:
         shape: dict[str, Any] = {
             "type": "object",
-            "properties": {kind: body, **more},
+            "properties": {kind: body, **more, "requirements": NAMES},
             "required": [kind],
             "additionalProperties": False,
         }

@@ -7,7 +7,7 @@ and comparisons live in `_measures`, documents, consent and separation of duties
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     from ._audit import AuditEntry
     from ._case import Actor, Case
 
-__all__ = ["ALWAYS", "AllOf", "AnyOf", "Guard", "GuardContext", "Not", "always", "walk"]
+__all__ = [
+    "ALWAYS",
+    "AllOf",
+    "AnyOf",
+    "Guard",
+    "GuardContext",
+    "Not",
+    "Traced",
+    "always",
+    "untraced",
+    "walk",
+]
 
 MISSING: Final = object()
 """What a measure reads when there is nothing to measure."""
@@ -160,8 +171,15 @@ def walk(g: Guard) -> Iterator[Guard]:
     if isinstance(g, AllOf | AnyOf):
         for part in g.parts:
             yield from walk(part)
-    elif isinstance(g, Not):
+    elif isinstance(g, Not | Traced):
         yield from walk(g.inner)
+
+
+def untraced(g: Guard) -> Guard:
+    """The guard without its requirement tags (`Traced`), for code that reads its shape."""
+    while isinstance(g, Traced):
+        g = g.inner
+    return g
 
 
 def paren(g: Guard) -> str:
@@ -253,3 +271,32 @@ class Not(Guard):
         if ok:
             return False, f"{why}, which must not be the case"
         return True, why
+
+
+def _ids(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@frozen
+class Traced(Guard):
+    """A guard that enforces requirements of the policy: it holds when its inner guard does.
+
+    Only the traceability matrix reads the ids (``requirements:`` beside a guard's kind
+    in a file); the guard's text, verdicts and refusal reasons are its inner guard's.
+    """
+
+    inner: Guard
+    requirements: tuple[str, ...] = field(converter=_ids)
+    text: str = field(init=False, eq=False, repr=False)
+
+    @text.default
+    def _text(self) -> str:
+        return self.inner.text
+
+    def conjuncts(self) -> tuple[Guard, ...]:
+        """The inner guard's parts: a tag changes nothing a step decides."""
+        return self.inner.conjuncts()
+
+    def test(self, ctx: GuardContext) -> tuple[bool, str]:
+        """The inner guard's verdict."""
+        return self.inner.test(ctx)

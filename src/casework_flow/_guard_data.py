@@ -49,6 +49,7 @@ from ._guards import (
     Span,
     TimeInState,
     TimeSinceOpened,
+    Traced,
 )
 from .exceptions import CaseworkError, Problem
 
@@ -141,6 +142,8 @@ def _value_data(value: object) -> object:
 
 def guard_to_data(g: Guard) -> dict[str, Any]:  # noqa: PLR0911 - one return per guard kind
     """Return the data form of a guard."""
+    if isinstance(g, Traced):
+        return {**guard_to_data(g.inner), "requirements": list(g.requirements)}
     if isinstance(g, Compare):
         return {**_measure_data(g.measure), "op": g.op, "value": _value_data(g.value)}
     if isinstance(g, Present):
@@ -176,7 +179,7 @@ class _Reader:
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(message, path))
 
-    def guard(self, raw: object, path: str, depth: int = 0) -> Guard | None:  # noqa: C901, PLR0911 - one branch per guard kind
+    def guard(self, raw: object, path: str, depth: int = 0) -> Guard | None:  # noqa: C901, PLR0911, PLR0912 - a branch per kind
         if depth > MAX_DEPTH:
             self.fail(path, f"guards are nested deeper than {MAX_DEPTH} levels")
             return None
@@ -184,6 +187,8 @@ class _Reader:
             example = "{fact: age, op: '<', value: 18}"
             self.fail(path, f"a guard must be a mapping such as {example}, got {_kind(raw)}")
             return None
+        if "requirements" in raw:
+            return self.traced(raw, path, depth)
         kinds = [k for k in raw if k in GUARD_KINDS]
         if len(kinds) != 1:
             self.no_kind(raw, kinds, path)
@@ -211,6 +216,17 @@ class _Reader:
         if kind == "in_state":
             return InState(body)
         return Consent(body) if kind == "consent" else NotActorOf(body)
+
+    def traced(self, raw: Mapping[str, Any], path: str, depth: int) -> Guard | None:
+        """A guard with the requirement ids it enforces beside its kind."""
+        ids = raw["requirements"]
+        if isinstance(ids, str):
+            ids = [ids]
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            self.fail(f"{path}.requirements", "requirements must be a list of requirement ids")
+            return None
+        inner = self.guard({k: v for k, v in raw.items() if k != "requirements"}, path, depth)
+        return None if inner is None else Traced(inner, tuple(ids))
 
     def no_kind(self, raw: Mapping[str, Any], kinds: list[str], path: str) -> None:
         unknown = [str(k) for k in raw if k not in GUARD_KINDS and k not in {"op", "value"}]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from itertools import product
 from typing import Final
 
-from ._guard_base import ALWAYS, AllOf, AnyOf, Guard, Not, show
+from ._guard_base import ALWAYS, AllOf, AnyOf, Guard, Not, show, untraced
 from ._measures import Compare, Count, Present, Span, TimeInState, TimeSinceOpened
 
 __all__ = ["impossible"]
@@ -24,6 +24,7 @@ Literal_ = tuple[Guard, bool]
 
 def _dnf(g: Guard, *, positive: bool = True) -> list[list[Literal_]] | None:  # noqa: PLR0911 - per node kind
     """Disjunctive normal form of ``g`` (or its negation); None when it grows too big."""
+    g = untraced(g)
     if g is ALWAYS:
         return [[]] if positive else []
     if isinstance(g, Not):

@@ -29,7 +29,19 @@ from typing import Final
 
 from attrs import field, frozen
 
-from ._guard_base import ALWAYS, AllOf, Always, AnyOf, Guard, GuardContext, Not, always, walk
+from ._guard_base import (
+    ALWAYS,
+    AllOf,
+    Always,
+    AnyOf,
+    Guard,
+    GuardContext,
+    Not,
+    Traced,
+    always,
+    untraced,
+    walk,
+)
 from ._measures import (
     Compare,
     Count,
@@ -72,6 +84,7 @@ __all__ = [
     "Span",
     "TimeInState",
     "TimeSinceOpened",
+    "Traced",
     "always",
     "check",
     "consent",
@@ -87,6 +100,8 @@ __all__ = [
     "span",
     "time_in_state",
     "time_since_opened",
+    "traced",
+    "untraced",
     "walk",
 ]
 
@@ -296,3 +311,15 @@ def referenced_events(g: Guard) -> set[str]:
         elif isinstance(part, NotActorOf):
             out.add(part.event)
     return out
+
+
+def traced(guard: Guard, *requirements: str) -> Guard:
+    """``guard``, marked as enforcing the policy's ``requirements`` (ids the workflow declares).
+
+    The traceability matrix lists the transition with the guard under each id; what the
+    guard decides does not change.
+
+    >>> traced(count("record_contact_attempt") >= 3, "SOP-4.2").text
+    'count(record_contact_attempt) >= 3'
+    """
+    return Traced(guard, requirements)

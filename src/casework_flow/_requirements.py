@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 from attrs import frozen
 
 from ._frozen import FrozenMap
+from ._guard_base import Guard, Traced, walk
 from ._parts import State
 from .exceptions import Problem
 
 if TYPE_CHECKING:
     from ._definition import Workflow
 
-__all__ = ["Requirement", "check_requirements", "requirement_map"]
+__all__ = ["Requirement", "check_requirements", "requirement_map", "traced_ids"]
 
 
 @frozen
@@ -83,6 +84,17 @@ def check_requirements(wf: Workflow) -> list[Problem]:
         for i, t in enumerate(wf.transitions)
         if hasattr(t, "requirements")
     ]
+    used += [
+        (f"transitions[{i}].{part}", t.event, traced_ids(getattr(t, part)))
+        for i, t in enumerate(wf.transitions)
+        for part in ("guard", "pre", "post")
+        if isinstance(getattr(t, part, None), Guard)
+    ]
+    used += [
+        (f"{where}.invariant", s.id, traced_ids(s.invariant))
+        for where, s in _states(wf.states, "states")
+        if isinstance(getattr(s, "invariant", None), Guard)
+    ]
     problems += [
         Problem(f"{name}: requirement {rid!r} is not declared under requirements", where)
         for where, name, ids in used
@@ -90,3 +102,10 @@ def check_requirements(wf: Workflow) -> list[Problem]:
         if rid not in declared
     ]
     return problems
+
+
+def traced_ids(guard: Guard) -> tuple[str, ...]:
+    """The requirement ids the parts of ``guard`` are marked as enforcing (`Traced`)."""
+    return tuple(
+        dict.fromkeys(rid for g in walk(guard) if isinstance(g, Traced) for rid in g.requirements)
+    )

@@ -30,6 +30,7 @@ from ._guards import (
     span,
     time_in_state,
     time_since_opened,
+    traced,
 )
 from ._history import History
 from ._verdict import CheckKind, Verdict
@@ -55,4 +56,5 @@ __all__ = [
     "span",
     "time_in_state",
     "time_since_opened",
+    "traced",
 ]

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from attrs import frozen
 
 from .._definition import Workflow
+from .._guard_base import Guard, Traced, walk
 from .._requirements import Requirement
 from ._coverage import _label
 from ._temporal import Property
@@ -130,10 +131,21 @@ def _enforcing(workflow: Workflow) -> dict[str, list[str]]:
     for s in workflow.all_states:
         for rid in s.requirements:
             out.setdefault(rid, []).append(f"state {s.id}")
+        _tagged(out, f"state {s.id}, invariant", s.invariant)
     for t in workflow.transitions:
         for rid in t.requirements:
             out.setdefault(rid, []).append(f"transition {_label(t)}")
+        for part in ("guard", "pre", "post"):
+            _tagged(out, f"transition {_label(t)}, {part}", getattr(t, part))
     return out
+
+
+def _tagged(out: dict[str, list[str]], where: str, guard: Guard) -> None:
+    """Note each part of ``guard`` marked as enforcing requirements (`Traced`), by id."""
+    for g in walk(guard):
+        if isinstance(g, Traced):
+            for rid in g.requirements:
+                out.setdefault(rid, []).append(f"{where} {g.text}")
 
 
 def trace(
