@@ -301,6 +301,13 @@ def test_a_divergence_is_saved_as_a_fixture_that_replays(tmp_path: Path) -> None
     replay_fixture(saved, WF, EngineHost(), calendar=seed.CALENDAR)
 
 
+def test_a_fixture_that_cannot_be_written_is_one_clear_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(InvalidInput, match="the fixture cannot be written"):
+        _test(EngineHost(bug="first_reason"), save_to=blocked / "fixtures")
+
+
 def test_a_fixture_of_another_workflow_or_no_fixture_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HostDiverged) as caught:
         _test(EngineHost(bug="first_reason"), save_to=tmp_path)

@@ -326,8 +326,11 @@ def write_fixture(path: Path, workflow: str, start: datetime, error: HostDiverge
         "why": error.why,
         "commands": [command_json(c) for c in error.commands],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput("save_to", f"{path}: the fixture cannot be written: {e}") from None
     return path
 
 

@@ -6,8 +6,10 @@ refused and for which checks, a conflict...) and what each then shows of the cas
 (state, revision, data) must agree. The commands come two ways: a breadth-first walk
 of the model's situations, as `explore` walks them, each maximal path played on the
 host with probes at every situation it passes (steps the model refuses, a stale
-revision, the case opened twice); and hypothesis' random runs, mostly steps the model
-allows and some anything at all, steered to new situations and shrunk when one fails.
+revision, an approval or a handover's answer by the wrong person, the case opened
+twice); and hypothesis' random runs from the opening or the walk's paths, mostly steps
+the model allows and some anything at all, steered to new situations and shrunk when
+one fails.
 A failure is cut to the shortest sequence found, saved as a JSON fixture if asked,
 and raised as `HostDiverged`; `replay_fixture` plays a saved one again.
 """
@@ -28,9 +30,7 @@ from hypothesis import strategies as st
 from .._calendar import DEFAULT_CALENDAR, Calendar
 from .._case import Actor
 from .._definition import Workflow
-from ..exceptions import (
-    InvalidInput,
-)
+from ..exceptions import InvalidInput
 from ._host import (
     FireEvent,
     Host,
