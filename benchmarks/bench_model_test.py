@@ -26,26 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from casework_flow import Engine, seed
-from casework_flow.exceptions import (
-    CaseExists,
-    CaseworkError,
-    ConcurrentModification,
-    TransitionRejected,
-    UnknownCase,
-    UnknownEvent,
-)
+from casework_flow.exceptions import CaseworkError
 from casework_flow.testing import (
-    AnswerHandover,
-    ApproveRequest,
-    FireEvent,
     HostCommand,
-    OpenCase,
     PassTime,
     Reply,
     Seen,
-    SendHandover,
     model_test,
 )
+from casework_flow.testing._host_model import on_engine, reply_to, seen_on
 from casework_flow.time import ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,47 +59,18 @@ class EngineHost:
     def apply(self, c: HostCommand) -> Reply:
         """The engine's answer to ``c``."""
         try:
-            self._apply(c)
-        except TransitionRejected as e:
-            return Reply("refused", {r.check for r in e.reasons})
-        except (ConcurrentModification, CaseExists):
-            return Reply("conflict")
-        except (UnknownCase, UnknownEvent):
-            return Reply("not_found")
-        except CaseworkError:
-            return Reply("invalid")
-        return Reply("allowed")
-
-    def _apply(self, c: HostCommand) -> None:
-        e = self.engine
-        match c:
-            case OpenCase():
-                e.open(WORKFLOW.name, c.case_id, actor=c.actor, assignee=c.assignee, unit=c.unit)
-            case FireEvent():
-                e.fire(c.case_id, c.event, actor=c.actor, data=dict(c.data),
-                       evidence=dict(c.evidence), reason=c.reason, reason_code=c.reason_code,
-                       expected_revision=c.expected_revision,
-                       override_by=c.override_by)  # fmt: skip
-            case ApproveRequest():
-                e.approve(c.case_id, actor=c.actor, kind=c.kind)
-            case SendHandover():
-                e.refer(c.case_id, actor=c.actor, to_unit=c.to_unit, reason=c.reason,
-                        evidence=dict(c.evidence))  # fmt: skip
-            case AnswerHandover() if c.accept:
-                e.accept_handover(c.case_id, c.handover, actor=c.actor, evidence=dict(c.evidence))
-            case AnswerHandover():
-                e.reject_handover(c.case_id, c.handover, actor=c.actor, reason=c.reason or "")
-            case PassTime():
+            if isinstance(c, PassTime):
                 self.clock.set(max(c.to, self.clock()))
-                e.run_due()
+                self.engine.run_due()
+            else:
+                on_engine(self.engine, WORKFLOW.name, c)
+        except CaseworkError as e:
+            return reply_to(e)
+        return Reply("allowed")
 
     def look(self, case_id: str) -> Seen | None:
         """The case's state, revision and data."""
-        try:
-            case = self.engine.get(case_id)
-        except UnknownCase:
-            return None
-        return Seen(case.state, case.revision, case.data)
+        return seen_on(self.engine, case_id)
 
 
 class Recording:

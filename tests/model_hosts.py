@@ -9,26 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
 from casework_flow import Engine, Workflow, seed
 from casework_flow.exceptions import (
-    CaseExists,
     CaseworkError,
-    ConcurrentModification,
     TransitionRejected,
-    UnknownCase,
-    UnknownEvent,
 )
 from casework_flow.testing import (
-    AnswerHandover,
     ApproveRequest,
     FireEvent,
     HostCommand,
-    OpenCase,
     PassTime,
     Reply,
     Seen,
-    SendHandover,
 )
+from casework_flow.testing._host_model import on_engine, reply_to, seen_on
 from casework_flow.time import ManualClock
 
 PEOPLE = [
@@ -72,57 +68,37 @@ class EngineHost:
     def apply(self, c: HostCommand) -> Reply:
         self.sent.append(c)
         try:
-            self._apply(c)
+            self._apply(self._planted(c))
         except TransitionRejected as e:
             swallowed = isinstance(c, FireEvent) and c.event == "decline"
             if self.bug == "swallows_refusals" and swallowed:
                 return Reply("allowed")
             checks = [r.check for r in e.reasons]
             return Reply("refused", checks[:1] if self.bug == "first_reason" else checks)
-        except (ConcurrentModification, CaseExists):
-            return Reply("conflict")
-        except (UnknownCase, UnknownEvent):
-            return Reply("not_found")
-        except CaseworkError:
-            return Reply("invalid")
+        except CaseworkError as e:
+            return reply_to(e)
         return Reply("allowed")
 
+    def _planted(self, c: HostCommand) -> HostCommand:
+        """The command as the host's own code passes it to the engine, with its bug."""
+        if isinstance(c, FireEvent) and self.bug == "default_age":
+            return attrs.evolve(c, data={"age": 18, **c.data})
+        if isinstance(c, FireEvent) and self.bug == "drops_revision":
+            return attrs.evolve(c, expected_revision=None)
+        if isinstance(c, ApproveRequest) and self.bug == "approves_for_anyone":
+            return attrs.evolve(c, actor=seed.SUPERVISOR)
+        return c
+
     def _apply(self, c: HostCommand) -> None:
-        e = self.engine
-        match c:
-            case OpenCase():
-                e.open(
-                    self.workflow.name, c.case_id, actor=c.actor, assignee=c.assignee, unit=c.unit
-                )
-            case FireEvent():
-                data = dict(c.data)
-                if self.bug == "default_age":
-                    data = {"age": 18, **data}
-                revision = None if self.bug == "drops_revision" else c.expected_revision
-                e.fire(c.case_id, c.event, actor=c.actor, data=data, evidence=dict(c.evidence),
-                       reason=c.reason, reason_code=c.reason_code, expected_revision=revision,
-                       override_by=c.override_by)  # fmt: skip
-            case ApproveRequest():
-                actor = seed.SUPERVISOR if self.bug == "approves_for_anyone" else c.actor
-                e.approve(c.case_id, actor=actor, kind=c.kind)
-            case SendHandover():
-                e.refer(c.case_id, actor=c.actor, to_unit=c.to_unit, reason=c.reason,
-                        evidence=dict(c.evidence))  # fmt: skip
-            case AnswerHandover() if c.accept:
-                e.accept_handover(c.case_id, c.handover, actor=c.actor, evidence=dict(c.evidence))
-            case AnswerHandover():
-                e.reject_handover(c.case_id, c.handover, actor=c.actor, reason=c.reason or "")
-            case PassTime():
-                self.clock.set(max(c.to, self.clock()))
-                if self.bug != "no_timers":
-                    e.run_due()
+        if not isinstance(c, PassTime):
+            on_engine(self.engine, self.workflow.name, c)
+            return
+        self.clock.set(max(c.to, self.clock()))
+        if self.bug != "no_timers":
+            self.engine.run_due()
 
     def look(self, case_id: str) -> Seen | None:
-        try:
-            case = self.engine.get(case_id)
-        except UnknownCase:
-            return None
-        state = case.state
-        if self.bug == "hides_assessment" and state == "assessment":
-            state = "sheltered"
-        return Seen(state, case.revision, case.data)
+        seen = seen_on(self.engine, case_id)
+        if seen is not None and self.bug == "hides_assessment" and seen.state == "assessment":
+            return attrs.evolve(seen, state="sheltered")
+        return seen

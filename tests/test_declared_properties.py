@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casework_flow import seed
-from casework_flow._property_specs import ATOMS, PropertySpec, Term
+from casework_flow._property_specs import ATOMS, PropertySpec, terms_of
 from casework_flow.exceptions import WorkflowError
 from casework_flow.files import (
     dump_workflow,
@@ -108,19 +108,15 @@ def test_every_pattern_scope_and_proposition_is_read_and_written_back() -> None:
     assert wf.properties[3].within == timedelta(days=2)
     assert wf.properties[3].working is True
     assert wf.properties[0].requirements == ("R-1",)
-    used = {k for p in wf.properties for t in (*p.terms, *p.scope_terms) for k in _kinds(t)}
+    used = {
+        kind
+        for p in wf.properties
+        for term in (*p.terms, *p.scope_terms)
+        for kind, _ in terms_of(term)
+    }
     assert set(ATOMS) <= used
     for fmt in ("yaml", "json", "toml"):
         assert loads_workflow(dump_workflow(wf, fmt), fmt) == wf
-
-
-def _kinds(t: Term) -> set[str]:
-    kind, body = t
-    if kind in {"all", "any"}:
-        return {kind}.union(*(_kinds(x) for x in body))
-    if kind == "not":
-        return {kind} | _kinds(body)
-    return {kind}
 
 
 def test_the_kit_builds_what_the_python_api_builds() -> None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casework_flow import Actor, seed
+from casework_flow import Actor, Engine, seed
 from casework_flow.exceptions import CaseworkError, InvalidInput
 from casework_flow.files import loads_workflow
 from casework_flow.testing import (
@@ -40,7 +40,7 @@ from casework_flow.testing import (
     replay_fixture,
 )
 from casework_flow.testing._host import command_json, command_of, describe
-from casework_flow.testing._host_model import _seen_differs
+from casework_flow.testing._host_model import _seen_differs, on_engine, reply_to
 
 from .model_hosts import PEOPLE, EngineHost
 
@@ -217,6 +217,40 @@ def test_without_a_walk_no_path_is_played() -> None:
     report = _test(EngineHost(), depth=0, examples=3)
     assert (report.situations, report.paths) == (0, 0)
     assert report.examples >= 3
+
+
+def test_time_is_the_host_clock_s_to_move_not_an_engine_command() -> None:
+    engine = Engine([WF])
+    with pytest.raises(InvalidInput, match="time passes on the host's clock"):
+        on_engine(engine, WF.name, PassTime(datetime(2024, 1, 2, tzinfo=UTC)))
+
+
+def test_each_engine_error_is_the_reply_a_host_gives() -> None:
+    engine = Engine([WF])
+    replies = []
+    for call in (
+        lambda: engine.fire("NOPE", "first_contact", actor=seed.WORKER),
+        lambda: engine.open(WF.name, "C", actor=seed.OUTREACH),
+        lambda: engine.open(WF.name, "C", actor=seed.OUTREACH),
+        lambda: engine.fire("C", "fly", actor=seed.WORKER),
+        lambda: engine.fire("C", "first_contact", actor=seed.WORKER, expected_revision=7),
+        lambda: engine.fire("C", "first_contact", actor=seed.WORKER),
+        lambda: engine.open(WF.name, " ", actor=seed.OUTREACH),
+    ):
+        try:
+            call()
+            replies.append(None)
+        except CaseworkError as e:
+            replies.append(reply_to(e))
+    assert replies == [
+        Reply("not_found"),
+        None,
+        Reply("conflict"),
+        Reply("not_found"),
+        Reply("conflict"),
+        Reply("refused", {"client_alias", "found_at"}),
+        Reply("invalid"),
+    ]
 
 
 def test_what_each_side_shows_is_compared_field_by_field() -> None:

@@ -9,7 +9,7 @@ otherwise (each should change nothing on the host); `anything` draws any command
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from hypothesis import strategies as st
@@ -66,14 +66,8 @@ class _Menu:
     def fitting(self, model: _Model, case_id: str) -> list[HostCommand]:
         """What the model allows now, and the handovers, approvals and waits it offers."""
         case = model.case(case_id)
-        found: list[HostCommand] = []
         events = self._events(case)
-        for e in events:
-            for actor in self.doers[e]:
-                for v in self.plan.variants[e]:
-                    c = self._fire(case, e, actor, v)
-                    if c.override_by is not None or (v.override_by is None and model.allows(c)):
-                        found.append(c)
+        found: list[HostCommand] = list(self._allowed(model, case, events))
         for kind, request in sorted(case.approvals.items()):
             found += [ApproveRequest(case.id, p, kind) for p in self.people
                       if p.roles & request.approvers and p.id != case.assignee]  # fmt: skip
@@ -84,6 +78,15 @@ class _Menu:
             times.add(case.timer_at)
         found += [PassTime(t) for t in sorted(times) if t > model.clock()]
         return found
+
+    def _allowed(self, model: _Model, case: Case, events: Sequence[str]) -> Iterator[FireEvent]:
+        """The fires the model allows now (an override is tried as it is, unasked)."""
+        for e in events:
+            for actor in self.doers[e]:
+                for v in self.plan.variants[e]:
+                    c = self._fire(case, e, actor, v)
+                    if c.override_by is not None or (v.override_by is None and model.allows(c)):
+                        yield c
 
     def _handovers(self, case: Case, events: Sequence[str]) -> list[HostCommand]:
         found: list[HostCommand] = []
@@ -128,7 +131,7 @@ class _Menu:
             if refused is not None:
                 found.append(refused)
         found += self._wrong_people(case)
-        allowed = next((c for c in self.fitting(model, case_id) if isinstance(c, FireEvent)), None)
+        allowed = next(self._allowed(model, case, self._events(case)), None)
         if allowed is not None and case.revision > 1:
             found.append(FireEvent(allowed.case_id, allowed.event, allowed.actor, allowed.data,
                                    allowed.evidence, allowed.reason, allowed.reason_code,

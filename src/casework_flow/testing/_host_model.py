@@ -42,7 +42,7 @@ from ._host import (
     SendHandover,
 )
 
-__all__ = ["CASE", "_Model", "_Run", "_Setup"]
+__all__ = ["CASE", "_Model", "_Run", "_Setup", "on_engine", "reply_to", "seen_on"]
 
 CASE: Final = "CASE-1"
 _SHRINK_TRIALS: Final = 300
@@ -53,6 +53,58 @@ _SAID: Final = {
     "not_found": "found no such case or event",
     "invalid": "called the input invalid",
 }
+
+
+def on_engine(engine: Engine, workflow: str, c: HostCommand) -> None:
+    """Carry ``c`` out on ``engine`` as a host that keeps its cases with the library does.
+
+    Every command but `PassTime`, which moves the host's own clock (then `run_due`).
+
+    Raises:
+        CaseworkError: as the engine raises it; `reply_to` says what a host answers.
+    """
+    match c:
+        case OpenCase():
+            engine.open(workflow, c.case_id, actor=c.actor, assignee=c.assignee, unit=c.unit)
+        case FireEvent():
+            engine.fire(c.case_id, c.event, actor=c.actor, data=dict(c.data),
+                        evidence=dict(c.evidence), reason=c.reason, reason_code=c.reason_code,
+                        expected_revision=c.expected_revision,
+                        override_by=c.override_by)  # fmt: skip
+        case ApproveRequest():
+            engine.approve(c.case_id, actor=c.actor, kind=c.kind)
+        case SendHandover() if c.kind == "referral":
+            engine.refer(c.case_id, actor=c.actor, to_unit=c.to_unit, reason=c.reason,
+                         evidence=dict(c.evidence))  # fmt: skip
+        case SendHandover():
+            engine.transfer(c.case_id, c.to_unit, actor=c.actor, reason=c.reason,
+                            evidence=dict(c.evidence))  # fmt: skip
+        case AnswerHandover() if c.accept:
+            engine.accept_handover(c.case_id, c.handover, actor=c.actor, evidence=dict(c.evidence))
+        case AnswerHandover():
+            engine.reject_handover(c.case_id, c.handover, actor=c.actor, reason=c.reason or "")
+        case PassTime():
+            raise InvalidInput("command", "time passes on the host's clock, not on an engine")
+
+
+def reply_to(error: CaseworkError) -> Reply:
+    """The `Reply` an engine's error is: refused with its checks, a conflict, not found..."""
+    if isinstance(error, TransitionRejected):
+        return Reply("refused", {r.check for r in error.reasons})
+    if isinstance(error, ConcurrentModification | CaseExists):
+        return Reply("conflict")
+    if isinstance(error, UnknownCase | UnknownEvent):
+        return Reply("not_found")
+    return Reply("invalid")
+
+
+def seen_on(engine: Engine, case_id: str) -> Seen | None:
+    """What ``engine`` shows of a case: its state, revision and data (None: no such case)."""
+    try:
+        case = engine.get(case_id)
+    except UnknownCase:
+        return None
+    return Seen(case.state, case.revision, case.data)
 
 
 class _Now:
@@ -101,51 +153,19 @@ class _Model:
 
     def apply(self, c: HostCommand) -> Reply:
         try:
-            self._apply(c)
-        except TransitionRejected as e:
-            return Reply("refused", {r.check for r in e.reasons})
-        except (ConcurrentModification, CaseExists):
-            return Reply("conflict")
-        except (UnknownCase, UnknownEvent):
-            return Reply("not_found")
-        except CaseworkError:
-            return Reply("invalid")
-        return Reply("allowed")
-
-    def _apply(self, c: HostCommand) -> None:
-        e = self.engine
-        match c:
-            case OpenCase():
-                e.open(self.workflow.name, c.case_id, actor=c.actor,
-                       assignee=c.assignee, unit=c.unit)  # fmt: skip
-                self.cases.append(c.case_id)
-            case FireEvent():
-                e.fire(c.case_id, c.event, actor=c.actor, data=dict(c.data),
-                       evidence=dict(c.evidence), reason=c.reason, reason_code=c.reason_code,
-                       expected_revision=c.expected_revision,
-                       override_by=c.override_by)  # fmt: skip
-            case ApproveRequest():
-                e.approve(c.case_id, actor=c.actor, kind=c.kind)
-            case SendHandover() if c.kind == "referral":
-                e.refer(c.case_id, actor=c.actor, to_unit=c.to_unit, reason=c.reason,
-                        evidence=dict(c.evidence))  # fmt: skip
-            case SendHandover():
-                e.transfer(c.case_id, c.to_unit, actor=c.actor, reason=c.reason,
-                           evidence=dict(c.evidence))  # fmt: skip
-            case AnswerHandover() if c.accept:
-                e.accept_handover(c.case_id, c.handover, actor=c.actor, evidence=dict(c.evidence))
-            case AnswerHandover():
-                e.reject_handover(c.case_id, c.handover, actor=c.actor, reason=c.reason or "")
-            case PassTime():
+            if isinstance(c, PassTime):
                 self.now = max(c.to, self.now)
                 self.engine.run_due()
+            else:
+                on_engine(self.engine, self.workflow.name, c)
+        except CaseworkError as e:
+            return reply_to(e)
+        if isinstance(c, OpenCase):
+            self.cases.append(c.case_id)
+        return Reply("allowed")
 
     def look(self, case_id: str) -> Seen | None:
-        try:
-            case = self.engine.get(case_id)
-        except UnknownCase:
-            return None
-        return Seen(case.state, case.revision, case.data)
+        return seen_on(self.engine, case_id)
 
     def case(self, case_id: str) -> Case:
         return self.engine.get(case_id)
