@@ -54,6 +54,17 @@ STAGE_TESTS = [
     "tests/test_stage_checks.py",
 ]
 LINK_TESTS = ["tests/test_links.py", "tests/test_link_closing.py", "tests/test_link_referrals.py"]
+FILE_TESTS = [
+    "tests/test_files.py",
+    "tests/test_file_schema.py",
+    "tests/test_definition.py",
+    "tests/test_declared_properties.py",
+    "tests/test_requirements.py",
+    "tests/test_contracts.py",
+    "tests/test_time.py",
+    "tests/test_inputs.py",
+    "tests/test_stages.py",
+]
 MODULES: dict[str, list[str]] = {
     "_decide_links.py": [*LINK_TESTS, "tests/test_handovers.py"],
     "_closing.py": LINK_TESTS,
@@ -68,6 +79,11 @@ MODULES: dict[str, list[str]] = {
     "testing/_declared.py": ["tests/test_declared_properties.py"],
     "_property_specs.py": ["tests/test_declared_properties.py"],
     "_property_files.py": ["tests/test_declared_properties.py"],
+    "_file_reference.py": ["tests/test_file_schema.py"],
+    "_file_schema.py": ["tests/test_file_schema.py"],
+    "_file_writers.py": FILE_TESTS,
+    "_files.py": FILE_TESTS,
+    "_guard_data.py": ["tests/test_files.py", "tests/test_file_schema.py"],
     "testing/_trace.py": ["tests/test_requirements.py"],
     "_cli_audit.py": [
         *CHECKPOINT_TESTS,

@@ -103,6 +103,11 @@ def _mutations() -> Iterator[tuple[str, dict[str, Any]]]:
             doc = copy.deepcopy(SEED)
             _at(doc, path)[key] = wrong
             yield f"{'.'.join(map(str, (*path, key)))}={wrong!r}", doc
+        for key, value in obj.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                doc = copy.deepcopy(SEED)
+                _at(doc, path)[key][0] = "text"
+                yield f"{'.'.join(map(str, (*path, key, 0)))}='text'", doc
 
 
 @pytest.mark.parametrize(
