@@ -183,6 +183,39 @@ def test_a_link_between_cases_is_an_object_relation_in_ocel(tmp_path):
     assert set(ocel.o2o["ocel:qualifier"]) == {"re_entry"}
 
 
+def test_a_case_linked_to_one_left_out_relates_to_an_object_outside_the_export(tmp_path):
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW, STAGED], clock=clock, calendar=seed.CALENDAR)
+    seed.play_staged_path(engine, clock)
+    kept = [t for t in stored_trails(engine.store) if t[0].case_id == seed.RETURN_CASE_ID]
+    assert kept
+    path = tmp_path / "subset.jsonocel"
+    with path.open("w") as out:
+        export_ocel(kept, out, workflows=[WORKFLOW, STAGED],
+                    kinds={EntryKind.TRANSITION, EntryKind.LINKED})  # fmt: skip
+    raw = json.loads(path.read_text())
+    objects = {o["id"]: o for o in raw["objects"]}
+    related = {
+        r["objectId"]
+        for item in raw["objects"] + raw["events"]
+        for r in item.get("relationships", [])
+    }
+    assert related <= set(objects)
+    assert objects[seed.CASE_ID] == {
+        "id": seed.CASE_ID, "type": "case outside the export", "attributes": []
+    }  # fmt: skip
+    assert [o["id"] for o in raw["objects"]].count(seed.CASE_ID) == 1
+    assert {"name": "case outside the export", "attributes": []} in raw["objectTypes"]
+    ocel = pm4py.read_ocel2_json(str(path))
+    assert (seed.RETURN_CASE_ID, seed.CASE_ID) in set(
+        zip(ocel.o2o["ocel:oid"], ocel.o2o["ocel:oid_2"], strict=True)
+    )
+    whole = io.StringIO()
+    export_ocel(stored_trails(engine.store), whole, workflows=[WORKFLOW, STAGED],
+                kinds={EntryKind.LINKED})  # fmt: skip
+    assert "case outside the export" not in whole.getvalue()
+
+
 def test_stored_trails_reads_every_case_once_in_id_order_page_by_page(tmp_path):
     store = SQLiteStore(tmp_path / "cases.db")
     clock = ManualClock(START)

@@ -44,6 +44,14 @@ DEFAULT_KINDS: Final = frozenset({EntryKind.TRANSITION})
 WORKER: Final = "worker"
 """The OCEL object type of the people (and the timer runner) who acted."""
 
+OUTSIDE: Final = "case outside the export"
+"""The OCEL object type of a linked case whose trail the export did not hold.
+
+Every relationship in an OCEL log must name one of its objects; a case linked to one
+left out of the export (another workflow, another store, a subset) relates to an
+object of this type, with the id and no attributes.
+"""
+
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -332,10 +340,11 @@ def _links(entry: AuditEntry) -> list[dict[str, str]]:
 class _Ocel:
     """An OCEL log being written: objects straight out, events spooled until the end."""
 
-    def __init__(self, log: _Log, out: IO[str], spool: IO[str]) -> None:
-        self.log, self.out, self.spool = log, out, spool
+    def __init__(self, log: _Log, out: IO[str], spool: IO[str], ids: IO[str]) -> None:
+        self.log, self.out, self.spool, self.ids = log, out, spool, ids
         self.objects, self.events = _Types(), _Types()
         self.workers: dict[str, tuple[tuple[str, ...], str]] = {}
+        self.linked: set[str] = set()
         self.written = 0
         self.first_object = True
 
@@ -382,9 +391,22 @@ class _Ocel:
         obj: dict[str, Any] = {"id": case.id, "type": case.workflow, "attributes": values}
         if related:
             obj["relationships"] = related
+            self.linked.update(r["objectId"] for r in related)
         self._object(obj)
+        self.ids.write(case.id + "\n")
+
+    def _outside(self) -> list[str]:
+        """The linked cases not written: found in the spool of written ids, not kept in memory."""
+        missing = set(self.linked)
+        self.ids.seek(0)
+        for line in self.ids:
+            missing.discard(line.rstrip("\n"))
+        return sorted(missing)
 
     def finish(self) -> None:
+        for other in self._outside():
+            self.objects.seen.setdefault(OUTSIDE, {})
+            self._object({"id": other, "type": OUTSIDE, "attributes": []})
         for worker, (roles, last) in sorted(self.workers.items()):
             self.objects.note(WORKER, "roles", "")
             value = {"name": "roles", "time": last, "value": ",".join(roles)}
@@ -415,12 +437,17 @@ def export_ocel(
     change over time: its state, version, assignee, unit and each data field, each value
     timed by the entry that set it. A linked case is a relationship of the case object,
     qualified by the link's kind. Each event relates to its case (``case``), its actor
-    (``actor``) and, for a link, the other case.
+    (``actor``) and, for a link, the other case. A linked case whose trail is not among
+    ``trails`` is an object of type ``"case outside the export"`` with no attributes,
+    so no relationship dangles.
     """
     log = _Log(workflows, kinds, reader, keys, calendar, include_personal=include_personal)
     out.write('{"objects":[')
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        writer = _Ocel(log, out, spool)
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8") as spool,
+        tempfile.TemporaryFile("w+", encoding="utf-8") as ids,
+    ):
+        writer = _Ocel(log, out, spool, ids)
         for trail in trails:
             steps = list(log.steps(trail))
             if steps:
