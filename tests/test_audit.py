@@ -226,5 +226,10 @@ def test_the_hash_covers_the_canonical_body_of_any_content(  # noqa: PLR0917 - d
     )
     assert entry.hash == hashlib.sha256(rfc8785.dumps(entry.body())).hexdigest()
     assert AuditEntry.from_json(json.loads(json.dumps(entry.to_json()))) == entry
+    assert json.loads(entry.stored_text()) == entry.to_json()
+    read_back = AuditEntry.from_json(json.loads(entry.stored_text()))
+    assert read_back == entry
+    assert json.loads(read_back.stored_text()) == entry.to_json()
     changed = attrs.evolve(entry, reason=f"{text}!")
     assert changed.computed_hash() != entry.hash
+    assert json.loads(changed.stored_text()) == {**entry.to_json(), "reason": f"{text}!"}

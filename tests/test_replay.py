@@ -52,7 +52,7 @@ def _rechained(trail, index, **changes):
     out = list(trail[:index])
     prev = out[-1].hash
     for e in trail[index:]:
-        fields = attrs.asdict(e, recurse=False)
+        fields = {f.name: getattr(e, f.name) for f in attrs.fields(type(e)) if f.init}
         fields.update(changes if e.seq == trail[index].seq else {})
         fields.pop("hash")
         fields.pop("format")

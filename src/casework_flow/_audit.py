@@ -13,6 +13,7 @@ Building an entry is pure: the time comes in as an argument, never from a clock.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -21,7 +22,7 @@ from typing import Any, Final
 
 from attrs import Factory, field, frozen
 
-from ._canonical import ABSENT, FORMAT, FORMATS, canonical
+from ._canonical import ABSENT, FORMAT, FORMATS, canonical, plain_text
 from ._case import Actor
 from ._clock import to_utc
 from ._frozen import EMPTY, FrozenMap, freeze, frozen_map, text_problem, thaw
@@ -176,7 +177,8 @@ class AuditEntry:
     timer: str | None = None
     details: FrozenMap[str] = field(converter=frozen_map, factory=FrozenMap)
     format: int = FORMAT
-    hash: str = field(default=Factory(lambda e: e.computed_hash(), takes_self=True))
+    _text: str | None = field(default=None, init=False, eq=False, repr=False)
+    hash: str = field(default=Factory(lambda e: e.computed_hash(keep=True), takes_self=True))
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.case_id}#{self.seq} {self.kind.value} {self.event}>"
@@ -220,11 +222,28 @@ class AuditEntry:
         out["hash"] = self.hash
         return out
 
-    def computed_hash(self) -> str:
-        """Recompute the hash from the content; equal to ``hash`` unless tampered with."""
+    def computed_hash(self, *, keep: bool = False) -> str:
+        """Recompute the hash from the content; equal to ``hash`` unless tampered with.
+
+        ``keep`` (a new entry's own hash) keeps the text hashed for `stored_text`, when
+        it is also a faithful JSON copy (`plain_text`).
+        """
         body = self.body()
         free = (body["changes"], body["evidence"], body.get("details", {}))
-        return sha256(canonical(body, self.format, free=free)).hexdigest()
+        text = plain_text(body, self.format, free=free)
+        if text is None:
+            return sha256(canonical(body, self.format, free=free)).hexdigest()
+        if keep:
+            object.__setattr__(self, "_text", text)
+        return sha256(text.encode()).hexdigest()
+
+    def stored_text(self) -> str:
+        """`to_json` as text, what a store writes: for a new entry, the text it hashed."""
+        if self._text is None:
+            return json.dumps(
+                self.to_json(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            )
+        return f'{{"hash":"{self.hash}",{self._text[1:]}'
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:

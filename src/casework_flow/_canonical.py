@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import rfc8785
 
-__all__ = ["ABSENT", "FORMAT", "FORMATS", "canonical"]
+__all__ = ["ABSENT", "FORMAT", "FORMATS", "canonical", "plain_text"]
 
 FORMAT: Final = 2
 """The version of the entry encoding that new entries are written in."""
@@ -90,10 +90,28 @@ def canonical(
     Raises:
         ValueError: for a format this release does not know.
     """
+    text = plain_text(value, format, free=free)
+    if text is not None:
+        return text.encode()
     if format == FORMAT:
-        if all(_plain(part) for part in ((value,) if free is None else free)):
-            return _ENCODER.encode(value).encode()
         return rfc8785.dumps(value)
-    if format == 1:
-        return _ENCODER.encode(value).encode()
     raise ValueError(f"unknown entry format {format!r}")
+
+
+def plain_text(
+    value: Mapping[str, Any],
+    format: int = FORMAT,  # noqa: A002
+    *,
+    free: Iterable[object] | None = None,
+) -> str | None:
+    """The canonical encoding as text, when Python's ``json`` writes it; else None.
+
+    That is every format 1 encoding, and a format 2 one with no float and no key from
+    U+E000 up. Such text also reads back to the same values (JCS writes ``1.0`` as
+    ``1``, so its text for floats is not a faithful copy to store).
+    """
+    if format == 1 or (
+        format == FORMAT and all(_plain(part) for part in ((value,) if free is None else free))
+    ):
+        return _ENCODER.encode(value)
+    return None

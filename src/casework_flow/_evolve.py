@@ -25,7 +25,7 @@ from ._frozen import FrozenMap
 from ._handover import Handover, HandoverKind, HandoverStatus
 from ._links import Closing, Link, LinkType
 from ._migration import migrated
-from ._timing import staged_timing, timing
+from ._timing import Timing, staged_timing, timing
 from .exceptions import ReplayError, UnknownWorkflow
 
 __all__ = ["evolve", "fold"]
@@ -50,6 +50,10 @@ def _opened(catalog: Catalog, entry: AuditEntry) -> Case:
     if wf.staged:
         _check_recorded(wf, entry, configuration)
     active = wf.tree.active(configuration) if wf.staged else ()
+    timed: Timing = (None, None, None, ())
+    if wf.timed and not wf.staged:
+        timed = timing(wf, catalog.calendar, None, state, entry.at, entry.at, entry.timer)
+    deadline, timer, timer_at, fired = timed
     case = Case(
         id=entry.case_id,
         workflow=wf.name,
@@ -64,8 +68,12 @@ def _opened(catalog: Catalog, entry: AuditEntry) -> Case:
         state_entered_at=entry.at,
         assignee=entry.assignee,
         unit=entry.details.get("unit"),
+        deadline=deadline,
+        timer=timer,
+        timer_at=timer_at,
+        fired=fired,
     )
-    return _timed(wf, catalog, None, case, entry)
+    return _timed(wf, catalog, None, case, entry) if wf.staged else case
 
 
 def _timed(

@@ -258,7 +258,7 @@ def one_step(update: str, count: int, m: str) -> str:
 
 def entry_row(entry: AuditEntry, position: int) -> tuple[str, int, str, int]:
     """Return the row for an entry: (case_id, seq, body, position)."""
-    return (entry.case_id, entry.seq, _dumps(entry.to_json()), position)
+    return (entry.case_id, entry.seq, entry.stored_text(), position)
 
 
 def entry_from_body(body: str) -> AuditEntry:
