@@ -312,6 +312,47 @@ def test_every_problem_is_listed_at_once():
     ]
 
 
+def _without(doc: dict[str, Any], *path: Any) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    del doc[path[-1]]
+
+
+def _set(doc: dict[str, Any], value: Any, *path: Any) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        (lambda d: _without(d, "states", 2, "deadline", "within"), "states[2].deadline",
+         "within is required (an ISO 8601 duration such as P3D)"),
+        (lambda d: _without(d, "states", 4, "timers", 0, "after"), "states[4].timers[0]",
+         "after is required (an ISO 8601 duration such as P3D)"),
+        (lambda d: _without(d, "states", 5, "timers", 0, "event"), "states[5].timers[0]",
+         "event is required"),
+        (lambda d: _set(d, 0, "transitions", 11, "approval", "quorum"),
+         "transitions[11].approval.quorum", "quorum must be a whole number of 1 or more, got 0"),
+        (lambda d: _set(d, True, "transitions", 11, "approval", "rejections"),
+         "transitions[11].approval.rejections",
+         "rejections must be a whole number of 1 or more, got True"),
+    ],
+)  # fmt: skip
+def test_a_missing_duration_event_or_count_is_one_problem_where_it_is(change, path, message):
+    doc = workflow_to_dict(SEED)
+    change(doc)
+    with pytest.raises(WorkflowError) as info:
+        workflow_from_dict(doc)
+    assert [(p.path, p.message) for p in info.value.details] == [(path, message)]
+
+
+def test_an_unknown_format_is_named_with_the_ones_known():
+    with pytest.raises(WorkflowError, match="unknown format 'xml'; use yaml, json or toml"):
+        loads_workflow("name: x", "xml")  # type: ignore[arg-type]
+
+
 # --- fuzzed bad input raises nothing but WorkflowError ---------------------------------------
 
 JUNK = st.recursive(
