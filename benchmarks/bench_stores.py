@@ -197,22 +197,83 @@ def fire_rate(spec: str, processes: int, cases: int, *, raw: str = "") -> float:
     return sum(int(out[0]) for out in outputs) / max(float(out[1]) for out in outputs)
 
 
+class _Kept(InMemoryStore):
+    """An in-memory store that keeps the batches `Engine.open_many` creates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[tuple[Case, list[AuditEntry]]]] = []
+
+    def create_many(self, cases: Sequence[tuple[Case, Sequence[AuditEntry]]]) -> None:
+        super().create_many(cases)
+        self.batches.append([(c, list(e)) for c, e in cases])
+
+
 def bulk_open(folder: Path, total: int) -> None:
-    """``Engine.open_many`` in batches of 1,000 on SQLite: cases opened per second."""
+    """``Engine.open_many`` in batches of 1,000: cases opened per second, and its floors.
+
+    Beside the engine on SQLite: the same in memory (the core's own work), the store's
+    ``create_many`` given the cases already made (the store's share: encoding and SQL),
+    and the rows, encoded beforehand, sent by a bare ``executemany`` (the schema's floor).
+    """
     rows = [
         NewCase(f"LEG-{i:07d}", data={"found_at": "Simpang Pos"}, assignee=f"sw-{i % 40:03d}")
         for i in range(total)
     ]
+    kept = _Kept()
+    engine = Engine([seed.build_workflow()], store=kept, clock=ManualClock(START))
+    start = time.perf_counter()
+    engine.open_many(seed.WORKFLOW, rows, actor=seed.OUTREACH, batch_size=1000)
+    seconds = time.perf_counter() - start
+    print(f"open_many, in memory: {total / seconds:,.0f} cases per second")
     for synchronous in ("FULL", "NORMAL"):
         with SQLiteStore(folder / f"bulk-{synchronous}.sqlite3", synchronous=synchronous) as store:
             engine = Engine([seed.build_workflow()], store=store, clock=ManualClock(START))
             start = time.perf_counter()
             engine.open_many(seed.WORKFLOW, rows, actor=seed.OUTREACH, batch_size=1000)
             seconds = time.perf_counter() - start
+        with SQLiteStore(folder / f"made-{synchronous}.sqlite3", synchronous=synchronous) as store:
+            start = time.perf_counter()
+            for batch in kept.batches:
+                store.create_many(batch)
+            made = time.perf_counter() - start
         print(
             f"open_many, SQLite {synchronous}: {total:,} cases in {seconds:.1f} s,"
-            f" {total / seconds:,.0f} cases per second"
+            f" {total / seconds:,.0f} cases per second; the store alone (cases made"
+            f" beforehand) {total / made:,.0f}; {_bare_inserts(folder, synchronous, kept)}"
         )
+
+
+def _bare_inserts(folder: Path, synchronous: str, kept: _Kept) -> str:
+    """The rows of every batch, encoded beforehand, through a bare executemany each."""
+    import sqlite3  # noqa: PLC0415
+
+    from casework_flow.stores import _sql, _waiting  # noqa: PLC0415
+
+    path = folder / f"bare-{synchronous}.sqlite3"
+    SQLiteStore(path).close()
+    batches = []
+    for n, batch in enumerate(kept.batches):
+        cases = [_sql.case_row(c, _sql.changed_at(e, 0), e[-1].head) for c, e in batch]
+        entries = [_sql.entry_row(e[0], n * 1000 + i + 1) for i, (_, e) in enumerate(batch)]
+        waiting = [r for c, _ in batch for r in _waiting.rows(c)]
+        batches.append((cases, entries, waiting))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    insert_case = f"INSERT INTO casework_cases ({_sql.CASE_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
+    total = sum(len(b[0]) for b in batches)
+    start = time.perf_counter()
+    for cases, entries, waiting in batches:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(insert_case, cases)
+        conn.executemany(_sql.ENTRY_INSERT.format(m="?"), entries)
+        if waiting:
+            conn.executemany(_waiting.INSERT.format(m="?"), waiting)
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return f"the same rows with no library {total / seconds:,.0f}"
 
 
 def million(path: Path, total: int) -> None:

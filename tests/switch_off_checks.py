@@ -190,6 +190,10 @@ MODULES: dict[str, list[str]] = {
         "tests/test_contrib_django.py",
     ],
     "contrib/sqlalchemy.py": ["tests/test_contrib_sqlalchemy.py"],
+    "_mining.py": ["tests/test_mining.py"],
+    "_cli_export.py": ["tests/test_mining.py", "tests/test_reports.py"],
+    "_engine_queues.py": ["tests/test_queues.py"],
+    "_report_page.py": ["tests/test_reports.py", "tests/test_case_page.py"],
     "contrib/django/_store.py": ["tests/test_contrib_django.py"],
 }
 
