@@ -285,16 +285,16 @@ class SqlStore:
         conn: Any,  # noqa: ANN401 - a DB-API connection of the dialect
         entries: Sequence[AuditEntry],
     ) -> list[tuple[str, int, str, int]]:
-        """The entries' rows, each at the next feed position, taken in this transaction.
-
-        Taking the positions locks the feed's row until the commit (see `_feed`).
-        """
+        """The entries' rows, each at the next feed position, taken in this transaction."""
         if not entries:
             return []
-        m = self._mark
-        (top,) = conn.execute(_sql.FEED_TAKE.format(m=m), (len(entries),)).fetchone()
-        first = int(top) - len(entries) + 1
+        first = self._first_position(conn, len(entries))
         return [_sql.entry_row(e, first + i) for i, e in enumerate(entries)]
+
+    def _first_position(self, conn: Any, count: int) -> int:  # noqa: ANN401 - a DB-API connection
+        """Take ``count`` positions; the feed's row stays locked until the commit (`_feed`)."""
+        (top,) = conn.execute(_sql.FEED_TAKE.format(m=self._mark), (count,)).fetchone()
+        return int(top) - count + 1
 
     def feed(self, *, after: int = 0, limit: int = FEED_PAGE) -> FeedPage:
         """Return up to ``limit`` committed entries after position ``after``, in order."""
