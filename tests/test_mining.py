@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
 import os
 import random
 import re
+import sqlite3
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +24,7 @@ from hypothesis import strategies as st
 from casework_flow import Actor, Engine, InMemoryStore, ManualClock, SQLiteStore, seed
 from casework_flow.audit import MASK, EntryKind, export_ocel, export_xes, stored_trails
 from casework_flow.cli import main
-from casework_flow.exceptions import InvalidInput, ReplayError
+from casework_flow.exceptions import InvalidInput, ReplayError, StoreError
 from casework_flow.keys import InMemoryKeyStore
 
 from .conftest import ROOT, START, load_example
@@ -214,6 +216,53 @@ def test_a_case_linked_to_one_left_out_relates_to_an_object_outside_the_export(t
     export_ocel(stored_trails(engine.store), whole, workflows=[WORKFLOW, STAGED],
                 kinds={EntryKind.LINKED})  # fmt: skip
     assert "case outside the export" not in whole.getvalue()
+
+
+def test_an_empty_trail_is_no_trace_and_no_object():
+    for export in (export_xes, export_ocel):
+        out = io.StringIO()
+        assert export([(), *stored_trails(ENGINE.store)][:1], out, workflows=[WORKFLOW]) == 0
+    raw = json.loads(out.getvalue())
+    assert raw["objects"] == []
+    assert raw["events"] == []
+
+
+def test_ocel_declares_each_attribute_with_the_type_of_its_values():
+    typed = attrs.evolve(WORKFLOW, personal=frozenset(), personal_roles=frozenset())
+    clock = ManualClock(START)
+    engine = Engine([typed], clock=clock, calendar=seed.CALENDAR)
+    engine.open(
+        typed.name, "MDN-T", actor=seed.OUTREACH, version=1,
+        data={"found_at": "Simpang Pos", "siblings": 3, "weight_kg": 52.5, "urgent": True},
+    )  # fmt: skip
+    seed.take(engine, "MDN-T", seed.HAPPY_PATH[0])
+    out = io.StringIO()
+    export_ocel(stored_trails(engine.store), out, workflows=[typed],
+                kinds={EntryKind.OPENED, EntryKind.TRANSITION})  # fmt: skip
+    raw = json.loads(out.getvalue())
+    objects = {t["name"]: {a["name"]: a["type"] for a in t["attributes"]}
+               for t in raw["objectTypes"]}  # fmt: skip
+    case_types = objects[typed.name]
+    assert case_types["siblings"] == "integer"
+    assert case_types["weight_kg"] == "float"
+    assert case_types["urgent"] == "boolean"
+    assert case_types["found_at"] == "string"
+    assert case_types["version"] == "integer"
+    events = {a["name"]: a["type"] for t in raw["eventTypes"] for a in t["attributes"]}
+    assert events["casework:seq"] == "integer"
+    assert events["casework:state"] == "string"
+
+
+def test_a_stored_case_that_cannot_be_read_stops_the_export_naming_it(tmp_path):
+    store = SQLiteStore(tmp_path / "cases.db")
+    clock = ManualClock(START)
+    engine = Engine([WORKFLOW], store=store, clock=clock, calendar=seed.CALENDAR)
+    workload(engine, clock, [1, 1])
+    store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "cases.db")) as conn, conn:
+        conn.execute("UPDATE casework_cases SET body = 'not json' WHERE id = 'MDN-0001'")
+    with SQLiteStore(tmp_path / "cases.db") as again, pytest.raises(StoreError, match="MDN-0001"):
+        list(stored_trails(again))
 
 
 def test_stored_trails_reads_every_case_once_in_id_order_page_by_page(tmp_path):

@@ -414,7 +414,7 @@ def test_an_unreadable_case_row_is_named_by_the_sweep(stored):
     raw.run("UPDATE casework_cases SET body = ? WHERE id = ?", "{not json", "C-1")
     swept = engine.verify_store()
     assert [b.case_id for b in swept.broken] == ["C-1"]
-    assert "a stored case cannot be read" in (swept.broken[0].problem or "")
+    assert "the stored case C-1 cannot be read" in (swept.broken[0].problem or "")
 
 
 def test_a_row_edited_after_it_was_read_is_read_again_as_edited(stored):

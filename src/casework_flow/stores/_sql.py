@@ -110,7 +110,11 @@ def waiting_rows(
     found: Sequence[tuple[str, str]],
 ) -> list[tuple[str, str, str, str, int, str | None]]:
     """The waiting table's rows for the (id, body) rows of `WAITING_CASES`."""
-    return [r for case_id, body in found for r in _waiting.rows(case_from_body(body, case_id))]
+    return [
+        r
+        for case_id, body in found
+        for r in _waiting.rows(case_from_body(body, "filling casework_waiting", case_id))
+    ]
 
 
 def _backfill(conn: Any, mark: str) -> None:  # noqa: ANN401 - a DB-API connection
@@ -214,12 +218,13 @@ def case_row(case: Case, changed_us: int, head: ChainHead) -> tuple[Any, ...]:
     )
 
 
-def case_from_body(body: str, where: str) -> Case:
-    """Rebuild a case from its stored JSON."""
+def case_from_body(body: str, where: str, case_id: str) -> Case:
+    """Rebuild a case from its stored JSON; `StoreError` naming the case if it cannot be."""
     try:
         return Case.from_json(json.loads(body))
     except (ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"{where}: a stored case cannot be read: {exc!r}") from None
+        msg = f"{where}: the stored case {case_id} cannot be read: {exc!r}"
+        raise StoreError(msg, case_id=case_id) from None
 
 
 ENTRY_INSERT: Final = (
@@ -381,9 +386,9 @@ def stored(case_id: str, rows: list[Any], where: str) -> Stored:
     _, seq, digest, body, _, _ = rows[0]
     head = ChainHead(seq, digest)
     try:
-        case = case_from_body(body, where)
+        case = case_from_body(body, where, case_id)
     except StoreError as exc:
-        return Stored(case_id, head, None, (), StoreError(exc.message, case_id=case_id))
+        return Stored(case_id, head, None, (), exc)
     entries: list[AuditEntry] = []
     for *_, entry_seq, entry_body in rows:
         if entry_seq is None:

@@ -184,7 +184,7 @@ class SqlStore:
         cases = self._cases()
         case = cases.get(body)
         if case is None:
-            case = _sql.case_from_body(body, self._where)
+            case = _sql.case_from_body(body, self._where, case_id)
             cases.put(body, case)
         head = ChainHead(seq, digest)
         if (case.workflow, case.version) not in history:
@@ -445,7 +445,7 @@ class SqlStore:
         sql, params = _sql.select_cases(q, limit=limit, after=after, mark=self._mark)
         rows = self._rows("find cases", sql, params)
         return Page(
-            tuple(_sql.case_from_body(r[10], self._where) for r in rows[:limit]),
+            tuple(_sql.case_from_body(r[10], self._where, r[0]) for r in rows[:limit]),
             _sql.page_cursor(rows, limit, column=_sql.order_column(q)),
         )
 
