@@ -192,7 +192,7 @@ MODULES: dict[str, list[str]] = {
     "contrib/sqlalchemy.py": ["tests/test_contrib_sqlalchemy.py"],
     "_mining.py": ["tests/test_mining.py"],
     "_cli_export.py": ["tests/test_mining.py", "tests/test_reports.py"],
-    "_engine_queues.py": ["tests/test_queues.py"],
+    "_engine_queues.py": ["tests/test_queues.py", "tests/test_votes.py", "tests/test_reports.py"],
     "_report_page.py": ["tests/test_reports.py", "tests/test_case_page.py"],
     "contrib/django/_store.py": ["tests/test_contrib_django.py"],
 }

@@ -29,6 +29,7 @@ from casework_flow.cli import main
 from casework_flow.exceptions import OutOfScope
 from casework_flow.files import workflow_to_dict
 from casework_flow.guards import consent, fact
+from casework_flow.reports import report_page
 from casework_flow.stores import Store
 from casework_flow.time import Deadline, Timer
 
@@ -219,6 +220,11 @@ def test_the_figures_of_a_known_story():
     assert engine.report().deadlines[0].compliance == 3 / 4
     ended = engine.trail("M")[-1].details
     assert ended["deadline_due"] == (opened + timedelta(days=5, hours=1)).isoformat()
+    page = report_page(report)
+    assert "<td>0.182</td>" in page, "a rate in the tables has three decimals (2 / 11)"
+    assert "<td>-</td>" not in page
+    play(engine, clock, "N", [(None, [("assess", 2)])])
+    assert "<td>-</td>" in report_page(engine.report()), "a case of no unit"
 
 
 def test_nearest_rank_percentiles():

@@ -23,6 +23,8 @@ from casework_flow._evolve import evolve, fold
 from casework_flow.exceptions import ReplayError, WorkflowError
 from casework_flow.files import dump_workflow, loads_workflow
 
+from .stores import make_store
+
 SW = Actor("sw-017", {"social_worker"})
 SPV = Actor("spv-002", {"supervisor"})
 PSY = Actor("psy-004", {"psychologist"})
@@ -173,3 +175,32 @@ def test_a_request_is_decided_exactly_when_its_votes_reach_a_count(quorum, rejec
         pending = case.approvals["case_conference"]
         assert (pending.approved_by, pending.rejected_by) == (tuple(yes), tuple(no))
     assert replay(wf, engine.trail("C-1")) == case
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_member_who_voted_no_longer_counts_the_request_as_awaiting(kind, tmp_path):
+    """Counts agree with the queue when a request takes several votes, and when one
+    member's roles decide approvals of different rules (no shortcut through SQL then)."""
+    wf = conference(quorum=2)
+    closing = Approval({"supervisor"}, kind="closing")
+    wf = attrs.evolve(
+        wf,
+        transitions=[
+            wf.transitions[0],
+            attrs.evolve(wf.transitions[1], approval=closing),
+        ],
+    )
+    with make_store(kind, tmp_path) as store:
+        engine = Engine([wf], store=store)
+        for n in (1, 2, 3):
+            engine.open(wf.name, f"C-{n}", actor=SW, assignee=SW.id)
+        engine.fire("C-1", "refer", actor=SW)
+        engine.fire("C-2", "refer", actor=SW)
+        engine.fire("C-3", "close", actor=SW)
+        engine.approve("C-1", actor=PSY)
+        assert [c.id for c in engine.awaiting_decision(PSY).cases] == ["C-2"]
+        assert engine.count_awaiting(PSY) == 1
+        assert [c.id for c in engine.awaiting_decision(SPV).cases] == ["C-1", "C-2", "C-3"]
+        assert engine.count_awaiting(SPV) == 3
+        assert engine.count_awaiting(SENIOR) == 2
+        assert engine.count_awaiting(SW) == 0
