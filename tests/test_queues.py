@@ -323,3 +323,16 @@ def test_a_queue_for_a_unit_not_the_actors_is_refused_in_words_and_logged(caplog
         engine.caseload(Query(unit=BINJAI), by="assignee", actor=seed.SUPERVISOR)
     assert engine.caseload(Query(unit=MEDAN), by="unit", actor=seed.SUPERVISOR) == {}
     assert engine.caseload(Query(unit=BINJAI), by="unit", actor=CHECKERS[2]) == {}
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_one_who_approves_in_one_unit_only_counts_only_that_units_requests(kind, tmp_path):
+    """Lina supervises in Medan only: a request of no unit or of Binjai is not hers to
+    decide, though the store's narrowing by role and unit would let it through."""
+    with make_store(kind, tmp_path) as store:
+        engine, clock = engine_on(store)
+        for case_id, unit in (("A", None), ("B", MEDAN), ("C", BINJAI)):
+            play(engine, clock, case_id, (REQUEST, unit, seed.WORKER.id, 0, "none"))
+        lina = Actor("lina", {"social_worker"}, unit_roles={MEDAN: {"supervisor"}})
+        assert [c.id for c in engine.awaiting_decision(lina).cases] == ["B"]
+        assert engine.count_awaiting(lina) == 1
