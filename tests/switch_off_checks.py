@@ -83,7 +83,8 @@ MODULES: dict[str, list[str]] = {
     "_file_schema.py": ["tests/test_file_schema.py"],
     "_file_writers.py": FILE_TESTS,
     "_files.py": FILE_TESTS,
-    "_guard_data.py": ["tests/test_files.py", "tests/test_file_schema.py"],
+    "_guard_data.py": [*FILE_TESTS, "tests/test_guards.py"],
+    "_cli_trace.py": ["tests/test_requirements.py"],
     "testing/_trace.py": ["tests/test_requirements.py"],
     "_cli_audit.py": [
         *CHECKPOINT_TESTS,
