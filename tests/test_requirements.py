@@ -160,6 +160,8 @@ def test_casework_flow_trace_refuses_bad_input_with_a_reason(tmp_path, capsys):
     assert "json:decoder is not a sequence of properties" in capsys.readouterr().err
     assert main(["trace", str(path), "--properties", "json:nothing"]) == 1
     assert "cannot load json:nothing" in capsys.readouterr().err
+    assert main(["trace", str(path), "--properties", "json:__all__"]) == 1
+    assert "json:__all__ holds 'dump', not a Property" in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
     assert main(["trace", str(path), "--tested", str(bad)]) == 1
