@@ -348,6 +348,62 @@ def test_a_missing_duration_event_or_count_is_one_problem_where_it_is(change, pa
     assert [(p.path, p.message) for p in info.value.details] == [(path, message)]
 
 
+def test_every_kind_of_guard_round_trips_through_every_format():
+    """Quick round trips of each guard form the writer knows (the generated ones are slow)."""
+    guards = [
+        time_since_opened() >= timedelta(days=3),
+        time_in_state() < timedelta(hours=12),
+        fact("district").one_of("Medan Kota", "Medan Baru"),
+        fact("district").none_of("Binjai"),
+        fact("family_phone").present(),
+        fact("family_phone").absent(),
+        ~(fact("age") < 18),
+        (fact("age") >= 18) | evidence("guardian_letter"),
+        (fact("age") >= 18) & ~((fact("urgent") == True) | fact("shelter").present()),  # noqa: E712
+        not_assignee(),
+        count("contact_attempt") >= 2,
+    ]
+    wf = Workflow(
+        "guards", 1, "open",
+        states=[State("open"), State("done", terminal=True)],
+        transitions=[
+            Transition("contact_attempt", "open", "open"),
+            *(Transition(f"e{i}", "open", "done", guard=g) for i, g in enumerate(guards)),
+        ],
+    )  # fmt: skip
+    for fmt in ("yaml", "json", "toml"):
+        assert loads_workflow(dump_workflow(wf, fmt), fmt) == wf
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    guard: dict[str, Any] = {"always": True}
+    for _ in range(depth):
+        guard = {"not": guard}
+    return guard
+
+
+@pytest.mark.parametrize(
+    ("guard", "message"),
+    [
+        ({"always": False}, "write always: true"),
+        (["age"], "a guard must be a mapping such as"),
+        (_nested(70), "guards are nested deeper than"),
+    ],
+)
+def test_a_malformed_guard_is_one_located_problem(guard, message):
+    doc = workflow_to_dict(
+        Workflow("g", 1, "open", states=[State("open"), State("done", terminal=True)],
+                 transitions=[Transition("go", "open", "done")])
+    )  # fmt: skip
+    doc["transitions"][0]["guard"] = guard
+    with pytest.raises(WorkflowError) as info:
+        workflow_from_dict(doc)
+    problems = info.value.details
+    assert len(problems) == 1, problems
+    assert problems[0].path.startswith("transitions[0].guard")
+    assert message in problems[0].message
+
+
 def test_an_unknown_format_is_named_with_the_ones_known():
     with pytest.raises(WorkflowError, match="unknown format 'xml'; use yaml, json or toml"):
         loads_workflow("name: x", "xml")  # type: ignore[arg-type]
