@@ -388,6 +388,13 @@ def _nested(depth: int) -> dict[str, Any]:
         ({"always": False}, "write always: true"),
         (["age"], "a guard must be a mapping such as"),
         (_nested(70), "guards are nested deeper than"),
+        ({"any": []}, "any takes a non-empty list of guards"),
+        ({"all": [{"always": True}, {"always": 1}]}, "write always: true"),
+        ({"evidence": []}, "evidence takes a document's name or a non-empty list of names"),
+        ({"time_in_state": False, "op": ">", "value": "P1D"}, "write time_in_state: true"),
+        ({"fact": "phone", "op": "present", "value": 1}, "op present takes no value"),
+        ({"fact": "age", "op": "<"}, "op < needs a value"),
+        ({"fact": "district", "op": "in", "value": "Medan"}, "op in takes a list of values"),
     ],
 )
 def test_a_malformed_guard_is_one_located_problem(guard, message):

@@ -252,7 +252,10 @@ class _Reader:
 
     def evidence(self, body: object, at: str) -> Guard | None:
         names = body if isinstance(body, list) else [body]
-        if not names or not all(self.name(n, at) for n in names):
+        if not names:
+            self.fail(at, "evidence takes a document's name or a non-empty list of names")
+            return None
+        if not all(self.name(n, at) for n in names):
             return None
         guards: tuple[Guard, ...] = tuple(Evidence(str(n)) for n in names)
         return guards[0] if len(guards) == 1 else AllOf(guards)
