@@ -221,7 +221,7 @@ def test_a_case_linked_to_one_left_out_relates_to_an_object_outside_the_export(t
 def test_an_empty_trail_is_no_trace_and_no_object():
     for export in (export_xes, export_ocel):
         out = io.StringIO()
-        assert export([(), *stored_trails(ENGINE.store)][:1], out, workflows=[WORKFLOW]) == 0
+        assert export([()], out, workflows=[WORKFLOW]) == 0
     raw = json.loads(out.getvalue())
     assert raw["objects"] == []
     assert raw["events"] == []
