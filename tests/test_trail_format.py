@@ -43,6 +43,7 @@ def test_where_python_and_jcs_differ_the_hash_follows_jcs(value, jcs):
     assert canonical(value) == jcs
     python = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert python.encode() != jcs
+    assert canonical(value, 1) == python.encode(), "format 1 stays Python's encoding"
 
 
 def test_control_characters_quotes_and_separators_are_escaped_as_jcs_says():
